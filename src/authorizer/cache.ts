@@ -1,0 +1,58 @@
+/**
+ * The verified-token cache: once a token's signature has verified, the result
+ * is kept so the next request skips parsing and cryptography. Time checks and
+ * policy still run on every hit. An entry counts only for the key set that
+ * verified it and only while its key is still in that set.
+ */
+import type { Alg } from '../jwt/algorithms.js';
+import type { VerificationKey } from '../jwt/keys.js';
+import type { Claims, JwsHeader } from '../jwt/parse.js';
+import type { KeySet } from '../keys/key-set.js';
+import { GenerationalCache } from '../lib/generational-cache.js';
+import type { PropagatedHeader } from './propagate.js';
+
+export interface VerifiedToken {
+  readonly keySet: KeySet;
+  readonly key: VerificationKey;
+  readonly alg: Alg;
+  readonly header: JwsHeader;
+  readonly claims: Claims;
+  /** The base64url payload segment, forwarded as is when a payload header is configured. */
+  readonly payloadSegment: string;
+  /** One-slot memo of the last endpoint's propagated headers; they depend only on the claims. */
+  memo: { owner: object; headers: readonly PropagatedHeader[] } | undefined;
+}
+
+export const DEFAULT_CACHE_ENTRIES = 100_000;
+
+export interface VerifiedTokenCache {
+  get(token: string, keySet: KeySet): VerifiedToken | undefined;
+  set(token: string, verified: VerifiedToken): void;
+  delete(token: string): void;
+  readonly size: number;
+  clear(): void;
+}
+
+export function createVerifiedTokenCache(maxEntries = DEFAULT_CACHE_ENTRIES): VerifiedTokenCache {
+  if (maxEntries <= 0) {
+    return { get: () => undefined, set: () => {}, delete: () => {}, size: 0, clear: () => {} };
+  }
+  const entries = new GenerationalCache<string, VerifiedToken>(maxEntries);
+  return {
+    get(token, keySet) {
+      const entry = entries.get(token);
+      if (entry === undefined) return undefined;
+      if (entry.key.retired) {
+        entries.delete(token);
+        return undefined;
+      }
+      return entry.keySet === keySet ? entry : undefined;
+    },
+    set: (token, verified) => entries.set(token, verified),
+    delete: (token) => entries.delete(token),
+    get size() {
+      return entries.size;
+    },
+    clear: () => entries.clear(),
+  };
+}

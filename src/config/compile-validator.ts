@@ -1,0 +1,238 @@
+/**
+ * Turns one `auth/validator` block into a frozen EndpointPolicy. Everything the
+ * request path needs is resolved here, once: sets, lower-case header names,
+ * claim readers, rule closures and the prebuilt denial responses. Any
+ * misconfiguration throws a ConfigError naming its JSON path, so broken auth
+ * never starts open.
+ */
+import type { Alg } from '../jwt/algorithms.js';
+import { ALL_FAILURE_CODES, shapeDenial, type DenialShape, type FailureCode } from '../jwt/errors.js';
+import { DEFAULT_PARSE_LIMITS, type ParseLimits } from '../jwt/parse.js';
+import type { IdentityRules, TimeRules } from '../jwt/claims.js';
+import { claimRule, permissionsRule, rolesRule, scopesRule, tenantRule, type PolicyRule } from '../jwt/policy.js';
+import type { KeySet } from '../keys/key-set.js';
+import type { KeySetRegistry, KeySource } from '../keys/registry.js';
+import type { KeyIdentifyStrategy } from '../keys/select.js';
+import { assertJwksUrlAllowed } from '../keys/fetch-jwks.js';
+import { discoveryUrlForIssuer } from '../keys/discovery.js';
+import type { ExtractionSpec } from '../authorizer/extract.js';
+import { compilePropagation, type Propagation } from '../authorizer/propagate.js';
+import { parseDurationMs } from '../lib/duration.js';
+import { checkSchema, ConfigError, type ConfigIssue } from './validate.js';
+import { ValidatorSchema, type ValidatorConfig } from './validator-schema.js';
+
+export interface EndpointPolicy {
+  readonly allowedAlgs: ReadonlySet<Alg>;
+  readonly keySet: KeySet;
+  readonly keyStrategy: KeyIdentifyStrategy;
+  readonly extraction: ExtractionSpec;
+  readonly parseLimits: ParseLimits;
+  readonly time: TimeRules;
+  readonly identity: IdentityRules;
+  readonly typs: ReadonlySet<string> | undefined;
+  readonly rules: readonly PolicyRule[];
+  readonly propagation: Propagation;
+  readonly denials: Readonly<Record<FailureCode, DenialShape>>;
+  readonly operationDebug: boolean;
+}
+
+export interface CompileValidatorOptions {
+  registry: KeySetRegistry;
+  /** JSON path of the block, for error messages. */
+  path?: string;
+  /** Parameter names of the route, when known, to check `tenant.from: "param"`. */
+  routeParams?: readonly string[];
+}
+
+export const DEFAULTS = Object.freeze({
+  refreshIntervalMs: 900_000,
+  cooldownMs: 30_000,
+  minCooldownMs: 1_000,
+  maxStaleMs: 24 * 3_600_000,
+  fetchTimeoutMs: 5_000,
+  leewayMs: 1_000,
+  cookieKey: 'access_token',
+  authHeaderName: 'Authorization',
+  rolesKey: 'roles',
+  permissionsKey: 'permissions',
+});
+
+export function compileValidator(raw: unknown, options: CompileValidatorOptions): EndpointPolicy {
+  const path = options.path ?? '$';
+  const { errors } = checkSchema(ValidatorSchema, raw, path);
+  if (errors.length > 0) throw new ConfigError(errors);
+  const config = raw as ValidatorConfig;
+  const issues: ConfigIssue[] = [];
+  const at = (key: string) => `${path}.${key}`;
+
+  const algs = Array.isArray(config.alg) ? config.alg : [config.alg];
+  const issuers = config.issuer === undefined ? undefined : Array.isArray(config.issuer) ? config.issuer : [config.issuer];
+  const source = keySource(config, issuers, at, issues);
+
+  if (config.scopes && config.scopes.length > 0 && config.scopes_key === undefined) {
+    issues.push({ path: at('scopes'), message: 'scopes need scopes_key (KrakenD would silently skip the check)' });
+  }
+  config.propagate_claims?.forEach((pair, i) => {
+    if (pair.length !== 2 || !pair[0] || !pair[1]) {
+      issues.push({ path: `${at('propagate_claims')}[${i}]`, message: 'must be a pair ["claim", "Header-Name"]' });
+    } else if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(pair[1])) {
+      issues.push({ path: `${at('propagate_claims')}[${i}][1]`, message: 'is not a valid header name' });
+    }
+  });
+  if (config.forward_payload_header !== undefined && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(config.forward_payload_header)) {
+    issues.push({ path: at('forward_payload_header'), message: 'is not a valid header name' });
+  }
+  config.claims?.forEach((rule, i) => {
+    const operators = (['equals', 'one_of', 'contains', 'not_equals'] as const).filter((op) => rule[op] !== undefined);
+    if (operators.length !== 1) issues.push({ path: `${at('claims')}[${i}]`, message: 'needs exactly one of equals, one_of, contains, not_equals' });
+  });
+  if (config.tenant?.from === 'param' && options.routeParams) {
+    const name = config.tenant.name ?? 'tenant';
+    if (!options.routeParams.includes(name)) {
+      issues.push({ path: at('tenant.name'), message: `the endpoint has no {${name}} path parameter` });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  let keySet: KeySet;
+  try {
+    keySet = options.registry.keySetFor(source!);
+  } catch (error) {
+    throw new ConfigError([{ path: sourcePath(config, at), message: (error as Error).message }]);
+  }
+
+  const wantsBody = config.error_body ?? true;
+  const wantsChallenge = config.www_authenticate ?? true;
+  const denials = Object.fromEntries(
+    ALL_FAILURE_CODES.map((code) => {
+      const shape = shapeDenial(code, { realm: config.realm, errorBody: wantsBody });
+      return [code, Object.freeze({ ...shape, wwwAuthenticate: wantsChallenge ? shape.wwwAuthenticate : undefined })];
+    }),
+  ) as Record<FailureCode, DenialShape>;
+
+  return Object.freeze({
+    allowedAlgs: new Set(algs),
+    keySet,
+    keyStrategy: config.key_identify_strategy ?? 'kid',
+    extraction: Object.freeze({
+      headerName: (config.auth_header_name || DEFAULTS.authHeaderName).toLowerCase(),
+      cookieName: config.cookie_key === '' ? undefined : (config.cookie_key ?? DEFAULTS.cookieKey),
+      queryKey: config.query_key,
+      maxTokenLength: config.max_token_size ?? DEFAULT_PARSE_LIMITS.maxTokenLength,
+    }),
+    parseLimits: Object.freeze({ ...DEFAULT_PARSE_LIMITS, maxTokenLength: config.max_token_size ?? DEFAULT_PARSE_LIMITS.maxTokenLength }),
+    time: Object.freeze({
+      // KrakenD raises any leeway below one second to one second.
+      leewaySeconds: Math.max(DEFAULTS.leewayMs, durationMs(config.leeway) ?? DEFAULTS.leewayMs) / 1000,
+      requireExp: config.require_exp ?? true,
+      maxLifetimeSeconds: config.max_token_lifetime === undefined ? undefined : durationMs(config.max_token_lifetime)! / 1000,
+    }),
+    identity: Object.freeze({
+      issuers: issuers ? new Set(issuers) : undefined,
+      audiences: config.audience === undefined ? undefined : Array.isArray(config.audience) ? config.audience : [config.audience],
+      audienceMatcher: config.audience_matcher ?? 'all',
+      subjects: config.subject === undefined ? undefined : new Set(Array.isArray(config.subject) ? config.subject : [config.subject]),
+    }),
+    typs: config.typ === undefined ? undefined : new Set((Array.isArray(config.typ) ? config.typ : [config.typ]).map((t) => t.toLowerCase())),
+    rules: Object.freeze(compileRules(config)),
+    propagation: compilePropagation(
+      (config.propagate_claims ?? []) as unknown as [string, string][],
+      config.propagate_claims_preserve_array ?? false,
+      config.forward_payload_header,
+    ),
+    denials: Object.freeze(denials),
+    operationDebug: config.operation_debug ?? false,
+  });
+}
+
+function compileRules(config: ValidatorConfig): PolicyRule[] {
+  const rules: PolicyRule[] = [];
+  if (config.roles && config.roles.length > 0) {
+    rules.push(rolesRule(config.roles, config.roles_key || DEFAULTS.rolesKey, config.roles_key_is_nested ?? false));
+  }
+  if (config.scopes && config.scopes.length > 0 && config.scopes_key !== undefined) {
+    const keys = Array.isArray(config.scopes_key) ? config.scopes_key : [config.scopes_key];
+    rules.push(scopesRule(config.scopes, keys, config.scopes_matcher ?? 'any'));
+  }
+  if (config.permissions && config.permissions.length > 0) {
+    rules.push(permissionsRule(config.permissions, config.permissions_key ?? DEFAULTS.permissionsKey));
+  }
+  if (config.tenant) rules.push(tenantRule(config.tenant));
+  for (const rule of config.claims ?? []) rules.push(claimRule(rule));
+  return rules;
+}
+
+function keySource(
+  config: ValidatorConfig,
+  issuers: string[] | undefined,
+  at: (key: string) => string,
+  issues: ConfigIssue[],
+): KeySource | undefined {
+  const given = (['jwk_url', 'jwk_local_path', 'jwk_keys', 'discovery_url', 'oidc_discovery'] as const).filter(
+    (key) => config[key] !== undefined && config[key] !== false,
+  );
+  if (given.length !== 1) {
+    issues.push({
+      path: given.length === 0 ? at('jwk_url') : at(given[1]!),
+      message:
+        given.length === 0
+          ? 'one key source is required: jwk_url, jwk_local_path, jwk_keys, discovery_url or oidc_discovery'
+          : `only one key source may be set, found ${given.join(', ')}`,
+    });
+    return undefined;
+  }
+  if (config.cache === true && config.jwk_local_path !== undefined) {
+    issues.push({ path: at('cache'), message: 'cache could not be used with jwk_local_path' });
+  }
+  const security = {
+    allowInsecure: config.disable_jwk_security ?? false,
+    fingerprints: config.jwk_fingerprints,
+    caFile: config.jwk_local_ca,
+  };
+  const timing = {
+    refreshIntervalMs: config.cache_duration ? config.cache_duration * 1000 : DEFAULTS.refreshIntervalMs,
+    cooldownMs: Math.max(DEFAULTS.minCooldownMs, durationMs(config.failed_jwk_key_cooldown) ?? DEFAULTS.cooldownMs),
+    maxStaleMs: durationMs(config.jwk_max_stale) ?? DEFAULTS.maxStaleMs,
+    timeoutMs: durationMs(config.jwk_fetch_timeout) ?? DEFAULTS.fetchTimeoutMs,
+  };
+  if (timing.timeoutMs <= 0) issues.push({ path: at('jwk_fetch_timeout'), message: 'must be greater than zero' });
+  const checkUrl = (url: string, key: string): boolean => {
+    try {
+      assertJwksUrlAllowed(url, security.allowInsecure);
+      return true;
+    } catch (error) {
+      issues.push({ path: at(key), message: (error as Error).message });
+      return false;
+    }
+  };
+  switch (given[0]) {
+    case 'jwk_url':
+      return checkUrl(config.jwk_url!, 'jwk_url') ? { kind: 'remote', url: config.jwk_url!, ...security, ...timing } : undefined;
+    case 'discovery_url':
+      return checkUrl(config.discovery_url!, 'discovery_url')
+        ? { kind: 'discovery', discoveryUrl: config.discovery_url!, expectedIssuer: issuers?.length === 1 ? issuers[0] : undefined, ...security, ...timing }
+        : undefined;
+    case 'oidc_discovery': {
+      if (!issuers || issuers.length !== 1) {
+        issues.push({ path: at('oidc_discovery'), message: 'needs exactly one issuer to discover from' });
+        return undefined;
+      }
+      const discoveryUrl = discoveryUrlForIssuer(issuers[0]!);
+      return checkUrl(discoveryUrl, 'issuer') ? { kind: 'discovery', discoveryUrl, expectedIssuer: issuers[0], ...security, ...timing } : undefined;
+    }
+    case 'jwk_local_path':
+      return { kind: 'file', path: config.jwk_local_path! };
+    default:
+      return { kind: 'inline', jwks: config.jwk_keys! };
+  }
+}
+
+function sourcePath(config: ValidatorConfig, at: (key: string) => string): string {
+  if (config.jwk_local_path !== undefined) return at('jwk_local_path');
+  if (config.jwk_keys !== undefined) return at('jwk_keys');
+  return at('jwk_url');
+}
+
+function durationMs(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : parseDurationMs(text);
+}

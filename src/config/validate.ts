@@ -1,0 +1,99 @@
+/**
+ * Runs a TypeBox schema through ajv and turns ajv's errors into config issues
+ * that name a JSON path (`$.endpoints[0].extra_config["auth/validator"].alg`).
+ * Unknown keys are reported separately so a loader can warn or fail on them.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { TSchema } from '@sinclair/typebox';
+
+export interface ConfigIssue {
+  /** JSON path of the offending value, `$` for the root. */
+  path: string;
+  message: string;
+}
+
+export interface SchemaCheck {
+  errors: ConfigIssue[];
+  unknownKeys: ConfigIssue[];
+}
+
+export class ConfigError extends Error {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[]) {
+    super(issues.map((issue) => `${issue.path}: ${issue.message}`).join('\n'));
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const compiled = new WeakMap<TSchema, ValidateFunction>();
+
+export function checkSchema(schema: TSchema, value: unknown, basePath = '$'): SchemaCheck {
+  let validate = compiled.get(schema);
+  if (!validate) {
+    validate = ajv.compile(schema);
+    compiled.set(schema, validate);
+  }
+  if (validate(value)) return { errors: [], unknownKeys: [] };
+  return describeErrors(validate.errors ?? [], basePath);
+}
+
+function describeErrors(raw: ErrorObject[], basePath: string): SchemaCheck {
+  const unknownKeys: ConfigIssue[] = [];
+  const errors: ConfigIssue[] = [];
+  // A failed union reports every branch; report the union once instead.
+  const unionPaths = raw.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath);
+  const seen = new Set<string>();
+  for (const error of raw) {
+    if (error.keyword === 'additionalProperties') {
+      const key = (error.params as { additionalProperty: string }).additionalProperty;
+      unknownKeys.push({ path: jsonPath(basePath, `${error.instancePath}/${escapePointer(key)}`), message: 'unknown key' });
+      continue;
+    }
+    if (error.keyword !== 'anyOf' && unionPaths.some((p) => isWithin(error.instancePath, p))) continue;
+    const path = jsonPath(basePath, error.instancePath);
+    const message = error.keyword === 'anyOf' ? unionMessage(error) : plainMessage(error);
+    const id = `${path}\u0000${message}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    errors.push({ path, message });
+  }
+  return { errors, unknownKeys };
+}
+
+function isWithin(path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(`${prefix}/`);
+}
+
+function unionMessage(error: ErrorObject): string {
+  const branches = (error.parentSchema as { anyOf?: { const?: unknown; type?: string }[] } | undefined)?.anyOf ?? [];
+  const constants = branches.filter((b) => 'const' in b).map((b) => JSON.stringify(b.const));
+  if (constants.length === branches.length && constants.length > 0) return `must be one of ${constants.join(', ')}`;
+  const kinds = branches.map((b) => (b.type === 'array' ? 'a list' : b.type ? `a ${b.type}` : 'a listed value'));
+  return `must be ${[...new Set(kinds)].join(' or ')}${constants.length ? ` (${constants.join(', ')})` : ''}`;
+}
+
+function plainMessage(error: ErrorObject): string {
+  if (error.keyword === 'required') return `missing required key "${(error.params as { missingProperty: string }).missingProperty}"`;
+  if (error.keyword === 'pattern') return 'must be a duration such as "500ms", "5s", "15m" or "1h"';
+  return error.message ?? 'is invalid';
+}
+
+function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** `/endpoints/0/extra_config/auth~1validator` → `$.endpoints[0].extra_config["auth/validator"]`. */
+export function jsonPath(basePath: string, pointer: string): string {
+  if (pointer === '') return basePath;
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((path, segment) => {
+      if (/^\d+$/.test(segment)) return `${path}[${segment}]`;
+      if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(segment)) return `${path}.${segment}`;
+      return `${path}[${JSON.stringify(segment)}]`;
+    }, basePath);
+}

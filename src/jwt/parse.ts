@@ -1,0 +1,123 @@
+/**
+ * Compact JWS parsing with every limit checked before the work it protects:
+ * size before decoding, dot count before splitting, alphabet before base64,
+ * depth and duplicates before JSON.parse. JWE, JSON serialisation, detached
+ * and unencoded payloads are all rejected here.
+ */
+import { isUtf8 } from 'node:buffer';
+import { AuthError } from './errors.js';
+import { isStrictBase64url } from './base64url.js';
+import { findJsonHazard } from './json-guard.js';
+
+export interface ParseLimits {
+  /** Maximum token length in characters. */
+  maxTokenLength: number;
+  /** Maximum decoded header size in bytes. */
+  maxHeaderBytes: number;
+  maxHeaderDepth: number;
+  maxPayloadDepth: number;
+  maxKidLength: number;
+}
+
+export const DEFAULT_PARSE_LIMITS: Readonly<ParseLimits> = Object.freeze({
+  maxTokenLength: 16 * 1024,
+  maxHeaderBytes: 8 * 1024,
+  maxHeaderDepth: 4,
+  maxPayloadDepth: 32,
+  maxKidLength: 256,
+});
+
+export interface JwsHeader {
+  readonly alg: string;
+  readonly kid?: string;
+  readonly typ?: string;
+  readonly x5t?: string;
+  readonly 'x5t#S256'?: string;
+  readonly [name: string]: unknown;
+}
+
+export type Claims = Record<string, unknown>;
+
+export interface ParsedJws {
+  readonly header: JwsHeader;
+  readonly payload: Claims;
+  /** The whole token as bytes; the signing input is its prefix up to the second dot. */
+  readonly tokenBytes: Buffer;
+  readonly signingInputLength: number;
+  readonly signature: Buffer;
+}
+
+// Header members that change how the payload or key must be read. portcullis
+// implements none of these, so a token that needs them cannot be verified.
+const REFUSED_HEADER_MEMBERS = ['crit', 'b64', 'enc', 'zip'] as const;
+
+export function parseCompactJws(token: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS): ParsedJws {
+  if (token.length > limits.maxTokenLength) throw new AuthError('token_too_large');
+  const firstDot = token.indexOf('.');
+  const secondDot = firstDot < 0 ? -1 : token.indexOf('.', firstDot + 1);
+  if (secondDot < 0) throw new AuthError('token_malformed', 'a compact JWS has three parts');
+  if (token.indexOf('.', secondDot + 1) >= 0) {
+    throw new AuthError('token_malformed', 'more than three parts (JWE or garbage)');
+  }
+  if (firstDot === 0) throw new AuthError('token_malformed', 'empty header');
+  if (secondDot === firstDot + 1) throw new AuthError('token_malformed', 'empty payload (detached content)');
+  if (secondDot === token.length - 1) throw new AuthError('token_malformed', 'empty signature');
+  if (
+    !isStrictBase64url(token, 0, firstDot) ||
+    !isStrictBase64url(token, firstDot + 1, secondDot) ||
+    !isStrictBase64url(token, secondDot + 1, token.length)
+  ) {
+    throw new AuthError('token_malformed', 'a part is not canonical base64url');
+  }
+
+  const tokenBytes = Buffer.from(token, 'latin1');
+  const headerBytes = Buffer.from(token.slice(0, firstDot), 'base64url');
+  if (headerBytes.length > limits.maxHeaderBytes) throw new AuthError('token_malformed', 'header too large');
+  const header = decodeJsonObject(headerBytes, limits.maxHeaderDepth, 'header') as JwsHeader;
+  checkHeader(header, limits);
+
+  const payloadBytes = Buffer.from(token.slice(firstDot + 1, secondDot), 'base64url');
+  const payload = decodeJsonObject(payloadBytes, limits.maxPayloadDepth, 'payload');
+  const signature = Buffer.from(token.slice(secondDot + 1), 'base64url');
+  return { header, payload, tokenBytes, signingInputLength: secondDot, signature };
+}
+
+function decodeJsonObject(bytes: Buffer, maxDepth: number, part: 'header' | 'payload'): Claims {
+  if (!isUtf8(bytes)) throw new AuthError('token_malformed', `${part} is not UTF-8`);
+  const text = bytes.toString('utf8');
+  const hazard = findJsonHazard(text, maxDepth);
+  if (hazard === 'duplicate_member') throw new AuthError('token_malformed', `${part} has duplicate members`);
+  if (hazard === 'too_deep') throw new AuthError('token_malformed', `${part} is nested too deeply`);
+  if (hazard) throw new AuthError('token_malformed', `${part} is not JSON`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new AuthError('token_malformed', `${part} is not JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new AuthError('token_malformed', `${part} is not a JSON object`);
+  }
+  return value as Claims;
+}
+
+function checkHeader(header: JwsHeader, limits: ParseLimits): void {
+  if (typeof header.alg !== 'string' || header.alg.length === 0) {
+    throw new AuthError('token_malformed', 'header has no alg');
+  }
+  for (const member of REFUSED_HEADER_MEMBERS) {
+    if (Object.hasOwn(header, member)) throw new AuthError('token_malformed', `header member "${member}" is not supported`);
+  }
+  if (Object.hasOwn(header, 'kid')) {
+    const kid = header.kid;
+    if (typeof kid !== 'string' || kid.length === 0 || kid.length > limits.maxKidLength) {
+      throw new AuthError('token_malformed', 'kid must be a non-empty string within the length limit');
+    }
+  }
+  for (const member of ['typ', 'x5t', 'x5t#S256'] as const) {
+    if (Object.hasOwn(header, member) && typeof header[member] !== 'string') {
+      throw new AuthError('token_malformed', `header member "${member}" must be a string`);
+    }
+  }
+  // jku, x5u, jwk and x5c are deliberately never read: keys come only from configuration.
+}

@@ -1,0 +1,119 @@
+/**
+ * Authorization rules over verified claims: roles (KrakenD ANY), scopes (any or
+ * all), project permissions, Descope tenant roles and permissions, and claim
+ * rules. Each rule is compiled once into a closure; failures answer 403.
+ */
+import { AuthError } from './errors.js';
+import { claimReader, isNestedPath, stringItems, type ClaimReader } from './claim-path.js';
+import type { Claims } from './parse.js';
+import type { ClaimRuleConfig, TenantRuleConfig } from '../config/validator-schema.js';
+import { headerValue, type HeaderBag } from '../authorizer/headers.js';
+
+export interface PolicyContext {
+  readonly params?: Readonly<Record<string, string | undefined>> | undefined;
+  readonly headers: HeaderBag;
+}
+
+export type PolicyRule = (claims: Claims, context: PolicyContext) => void;
+
+type Matcher = 'any' | 'all';
+
+function matches(held: readonly string[], wanted: readonly string[], matcher: Matcher): boolean {
+  if (wanted.length === 0) return true;
+  return matcher === 'all' ? wanted.every((item) => held.includes(item)) : wanted.some((item) => held.includes(item));
+}
+
+export function rolesRule(roles: readonly string[], rolesKey: string, nested: boolean): PolicyRule {
+  // KrakenD: nested only with roles_key_is_nested, and never for URL-style keys.
+  const read = claimReader(rolesKey, nested && isNestedPath(rolesKey));
+  return (claims) => {
+    if (!matches(stringItems(read(claims)), roles, 'any')) throw new AuthError('insufficient_roles');
+  };
+}
+
+export function scopesRule(scopes: readonly string[], scopesKeys: readonly string[], matcher: Matcher): PolicyRule {
+  // KrakenD reads scopes_key as a dot path whenever it contains a dot.
+  const readers = scopesKeys.map((key) => claimReader(key, true));
+  return (claims) => {
+    let value: unknown;
+    for (const read of readers) {
+      value = read(claims);
+      if (value !== undefined) break;
+    }
+    if (!matches(stringItems(value), scopes, matcher)) throw new AuthError('insufficient_scope');
+  };
+}
+
+export function permissionsRule(permissions: readonly string[], permissionsKey: string): PolicyRule {
+  const read = claimReader(permissionsKey, isNestedPath(permissionsKey));
+  return (claims) => {
+    if (!matches(stringItems(read(claims)), permissions, 'all')) throw new AuthError('insufficient_permissions');
+  };
+}
+
+export const DEFAULT_TENANT_NAMES = { param: 'tenant', header: 'X-Tenant-Id', claim: 'dct' } as const;
+
+/**
+ * Descope semantics (descope.md §10): the user must belong to the tenant; with
+ * no `tenants` claim, a `dct` equal to the tenant stands for membership and the
+ * top-level roles and permissions apply (the `tenantOnly` template).
+ */
+export function tenantRule(config: TenantRuleConfig): PolicyRule {
+  const name = config.name ?? DEFAULT_TENANT_NAMES[config.from];
+  const headerName = name.toLowerCase();
+  const readClaim = claimReader(name, isNestedPath(name));
+  const tenantOf = (claims: Claims, context: PolicyContext): unknown => {
+    if (config.from === 'param') return context.params?.[name];
+    if (config.from === 'header') return headerValue(context.headers, headerName);
+    return readClaim(claims);
+  };
+  const roles = config.roles ?? [];
+  const permissions = config.permissions ?? [];
+  const rolesMatcher = config.roles_matcher ?? 'all';
+  const permissionsMatcher = config.permissions_matcher ?? 'all';
+  return (claims, context) => {
+    const tenant = tenantOf(claims, context);
+    if (typeof tenant !== 'string' || tenant.length === 0) throw new AuthError('tenant_not_allowed', 'no tenant id in the request');
+    let grants: Record<string, unknown> | undefined;
+    const tenants = claims.tenants;
+    if (typeof tenants === 'object' && tenants !== null && !Array.isArray(tenants)) {
+      const entry = Object.hasOwn(tenants, tenant) ? (tenants as Record<string, unknown>)[tenant] : undefined;
+      if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) grants = entry as Record<string, unknown>;
+    } else if (tenants === undefined && claims.dct === tenant) {
+      grants = claims;
+    }
+    if (!grants) throw new AuthError('tenant_not_allowed', 'the token is not associated with the tenant');
+    if (!matches(stringItems(grants.roles), roles, rolesMatcher)) throw new AuthError('insufficient_roles', 'tenant roles');
+    if (!matches(stringItems(grants.permissions), permissions, permissionsMatcher)) {
+      throw new AuthError('insufficient_permissions', 'tenant permissions');
+    }
+  };
+}
+
+export function claimRule(config: ClaimRuleConfig): PolicyRule {
+  const read: ClaimReader = claimReader(config.claim, isNestedPath(config.claim));
+  const label = `claim "${config.claim.slice(0, 64)}"`;
+  if (config.equals !== undefined) {
+    const expected = config.equals;
+    return (claims) => {
+      if (read(claims) !== expected) throw new AuthError('claim_mismatch', label);
+    };
+  }
+  if (config.one_of !== undefined) {
+    const accepted = config.one_of;
+    return (claims) => {
+      const value = read(claims);
+      if (!accepted.some((item) => item === value)) throw new AuthError('claim_mismatch', label);
+    };
+  }
+  if (config.contains !== undefined) {
+    const wanted = config.contains;
+    return (claims) => {
+      if (!stringItems(read(claims)).includes(wanted)) throw new AuthError('claim_mismatch', label);
+    };
+  }
+  const rejected = config.not_equals;
+  return (claims) => {
+    if (read(claims) === rejected) throw new AuthError('claim_mismatch', label);
+  };
+}

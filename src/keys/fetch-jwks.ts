@@ -1,0 +1,269 @@
+/**
+ * One HTTP GET of a JSON document (a JWKS or an OIDC discovery document) under
+ * the limits of security.md §2: https only (except loopback or the explicit
+ * insecure flag), no redirects, status 200 only, a JSON content type, a body
+ * capped while streaming and a timeout that really aborts the request.
+ *
+ * Errors are JwksFetchError with a short reason. They never quote the body:
+ * an IdP error page may echo request data, and a misconfigured URL may point at
+ * something that is not meant to reach our logs.
+ */
+import { readFileSync } from 'node:fs';
+import { createHash, X509Certificate } from 'node:crypto';
+import { rootCertificates, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
+import { Agent, buildConnector, request, type Dispatcher } from 'undici';
+
+export const DEFAULT_TIMEOUT_MS = 5000;
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const PIN_MISMATCH_MESSAGE = 'JWK client did not find a pinned key';
+
+export class JwksFetchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JwksFetchError';
+  }
+}
+
+/** TLS-related options; they decide which dispatcher a download uses. */
+export interface JwksTlsOptions {
+  /** KrakenD `disable_jwk_security`: allows http:// anywhere and turns off certificate verification. */
+  allowInsecure?: boolean;
+  /** KrakenD `jwk_fingerprints`: base64url SHA-256 of the DER SPKI of any certificate in the peer chain. */
+  fingerprints?: readonly string[];
+  /** KrakenD `jwk_local_ca`: a PEM file added to the default roots. */
+  caFile?: string;
+}
+
+export interface FetchJsonOptions extends JwksTlsOptions {
+  url: string;
+  timeoutMs?: number;
+  maxBodyBytes?: number;
+  /** Used as given; when absent, one is chosen from the TLS options. */
+  dispatcher?: Dispatcher;
+  /** Aborts the download from outside (a key set being closed). */
+  signal?: AbortSignal;
+}
+
+const ACCEPTED_MEDIA_TYPES = new Set(['application/json', 'application/jwk-set+json']);
+
+// Shared by every download that needs no special TLS settings, so connections are reused.
+const defaultAgent = new Agent({ keepAliveTimeout: 10_000 });
+
+/** Config-time check of a JWKS or discovery URL. Throws a plain Error naming the problem. */
+export function assertJwksUrlAllowed(url: string, allowInsecure = false): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`invalid JWKS URL ${JSON.stringify(url.slice(0, 200))}`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new Error(`JWKS URL ${parsed.origin === 'null' ? parsed.protocol : parsed.origin} must use https`);
+  }
+  // Credentials in the URL would end up in status output and logs, which show the URL.
+  if (parsed.username !== '' || parsed.password !== '') throw new Error('JWKS URL must not embed credentials');
+  if (parsed.protocol === 'http:' && !allowInsecure && !isLoopbackHost(parsed.hostname)) {
+    throw new Error(`JWKS URL ${parsed.origin} must use https (http is allowed only for loopback hosts or with disable_jwk_security)`);
+  }
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  if (host === 'localhost' || host === '[::1]' || host === '::1') return true;
+  // WHATWG URL parsing has already normalised IPv4 forms (0x7f.1, 2130706433) to dotted decimal.
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Builds a dispatcher for the TLS options, or returns undefined when none are
+ * set (then the shared default agent serves). The caller owns, and closes, the
+ * dispatcher it gets. Throws a plain Error when the CA file cannot be read.
+ */
+export function createJwksDispatcher(tls: JwksTlsOptions): Dispatcher | undefined {
+  const pins = tls.fingerprints?.length ? new Set(tls.fingerprints) : undefined;
+  if (!tls.allowInsecure && !pins && !tls.caFile) return undefined;
+
+  let ca: string[] | undefined;
+  if (tls.caFile) {
+    try {
+      ca = [...rootCertificates, readFileSync(tls.caFile, 'utf8')];
+    } catch (error) {
+      throw new Error(`cannot read jwk_local_ca ${tls.caFile}: ${(error as NodeJS.ErrnoException).code ?? 'read error'}`);
+    }
+  }
+  const connector = buildConnector({
+    ...(ca ? { ca } : {}),
+    rejectUnauthorized: !tls.allowInsecure,
+    // A resumed TLS session skips certificate checks; with pins, every connection does a full handshake.
+    ...(pins ? { maxCachedSessions: 0 } : {}),
+  });
+  return new Agent({ keepAliveTimeout: 10_000, connect: pins ? pinningConnector(connector, pins) : connector });
+}
+
+/**
+ * Checks the pins after the handshake rather than in `checkServerIdentity`: node
+ * ignores a `checkServerIdentity` failure when `rejectUnauthorized` is false,
+ * and KrakenD still enforces pins with `disable_jwk_security` (Go calls
+ * VerifyPeerCertificate even with InsecureSkipVerify).
+ */
+function pinningConnector(connect: buildConnector.connector, pins: ReadonlySet<string>): buildConnector.connector {
+  return (options, callback) => {
+    connect(options, (...result) => {
+      const [error, socket] = result;
+      if (error) return callback(error, null);
+      // A plain-http socket has no certificate, so it can match no pin.
+      const tlsSocket = socket as Partial<TLSSocket>;
+      const peer = typeof tlsSocket.getPeerCertificate === 'function' ? tlsSocket.getPeerCertificate(true) : undefined;
+      if (peer && chainMatchesPin(peer, pins)) return callback(null, socket);
+      socket.destroy();
+      callback(new JwksFetchError(PIN_MISMATCH_MESSAGE), null);
+    });
+  };
+}
+
+function chainMatchesPin(leaf: DetailedPeerCertificate, pins: ReadonlySet<string>): boolean {
+  const seen = new Set<DetailedPeerCertificate>();
+  // `cert.pubkey` is the bare key (an EC point, a PKCS#1 RSA key), not the SPKI KrakenD hashes,
+  // so the SPKI is rebuilt from the DER certificate.
+  for (let cert: DetailedPeerCertificate | undefined = leaf; cert?.raw && !seen.has(cert); cert = cert.issuerCertificate) {
+    seen.add(cert);
+    try {
+      const spki = new X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' });
+      if (pins.has(createHash('sha256').update(spki).digest('base64url'))) return true;
+    } catch {
+      // An unparseable certificate simply matches nothing.
+    }
+  }
+  return false;
+}
+
+/** GETs `url` and returns the parsed JSON body, or throws JwksFetchError. */
+export async function fetchJson(options: FetchJsonOptions): Promise<unknown> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  try {
+    assertJwksUrlAllowed(options.url, options.allowInsecure);
+  } catch (error) {
+    throw new JwksFetchError((error as Error).message);
+  }
+
+  let ownDispatcher: Dispatcher | undefined;
+  if (!options.dispatcher) {
+    try {
+      ownDispatcher = createJwksDispatcher(options);
+    } catch (error) {
+      throw new JwksFetchError((error as Error).message);
+    }
+  }
+  const dispatcher = options.dispatcher ?? ownDispatcher ?? defaultAgent;
+
+  // Our own controller, so the catch block can tell a timeout from a caller's abort.
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  const onOuterAbort = (): void => controller.abort();
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  if (options.signal?.aborted) controller.abort();
+
+  try {
+    const response = await request(options.url, {
+      method: 'GET',
+      dispatcher,
+      signal: controller.signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      headers: { accept: 'application/jwk-set+json, application/json', 'user-agent': 'portcullis' },
+    });
+    const { statusCode, headers, body } = response;
+    const failure = responseProblem(statusCode, headers, maxBodyBytes);
+    if (failure) {
+      body.destroy();
+      throw new JwksFetchError(failure);
+    }
+    const text = await readCapped(body, maxBodyBytes);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new JwksFetchError('body is not JSON');
+    }
+  } catch (error) {
+    if (timedOut || isUndiciTimeout(error)) throw new JwksFetchError(`timeout after ${timeoutMs} ms`);
+    if (error instanceof JwksFetchError) throw error;
+    if (controller.signal.aborted) throw new JwksFetchError('aborted');
+    throw new JwksFetchError(transportReason(error));
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onOuterAbort);
+    if (ownDispatcher) void ownDispatcher.destroy().catch(() => {});
+  }
+}
+
+function responseProblem(statusCode: number, headers: Record<string, string | string[] | undefined>, maxBodyBytes: number): string | undefined {
+  if (statusCode >= 300 && statusCode < 400) return `redirect refused (status ${statusCode})`;
+  if (statusCode !== 200) return `status ${statusCode}`;
+  const contentType = headerValue(headers['content-type']);
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (!ACCEPTED_MEDIA_TYPES.has(mediaType)) {
+    return contentType === undefined ? 'no content type' : `content type ${printable(mediaType || contentType)}`;
+  }
+  const declared = Number(headerValue(headers['content-length']));
+  if (Number.isFinite(declared) && declared > maxBodyBytes) return `body exceeds ${maxBodyBytes} bytes`;
+  return undefined;
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body'], maxBodyBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > maxBodyBytes) {
+      body.destroy();
+      throw new JwksFetchError(`body exceeds ${maxBodyBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+// Header values are server-controlled: keep them short and printable before they reach a log.
+function printable(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
+}
+
+const TRANSPORT_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connect timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
+  UND_ERR_SOCKET: 'connection closed by the server',
+  UND_ERR_CLOSED: 'connection closed',
+  UND_ERR_DESTROYED: 'connection destroyed',
+};
+
+// undici's own headers/body timeouts back up our timer; whichever fires first, the reason reads the same.
+function isUndiciTimeout(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+}
+
+function transportReason(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') {
+    if (code in TRANSPORT_REASONS) return TRANSPORT_REASONS[code]!;
+    // OpenSSL verification codes (DEPTH_ZERO_SELF_SIGNED_CERT, CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID, …).
+    if (/CERT|SSL|TLS/.test(code)) return `TLS error ${printable(code)}`;
+    return `request failed (${printable(code)})`;
+  }
+  return 'request failed';
+}

@@ -1,0 +1,41 @@
+/**
+ * What the authorizer needs from a source of keys. Remote, discovered, file and
+ * inline sources all implement it; the registry shares one instance per source.
+ */
+import type { VerificationKey } from '../jwt/keys.js';
+
+export interface KeyIndex {
+  readonly keys: readonly VerificationKey[];
+  readonly byKid: ReadonlyMap<string, VerificationKey>;
+  readonly byX5t: ReadonlyMap<string, VerificationKey>;
+  readonly byX5tS256: ReadonlyMap<string, VerificationKey>;
+}
+
+export interface KeySetStatus {
+  /** Non-secret description of the source: a URL, `file:<path>` or `inline`. */
+  readonly source: string;
+  readonly loaded: boolean;
+  readonly keyCount: number;
+  readonly lastSuccessAt: number | undefined;
+  readonly lastErrorAt: number | undefined;
+  readonly lastError: string | undefined;
+  readonly fetchCount: number;
+  readonly coolingDown: boolean;
+}
+
+export interface KeySet {
+  readonly source: string;
+  /** The keys as of now, or undefined while the set has never loaded (or its stale bound has passed). */
+  current(): KeyIndex | undefined;
+  /**
+   * Called when a token names a key the current index lacks. May download again
+   * (at most once per cooldown, shared by all concurrent callers); resolves with
+   * the index to retry against, or undefined while no keys are available.
+   */
+  refreshForMiss(identifier: string): Promise<KeyIndex | undefined>;
+  /** Resolves once the first load attempt has finished, successfully or not. */
+  ready(): Promise<void>;
+  status(): KeySetStatus;
+  /** Stops timers and aborts downloads. */
+  close(): void;
+}

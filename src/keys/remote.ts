@@ -1,0 +1,245 @@
+/**
+ * A key set downloaded from a JWKS URL and kept fresh (security.md §3).
+ *
+ * - The first download starts at creation; `ready()` resolves when it ends.
+ * - One download at a time: every trigger (timer, unknown kid) shares it.
+ * - An unknown identifier may cause a download at most once per cooldown; a
+ *   negative cache answers repeats of the same identifier with a map lookup.
+ *   Lookups of known kids never touch any of this, so bad kids cannot lock out
+ *   good ones.
+ * - Failures keep the previous keys (stale-if-error) up to `maxStaleMs` after the
+ *   last success; errors are recorded for status and logs, never cached as results.
+ */
+import { buildKeyIndex, JwksDocumentError, jwksMembers, retireAll } from './key-index.js';
+import type { KeyIndex, KeySet, KeySetStatus } from './key-set.js';
+import {
+  assertJwksUrlAllowed,
+  createJwksDispatcher,
+  fetchJson,
+  JwksFetchError,
+  type FetchJsonOptions,
+  type JwksTlsOptions,
+} from './fetch-jwks.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { silentLogger, type Logger } from '../lib/logger.js';
+import type { Dispatcher } from 'undici';
+
+export const DEFAULT_REFRESH_INTERVAL_MS = 900_000;
+export const DEFAULT_COOLDOWN_MS = 30_000;
+export const DEFAULT_MAX_STALE_MS = 24 * 3_600_000;
+/**
+ * While no keys are usable (never loaded, or past the stale bound) an unknown
+ * kid may download once per second instead of once per cooldown: every request
+ * is answered 503 then anyway, and the gateway should recover within a second
+ * of the IdP coming up. One download per second per key set is still no storm.
+ */
+export const NO_KEYS_RETRY_MS = 1000;
+export const NEGATIVE_CACHE_LIMIT = 10_000;
+// setTimeout overflows above 2^31 - 1 ms and then fires at once.
+const MAX_TIMER_MS = 2_147_483_647;
+
+export interface RemoteKeySetOptions extends JwksTlsOptions {
+  url: string;
+  /**
+   * Finds the JWKS URL at download time (discovery); `url` then only names the
+   * set in status and logs. Called with the download's abort signal.
+   */
+  resolveUrl?: (signal: AbortSignal) => Promise<string>;
+  /** Accept Descope's v1 bare-array JWKS. Default true. */
+  acceptBareArray?: boolean;
+  /** KrakenD `cache_duration`: time between background refreshes. Default 15 min. */
+  refreshIntervalMs?: number;
+  /** Background retry after a failed download while keys are usable. Default min(30 s, refreshIntervalMs). */
+  retryIntervalMs?: number;
+  /** Minimum time between downloads caused by unknown kids. Default 30 s. */
+  cooldownMs?: number;
+  /** Stale-if-error bound after the last success. Default 24 h. */
+  maxStaleMs?: number;
+  timeoutMs?: number;
+  maxBodyBytes?: number;
+  dispatcher?: Dispatcher;
+  clock?: Clock;
+  logger?: Logger;
+  /** Run the background refresh timer. Default true. */
+  scheduleRefresh?: boolean;
+}
+
+export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet {
+  const source = options.url;
+  // A misconfigured URL is a startup error, not a runtime one.
+  if (!options.resolveUrl) assertJwksUrlAllowed(options.url, options.allowInsecure);
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const acceptBareArray = options.acceptBareArray ?? true;
+  const refreshIntervalMs = options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS;
+  const retryIntervalMs = options.retryIntervalMs ?? Math.min(30_000, refreshIntervalMs);
+  const cooldownMs = options.cooldownMs ?? DEFAULT_COOLDOWN_MS;
+  const maxStaleMs = options.maxStaleMs ?? DEFAULT_MAX_STALE_MS;
+  const scheduleRefresh = options.scheduleRefresh ?? true;
+  // Built once (not per download) so connections are reused; undefined means the shared default agent.
+  const ownDispatcher = options.dispatcher ? undefined : createJwksDispatcher(options);
+  const dispatcher = options.dispatcher ?? ownDispatcher;
+  const fetchOptions: Omit<FetchJsonOptions, 'url'> = {
+    timeoutMs: options.timeoutMs,
+    maxBodyBytes: options.maxBodyBytes,
+    allowInsecure: options.allowInsecure,
+    dispatcher,
+  };
+
+  let index: KeyIndex | undefined;
+  let lastSuccessAt: number | undefined;
+  let lastErrorAt: number | undefined;
+  let lastError: string | undefined;
+  let lastAttemptAt: number | undefined;
+  let lastAttemptFailed = false;
+  let consecutiveFailures = 0;
+  let fetchCount = 0;
+  let startedSeq = 0;
+  let appliedSeq = 0;
+  let inflight: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const controllers = new Set<AbortController>();
+  /** identifier → time its entry expires (the end of the cooldown it was recorded in). */
+  const negative = new Map<string, number>();
+
+  function usable(now: number): KeyIndex | undefined {
+    if (!index || lastSuccessAt === undefined) return undefined;
+    // Stale keys are served only while downloads fail, and only up to maxStaleMs.
+    if (lastAttemptFailed && now - lastSuccessAt > maxStaleMs) return undefined;
+    return index;
+  }
+
+  function downloadGap(now: number): number {
+    return usable(now) ? cooldownMs : Math.min(NO_KEYS_RETRY_MS, cooldownMs);
+  }
+
+  function mayDownload(now: number): boolean {
+    return lastAttemptAt === undefined || now - lastAttemptAt >= downloadGap(now);
+  }
+
+  function download(): Promise<void> {
+    if (inflight) return inflight;
+    const seq = ++startedSeq;
+    fetchCount += 1;
+    lastAttemptAt = clock.now();
+    const controller = new AbortController();
+    controllers.add(controller);
+    const attempt = runDownload(seq, controller.signal).finally(() => {
+      controllers.delete(controller);
+      if (inflight === attempt) inflight = undefined;
+      scheduleNext();
+    });
+    inflight = attempt;
+    return attempt;
+  }
+
+  async function runDownload(seq: number, signal: AbortSignal): Promise<void> {
+    try {
+      const url = options.resolveUrl ? await options.resolveUrl(signal) : options.url;
+      const document = await fetchJson({ ...fetchOptions, url, signal });
+      // Single flight makes overlaps rare, but an older download must never replace a newer result.
+      if (closed || seq < appliedSeq) return;
+      const built = buildKeyIndex(jwksMembers(document, acceptBareArray), index);
+      appliedSeq = seq;
+      index = built.index;
+      lastSuccessAt = clock.now();
+      lastAttemptFailed = false;
+      consecutiveFailures = 0;
+      for (const reason of built.skipped) logger.warn({ keySet: source }, `[KeySet] skipped ${reason}`);
+      logger.debug({ keySet: source, keyCount: built.index.keys.length }, '[KeySet] JWKS loaded');
+    } catch (error) {
+      if (closed || seq < appliedSeq) return;
+      lastError = describe(error);
+      lastErrorAt = clock.now();
+      lastAttemptFailed = true;
+      consecutiveFailures += 1;
+      const keeping = usable(clock.now()) !== undefined;
+      const message = `[KeySet] JWKS download failed: ${lastError}${keeping ? '; keeping the previous keys' : ''}`;
+      if (keeping) logger.warn({ keySet: source }, message);
+      else logger.error({ keySet: source }, message);
+    }
+  }
+
+  function scheduleNext(): void {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (closed || !scheduleRefresh) return;
+    let delay = refreshIntervalMs;
+    if (lastAttemptFailed) {
+      // Without usable keys, back off from 1 s so recovery is quick but a dead IdP is not hammered.
+      delay = usable(clock.now())
+        ? retryIntervalMs
+        : Math.min(retryIntervalMs, NO_KEYS_RETRY_MS * 2 ** Math.min(consecutiveFailures - 1, 20));
+    }
+    timer = setTimeout(() => void download(), Math.min(Math.max(delay, 0), MAX_TIMER_MS));
+    timer.unref();
+  }
+
+  function rememberMiss(identifier: string, now: number): void {
+    if (!usable(now) || lastAttemptAt === undefined) return;
+    const expiresAt = lastAttemptAt + cooldownMs;
+    if (expiresAt <= now) return;
+    negative.delete(identifier);
+    if (negative.size >= NEGATIVE_CACHE_LIMIT) {
+      // Maps iterate in insertion order: drop the oldest entry. Losing one costs at most
+      // a cooldown check, never a download inside the cooldown.
+      const oldest = negative.keys().next().value;
+      if (oldest !== undefined) negative.delete(oldest);
+    }
+    negative.set(identifier, expiresAt);
+  }
+
+  const first = download();
+
+  return {
+    source,
+    current: () => (closed ? undefined : usable(clock.now())),
+    async refreshForMiss(identifier: string): Promise<KeyIndex | undefined> {
+      if (closed) return undefined;
+      const now = clock.now();
+      const expiresAt = negative.get(identifier);
+      if (expiresAt !== undefined) {
+        if (expiresAt > now) return usable(now);
+        negative.delete(identifier);
+      }
+      if (inflight) await inflight;
+      else if (mayDownload(now)) await download();
+      const after = clock.now();
+      rememberMiss(identifier, after);
+      return closed ? undefined : usable(after);
+    },
+    ready: () => first,
+    status(): KeySetStatus {
+      const now = clock.now();
+      const keys = closed ? undefined : usable(now);
+      return {
+        source,
+        loaded: keys !== undefined,
+        keyCount: keys?.keys.length ?? 0,
+        lastSuccessAt,
+        lastErrorAt,
+        lastError,
+        fetchCount,
+        coolingDown: !closed && !inflight && !mayDownload(now),
+      };
+    },
+    close(): void {
+      if (closed) return;
+      closed = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      for (const controller of controllers) controller.abort();
+      negative.clear();
+      retireAll(index);
+      index = undefined;
+      if (ownDispatcher) void ownDispatcher.destroy().catch(() => {});
+    },
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof JwksFetchError || error instanceof JwksDocumentError) return error.message;
+  // Anything else is a bug; its message could hold anything, so only the type is reported.
+  return `unexpected ${error instanceof Error ? error.name : typeof error}`;
+}
