@@ -5,11 +5,11 @@
  */
 import { AuthError, isAuthError } from '../jwt/errors.js';
 import { assertRegisteredClaimTypes, checkIdentity, checkTimes } from '../jwt/claims.js';
-import { parseCompactJws } from '../jwt/parse.js';
+import { parseCompactJws, type ParsedJws } from '../jwt/parse.js';
 import type { Alg } from '../jwt/algorithms.js';
-import { verifySignature } from '../jwt/verify.js';
+import { signingInput, verifySignature } from '../jwt/verify.js';
 import type { VerificationKey } from '../jwt/keys.js';
-import { keyReference } from '../keys/select.js';
+import { findKey, keyReference, type KeyReference } from '../keys/select.js';
 import type { KeyIndex } from '../keys/key-set.js';
 import type { EndpointPolicy } from '../config/compile-validator.js';
 import type { Clock } from '../lib/clock.js';
@@ -110,46 +110,54 @@ export function createEndpointAuthorizer(policy: EndpointPolicy, deps: EndpointA
 /** Parses and verifies a token not seen before. Synchronous unless the key set must download. */
 export function verifyFresh(token: string, policy: EndpointPolicy): VerifiedToken | Promise<VerifiedToken> {
   const parsed = parseCompactJws(token, policy.parseLimits);
-  const alg = parsed.header.alg;
-  if (!policy.allowedAlgs.has(alg as Alg)) throw new AuthError('alg_not_allowed');
+  if (!policy.allowedAlgs.has(parsed.header.alg as Alg)) throw new AuthError('alg_not_allowed');
   assertRegisteredClaimTypes(parsed.payload);
   const reference = keyReference(parsed.header, policy.keyStrategy);
-  const keySet = policy.keySet;
-
-  const finish = (key: VerificationKey): VerifiedToken => {
-    if (!key.algs.has(alg as Alg)) throw new AuthError('key_not_found', `the matching key does not verify ${alg}`);
-    const data = parsed.tokenBytes.subarray(0, parsed.signingInputLength);
-    if (!verifySignature(key, alg as Alg, data, parsed.signature)) throw new AuthError('signature_invalid');
-    const firstDot = token.indexOf('.');
-    return {
-      keySet,
-      key,
-      alg: alg as Alg,
-      header: parsed.header,
-      claims: parsed.payload,
-      payloadSegment: token.slice(firstDot + 1, parsed.signingInputLength),
-      memo: undefined,
-    };
-  };
-
-  const index = keySet.current();
-  const found = index ? reference.find(index) : undefined;
-  if (found) return finish(found);
-  if (index && reference.identifier === undefined) {
+  const index = policy.keySet.current();
+  const key = index === undefined ? undefined : findKey(index, reference);
+  if (key !== undefined) return verifiedWith(key, token, parsed, policy);
+  if (index !== undefined && reference.identifier === undefined) {
     throw new AuthError('key_not_found', index.keys.length > 1 ? 'the token names no key and the key set holds several' : 'no key fits');
   }
-  return (async () => {
-    let fresh: KeyIndex | undefined = await keySet.refreshForMiss(reference.identifier ?? '');
-    if (!fresh) throw new AuthError('keys_unavailable', `no keys loaded from ${keySet.source}`);
-    let key = reference.find(fresh);
-    if (!key && index === undefined && reference.identifier !== undefined) {
-      // The first load just happened; the token may still name a key published after it.
-      fresh = await keySet.refreshForMiss(reference.identifier);
-      key = fresh ? reference.find(fresh) : undefined;
-    }
-    if (!key) throw new AuthError('key_not_found', reference.identifier ? `unknown ${reference.identifier.slice(0, 80)}` : 'no key fits');
-    return finish(key);
-  })();
+  return verifyAfterKeyMiss(token, parsed, reference, index === undefined, policy);
+}
+
+async function verifyAfterKeyMiss(
+  token: string,
+  parsed: ParsedJws,
+  reference: KeyReference,
+  neverLoaded: boolean,
+  policy: EndpointPolicy,
+): Promise<VerifiedToken> {
+  const keySet = policy.keySet;
+  let fresh: KeyIndex | undefined = await keySet.refreshForMiss(reference.identifier ?? '');
+  if (!fresh) throw new AuthError('keys_unavailable', `no keys loaded from ${keySet.source}`);
+  let key = findKey(fresh, reference);
+  if (!key && neverLoaded && reference.identifier !== undefined) {
+    // The first load just happened; the token may still name a key published after it.
+    fresh = await keySet.refreshForMiss(reference.identifier);
+    key = fresh ? findKey(fresh, reference) : undefined;
+  }
+  if (!key) throw new AuthError('key_not_found', reference.identifier ? `unknown ${reference.identifier.slice(0, 80)}` : 'no key fits');
+  return verifiedWith(key, token, parsed, policy);
+}
+
+function verifiedWith(key: VerificationKey, token: string, parsed: ParsedJws, policy: EndpointPolicy): VerifiedToken {
+  const alg = parsed.header.alg as Alg;
+  if (!key.algs.has(alg)) throw new AuthError('key_not_found', `the matching key does not verify ${alg}`);
+  if (!verifySignature(key, alg, signingInput(token, parsed.signingInputLength), parsed.signature)) {
+    throw new AuthError('signature_invalid');
+  }
+  return {
+    token,
+    keySet: policy.keySet,
+    key,
+    alg,
+    header: parsed.header,
+    claims: parsed.payload,
+    payloadSegment: token.slice(token.indexOf('.') + 1, parsed.signingInputLength),
+    memo: undefined,
+  };
 }
 
 function debugMessage(code: string, detail: string): string {

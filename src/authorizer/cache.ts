@@ -12,6 +12,8 @@ import { GenerationalCache } from '../lib/generational-cache.js';
 import type { PropagatedHeader } from './propagate.js';
 
 export interface VerifiedToken {
+  /** The token itself: a cache hit must match it exactly, not only its lookup key. */
+  readonly token: string;
   readonly keySet: KeySet;
   readonly key: VerificationKey;
   readonly alg: Alg;
@@ -33,6 +35,18 @@ export interface VerifiedTokenCache {
   clear(): void;
 }
 
+/**
+ * Every request carries a freshly parsed token string, so a Map keyed by the
+ * whole token would hash ~1 KB per lookup. The tail of the signature is
+ * unpredictable and short; a hit is then confirmed by comparing whole tokens,
+ * so a colliding forgery only ever finds an entry it cannot use.
+ */
+const LOOKUP_KEY_LENGTH = 24;
+
+function lookupKey(token: string): string {
+  return token.length <= LOOKUP_KEY_LENGTH ? token : token.slice(token.length - LOOKUP_KEY_LENGTH);
+}
+
 export function createVerifiedTokenCache(maxEntries = DEFAULT_CACHE_ENTRIES): VerifiedTokenCache {
   if (maxEntries <= 0) {
     return { get: () => undefined, set: () => {}, delete: () => {}, size: 0, clear: () => {} };
@@ -40,16 +54,19 @@ export function createVerifiedTokenCache(maxEntries = DEFAULT_CACHE_ENTRIES): Ve
   const entries = new GenerationalCache<string, VerifiedToken>(maxEntries);
   return {
     get(token, keySet) {
-      const entry = entries.get(token);
-      if (entry === undefined) return undefined;
+      const entry = entries.get(lookupKey(token));
+      if (entry === undefined || entry.token !== token) return undefined;
       if (entry.key.retired) {
-        entries.delete(token);
+        entries.delete(lookupKey(token));
         return undefined;
       }
       return entry.keySet === keySet ? entry : undefined;
     },
-    set: (token, verified) => entries.set(token, verified),
-    delete: (token) => entries.delete(token),
+    set: (token, verified) => entries.set(lookupKey(token), verified),
+    delete: (token) => {
+      const key = lookupKey(token);
+      if (entries.get(key)?.token === token) entries.delete(key);
+    },
     get size() {
       return entries.size;
     },

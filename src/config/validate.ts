@@ -26,7 +26,7 @@ export class ConfigError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const compiled = new WeakMap<TSchema, ValidateFunction>();
 
 export function checkSchema(schema: TSchema, value: unknown, basePath = '$'): SchemaCheck {
@@ -52,6 +52,8 @@ function describeErrors(raw: ErrorObject[], basePath: string): SchemaCheck {
       continue;
     }
     if (error.keyword !== 'anyOf' && unionPaths.some((p) => isWithin(error.instancePath, p))) continue;
+    // Nested unions fail together; the outermost one (shortest schema path) describes the value best.
+    if (error.keyword === 'anyOf' && raw.some((other) => other.keyword === 'anyOf' && other.instancePath === error.instancePath && other.schemaPath.length < error.schemaPath.length)) continue;
     const path = jsonPath(basePath, error.instancePath);
     const message = error.keyword === 'anyOf' ? unionMessage(error) : plainMessage(error);
     const id = `${path}\u0000${message}`;
@@ -66,12 +68,36 @@ function isWithin(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }
 
+interface SchemaShape {
+  anyOf?: SchemaShape[];
+  const?: unknown;
+  type?: string;
+  items?: SchemaShape;
+}
+
+/** Describes what a union accepts: its literal values, or its kinds of value ("a string or a list"). */
 function unionMessage(error: ErrorObject): string {
-  const branches = (error.parentSchema as { anyOf?: { const?: unknown; type?: string }[] } | undefined)?.anyOf ?? [];
-  const constants = branches.filter((b) => 'const' in b).map((b) => JSON.stringify(b.const));
-  if (constants.length === branches.length && constants.length > 0) return `must be one of ${constants.join(', ')}`;
-  const kinds = branches.map((b) => (b.type === 'array' ? 'a list' : b.type ? `a ${b.type}` : 'a listed value'));
-  return `must be ${[...new Set(kinds)].join(' or ')}${constants.length ? ` (${constants.join(', ')})` : ''}`;
+  const constants: string[] = [];
+  const kinds: string[] = [];
+  const visit = (schema: SchemaShape, inList: boolean): void => {
+    if (schema.anyOf) return schema.anyOf.forEach((branch) => visit(branch, inList));
+    if ('const' in schema) {
+      if (!inList) constants.push(JSON.stringify(schema.const));
+      else if (!kinds.includes('a list of them')) kinds.push('a list of them');
+      return;
+    }
+    if (schema.type === 'array') {
+      if (schema.items?.anyOf && schema.items.anyOf.every((b) => 'const' in b) && constants.length > 0) kinds.push('a list of them');
+      else kinds.push(`a list${schema.items?.type ? ` of ${schema.items.type}s` : ''}`);
+      return;
+    }
+    kinds.push(schema.type ? `a ${schema.type}` : 'a valid value');
+  };
+  visit((error.parentSchema ?? {}) as SchemaShape, false);
+  if (constants.length > 0) {
+    return `must be one of ${constants.join(', ')}${kinds.length > 0 ? `, or ${[...new Set(kinds)].join(' or ')}` : ''}`;
+  }
+  return `must be ${[...new Set(kinds)].join(' or ')}`;
 }
 
 function plainMessage(error: ErrorObject): string {

@@ -1,63 +1,93 @@
 /**
- * A linear pre-scan of decoded JOSE JSON. `JSON.parse` keeps the last of two
+ * Strict JSON for JOSE headers and payloads. `JSON.parse` keeps the last of two
  * duplicate members and has no depth limit; a gateway and a backend that read
  * duplicates differently disagree about the claims (RFC 7515 §4), and deep
- * nesting is a cheap way to make a parser work hard. This scan finds both
- * before `JSON.parse` runs. It does not validate syntax: `JSON.parse` does.
+ * nesting is a cheap way to make a parser work hard.
+ *
+ * A linear pre-scan bounds the depth and counts object members without
+ * allocating; after `JSON.parse`, the members of the parsed objects are
+ * counted again. Duplicates are exactly what makes the two counts differ, and
+ * escaped spellings of one name ("a" and "\u0061") are caught because the
+ * parsed side sees them unescaped.
  */
 
-export type JsonHazard = 'duplicate_member' | 'too_deep' | 'bad_string';
+export type JsonHazard = 'duplicate_member' | 'too_deep' | 'bad_string' | 'not_json';
 
+export type StrictJsonResult = { ok: true; value: unknown } | { ok: false; hazard: JsonHazard };
+
+const TOO_DEEP = -1;
+const BAD_STRING = -2;
+
+export function parseJsonStrict(text: string, maxDepth: number): StrictJsonResult {
+  const scanned = countMembers(text, maxDepth);
+  if (scanned === TOO_DEEP) return { ok: false, hazard: 'too_deep' };
+  if (scanned === BAD_STRING) return { ok: false, hazard: 'bad_string' };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, hazard: 'not_json' };
+  }
+  if (countParsedMembers(value) !== scanned) return { ok: false, hazard: 'duplicate_member' };
+  return { ok: true, value };
+}
+
+/** The hazard in `text`, if any; syntax errors other than unterminated strings are left to JSON.parse. */
 export function findJsonHazard(text: string, maxDepth: number): JsonHazard | undefined {
+  const result = parseJsonStrict(text, maxDepth);
+  return result.ok || result.hazard === 'not_json' ? undefined : result.hazard;
+}
+
+/** Number of object members written in `text`, or TOO_DEEP / BAD_STRING. */
+function countMembers(text: string, maxDepth: number): number {
   const length = text.length;
-  // One entry per open container: a Set of member names for objects, null for arrays.
-  const stack: (Set<string> | null)[] = [];
+  // isObject[level] tells whether that open container is an object (members follow commas) or an array.
+  const isObject: boolean[] = [];
+  let depth = 0;
+  let members = 0;
   let expectingKey = false;
   for (let i = 0; i < length; i++) {
     const code = text.charCodeAt(i);
     if (code === 0x22 /* " */) {
-      const start = i + 1;
-      let escaped = false;
-      i++;
-      while (i < length) {
-        const c = text.charCodeAt(i);
-        if (c === 0x5c /* \ */) {
-          escaped = true;
-          i += 2;
-          continue;
-        }
-        if (c === 0x22) break;
-        i++;
-      }
-      if (i >= length) return 'bad_string';
-      const members = stack.length > 0 ? stack[stack.length - 1] : null;
-      if (expectingKey && members) {
-        let name = text.slice(start, i);
-        if (escaped) {
-          try {
-            name = JSON.parse(`"${name}"`) as string;
-          } catch {
-            return 'bad_string';
-          }
-        }
-        if (members.has(name)) return 'duplicate_member';
-        members.add(name);
+      // Jump to the closing quote natively; it is escaped only after an odd run of backslashes.
+      let close = text.indexOf('"', i + 1);
+      while (close > 0 && isEscaped(text, close)) close = text.indexOf('"', close + 1);
+      if (close < 0) return BAD_STRING;
+      i = close;
+      if (expectingKey) {
+        members++;
         expectingKey = false;
       }
-    } else if (code === 0x7b /* { */) {
-      if (stack.length >= maxDepth) return 'too_deep';
-      stack.push(new Set());
-      expectingKey = true;
-    } else if (code === 0x5b /* [ */) {
-      if (stack.length >= maxDepth) return 'too_deep';
-      stack.push(null);
-      expectingKey = false;
+    } else if (code === 0x7b /* { */ || code === 0x5b /* [ */) {
+      if (depth >= maxDepth) return TOO_DEEP;
+      const object = code === 0x7b;
+      isObject[depth++] = object;
+      expectingKey = object;
     } else if (code === 0x7d /* } */ || code === 0x5d /* ] */) {
-      stack.pop();
+      if (depth > 0) depth--;
       expectingKey = false;
     } else if (code === 0x2c /* , */) {
-      expectingKey = stack.length > 0 && stack[stack.length - 1] !== null;
+      expectingKey = depth > 0 && isObject[depth - 1] === true;
     }
   }
-  return undefined;
+  return members;
+}
+
+function isEscaped(text: string, quote: number): boolean {
+  let backslashes = 0;
+  for (let j = quote - 1; j >= 0 && text.charCodeAt(j) === 0x5c; j--) backslashes++;
+  return (backslashes & 1) === 1;
+}
+
+function countParsedMembers(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) count += countParsedMembers(item);
+    return count;
+  }
+  for (const key in value) {
+    count += 1 + countParsedMembers((value as Record<string, unknown>)[key]);
+  }
+  return count;
 }

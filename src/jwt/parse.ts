@@ -7,7 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { AuthError } from './errors.js';
 import { isStrictBase64url } from './base64url.js';
-import { findJsonHazard } from './json-guard.js';
+import { parseJsonStrict } from './json-guard.js';
 
 export interface ParseLimits {
   /** Maximum token length in characters. */
@@ -41,11 +41,16 @@ export type Claims = Record<string, unknown>;
 export interface ParsedJws {
   readonly header: JwsHeader;
   readonly payload: Claims;
-  /** The whole token as bytes; the signing input is its prefix up to the second dot. */
-  readonly tokenBytes: Buffer;
+  /** Length of the signing input: the token up to its second dot (see signingInput in verify.ts). */
   readonly signingInputLength: number;
   readonly signature: Buffer;
 }
+
+// Tokens from one issuer share a handful of headers, so a parsed header is
+// reused by its exact encoded text. Only headers that passed every check are
+// kept, frozen; the map is cleared when full, so forged headers cannot grow it.
+const HEADER_CACHE_LIMIT = 1024;
+const headerCache = new Map<string, JwsHeader>();
 
 // Header members that change how the payload or key must be read. portcullis
 // implements none of these, so a token that needs them cannot be verified.
@@ -70,31 +75,55 @@ export function parseCompactJws(token: string, limits: ParseLimits = DEFAULT_PAR
     throw new AuthError('token_malformed', 'a part is not canonical base64url');
   }
 
-  const tokenBytes = Buffer.from(token, 'latin1');
-  const headerBytes = Buffer.from(token.slice(0, firstDot), 'base64url');
-  if (headerBytes.length > limits.maxHeaderBytes) throw new AuthError('token_malformed', 'header too large');
-  const header = decodeJsonObject(headerBytes, limits.maxHeaderDepth, 'header') as JwsHeader;
-  checkHeader(header, limits);
+  const header = parseHeader(token.slice(0, firstDot), limits);
 
   const payloadBytes = Buffer.from(token.slice(firstDot + 1, secondDot), 'base64url');
   const payload = decodeJsonObject(payloadBytes, limits.maxPayloadDepth, 'payload');
   const signature = Buffer.from(token.slice(secondDot + 1), 'base64url');
-  return { header, payload, tokenBytes, signingInputLength: secondDot, signature };
+  return { header, payload, signingInputLength: secondDot, signature };
+}
+
+function parseHeader(segment: string, limits: ParseLimits): JwsHeader {
+  const cached = headerCache.get(segment);
+  // A cached header passed checks under the default header limits; other limits re-check.
+  const cacheable = hasDefaultHeaderLimits(limits);
+  if (cached !== undefined && cacheable) return cached;
+  const headerBytes = Buffer.from(segment, 'base64url');
+  if (headerBytes.length > limits.maxHeaderBytes) throw new AuthError('token_malformed', 'header too large');
+  const header = decodeJsonObject(headerBytes, limits.maxHeaderDepth, 'header') as JwsHeader;
+  checkHeader(header, limits);
+  if (cacheable) {
+    if (headerCache.size >= HEADER_CACHE_LIMIT) headerCache.clear();
+    headerCache.set(segment, deepFreeze(header));
+  }
+  return header;
+}
+
+function hasDefaultHeaderLimits(limits: ParseLimits): boolean {
+  return (
+    limits.maxHeaderBytes === DEFAULT_PARSE_LIMITS.maxHeaderBytes &&
+    limits.maxHeaderDepth === DEFAULT_PARSE_LIMITS.maxHeaderDepth &&
+    limits.maxKidLength === DEFAULT_PARSE_LIMITS.maxKidLength
+  );
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
 }
 
 function decodeJsonObject(bytes: Buffer, maxDepth: number, part: 'header' | 'payload'): Claims {
   if (!isUtf8(bytes)) throw new AuthError('token_malformed', `${part} is not UTF-8`);
-  const text = bytes.toString('utf8');
-  const hazard = findJsonHazard(text, maxDepth);
-  if (hazard === 'duplicate_member') throw new AuthError('token_malformed', `${part} has duplicate members`);
-  if (hazard === 'too_deep') throw new AuthError('token_malformed', `${part} is nested too deeply`);
-  if (hazard) throw new AuthError('token_malformed', `${part} is not JSON`);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
+  const result = parseJsonStrict(bytes.toString('utf8'), maxDepth);
+  if (!result.ok) {
+    if (result.hazard === 'duplicate_member') throw new AuthError('token_malformed', `${part} has duplicate members`);
+    if (result.hazard === 'too_deep') throw new AuthError('token_malformed', `${part} is nested too deeply`);
     throw new AuthError('token_malformed', `${part} is not JSON`);
   }
+  const value = result.value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new AuthError('token_malformed', `${part} is not a JSON object`);
   }

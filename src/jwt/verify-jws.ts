@@ -7,9 +7,9 @@ import { AuthError } from './errors.js';
 import { assertRegisteredClaimTypes } from './claims.js';
 import { parseCompactJws, DEFAULT_PARSE_LIMITS, type Claims, type JwsHeader, type ParseLimits } from './parse.js';
 import { isSupportedAlg, type Alg } from './algorithms.js';
-import { verifySignature } from './verify.js';
+import { signingInput, verifySignature } from './verify.js';
 import type { Jwk, VerificationKey } from './keys.js';
-import { keyReference, type KeyIdentifyStrategy } from '../keys/select.js';
+import { findKey, keyReference, type KeyIdentifyStrategy } from '../keys/select.js';
 import type { KeyIndex, KeySet } from '../keys/key-set.js';
 import { buildKeyIndex } from '../keys/key-index.js';
 
@@ -51,11 +51,11 @@ export async function verifyJws(
   let key: VerificationKey | undefined;
   if (isKeySet(keys)) {
     let index = keys.current();
-    key = index ? reference.find(index) : undefined;
+    key = index ? findKey(index, reference) : undefined;
     if (!key) {
       index = await keys.refreshForMiss(reference.identifier ?? '');
       if (!index) throw new AuthError('keys_unavailable');
-      key = reference.find(index);
+      key = findKey(index, reference);
     }
   } else {
     const index = Array.isArray(keys)
@@ -63,11 +63,11 @@ export async function verifyJws(
       : 'keyObject' in (keys as object)
         ? indexKeys([keys as VerificationKey])
         : buildKeyIndex((keys as { keys: Jwk[] }).keys).index;
-    key = reference.find(index);
+    key = findKey(index, reference);
   }
   if (!key) throw new AuthError('key_not_found');
   if (!key.algs.has(alg)) throw new AuthError('key_not_found', `the matching key does not verify ${alg}`);
-  if (!verifySignature(key, alg, parsed.tokenBytes.subarray(0, parsed.signingInputLength), parsed.signature)) {
+  if (!verifySignature(key, alg, signingInput(token, parsed.signingInputLength), parsed.signature)) {
     throw new AuthError('signature_invalid');
   }
   return { header: parsed.header, claims: parsed.payload, key };

@@ -8,6 +8,17 @@ import { constants, createHmac, timingSafeEqual, verify } from 'node:crypto';
 import { algSpec, type Alg } from './algorithms.js';
 import type { VerificationKey } from './keys.js';
 
+// Signing inputs are copied into one reusable buffer right before a synchronous
+// verify, instead of allocating a Buffer per token on the cold path.
+const scratch = Buffer.allocUnsafe(64 * 1024);
+
+/** The first `length` characters of `token` as bytes, valid only until the next call. */
+export function signingInput(token: string, length: number): Buffer {
+  if (length > scratch.length) return Buffer.from(token.slice(0, length), 'latin1');
+  scratch.write(token, 0, length, 'latin1');
+  return scratch.subarray(0, length);
+}
+
 /** Verifies `signature` over `data` with `key` under `alg`. Never throws for bad input; returns false. */
 export function verifySignature(key: VerificationKey, alg: Alg, data: Uint8Array, signature: Uint8Array): boolean {
   if (!key.algs.has(alg)) return false;

@@ -88,7 +88,7 @@ export function createJwksDispatcher(tls: JwksTlsOptions): Dispatcher | undefine
     try {
       ca = [...rootCertificates, readFileSync(tls.caFile, 'utf8')];
     } catch (error) {
-      throw new Error(`cannot read jwk_local_ca ${tls.caFile}: ${(error as NodeJS.ErrnoException).code ?? 'read error'}`);
+      throw new Error(`cannot read jwk_local_ca ${tls.caFile}: ${(error as NodeJS.ErrnoException).code ?? 'read error'}`, { cause: error });
     }
   }
   const connector = buildConnector({
@@ -169,18 +169,29 @@ export async function fetchJson(options: FetchJsonOptions): Promise<unknown> {
   if (options.signal?.aborted) controller.abort();
 
   try {
-    const response = await request(options.url, {
-      method: 'GET',
-      dispatcher,
-      signal: controller.signal,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      headers: { accept: 'application/jwk-set+json, application/json', 'user-agent': 'portcullis' },
-    });
+    const send = (): Promise<Dispatcher.ResponseData> =>
+      request(options.url, {
+        method: 'GET',
+        dispatcher,
+        signal: controller.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        headers: { accept: 'application/jwk-set+json, application/json', 'user-agent': 'portcullis' },
+      });
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await send();
+    } catch (error) {
+      // A kept-alive connection the server closed just before reuse fails before any response.
+      // GET is idempotent, so one retry on a fresh connection (within the same timeout) is safe;
+      // without it a rotation refetch could fail and leave the new kid unknown for a cooldown.
+      if (controller.signal.aborted || !isClosedConnection(error)) throw error;
+      response = await send();
+    }
     const { statusCode, headers, body } = response;
     const failure = responseProblem(statusCode, headers, maxBodyBytes);
     if (failure) {
-      body.destroy();
+      discard(body);
       throw new JwksFetchError(failure);
     }
     const text = await readCapped(body, maxBodyBytes);
@@ -220,12 +231,18 @@ async function readCapped(body: Dispatcher.ResponseData['body'], maxBodyBytes: n
   for await (const chunk of body as AsyncIterable<Buffer>) {
     total += chunk.length;
     if (total > maxBodyBytes) {
-      body.destroy();
+      discard(body);
       throw new JwksFetchError(`body exceeds ${maxBodyBytes} bytes`);
     }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, total).toString('utf8');
+}
+
+// Destroying an undici body emits an AbortError; nobody else listens, so it would be uncaught.
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
@@ -255,6 +272,11 @@ const TRANSPORT_REASONS: Record<string, string> = {
 function isUndiciTimeout(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+}
+
+function isClosedConnection(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
 }
 
 function transportReason(error: unknown): string {

@@ -10,40 +10,38 @@ import type { KeyIndex } from './key-set.js';
 export type KeyIdentifyStrategy = 'kid' | 'x5t' | 'x5t#S256' | 'kid_x5t';
 
 export interface KeyReference {
-  /** How the token names its key, for logs and the unknown-kid negative cache. */
+  readonly by: 'kid' | 'x5t' | 'x5t#S256' | 'kid_x5t' | 'only';
+  readonly value: string;
+  /** How the token names its key, for logs and the unknown-kid negative cache; undefined when it names none. */
   readonly identifier: string | undefined;
-  readonly find: (index: KeyIndex) => VerificationKey | undefined;
 }
+
+const ONLY_KEY: KeyReference = Object.freeze({ by: 'only', value: '', identifier: undefined });
 
 export function keyReference(header: JwsHeader, strategy: KeyIdentifyStrategy): KeyReference {
   const kid = header.kid;
-  switch (strategy) {
-    case 'x5t':
-    case 'x5t#S256': {
-      const thumbprint = strategy === 'x5t' ? header.x5t : header['x5t#S256'];
-      // KrakenD falls back to kid when the token carries no thumbprint.
-      if (thumbprint === undefined) return byKid(kid);
-      return {
-        identifier: `${strategy}:${thumbprint}`,
-        find: (index) => (strategy === 'x5t' ? index.byX5t : index.byX5tS256).get(thumbprint),
-      };
-    }
-    case 'kid_x5t': {
-      if (kid === undefined || header.x5t === undefined) return byKid(kid);
-      const combined = `${kid}${header.x5t}`;
-      return {
-        identifier: `kid_x5t:${combined}`,
-        find: (index) => index.keys.find((key) => key.kid !== undefined && key.x5t !== undefined && `${key.kid}${key.x5t}` === combined),
-      };
-    }
-    default:
-      return byKid(kid);
+  if (strategy === 'x5t' || strategy === 'x5t#S256') {
+    const thumbprint = strategy === 'x5t' ? header.x5t : header['x5t#S256'];
+    // KrakenD falls back to kid when the token carries no thumbprint.
+    if (thumbprint !== undefined) return { by: strategy, value: thumbprint, identifier: `${strategy}:${thumbprint}` };
+  } else if (strategy === 'kid_x5t' && kid !== undefined && header.x5t !== undefined) {
+    const combined = `${kid}${header.x5t}`;
+    return { by: 'kid_x5t', value: combined, identifier: `kid_x5t:${combined}` };
   }
+  return kid === undefined ? ONLY_KEY : { by: 'kid', value: kid, identifier: `kid:${kid}` };
 }
 
-function byKid(kid: string | undefined): KeyReference {
-  if (kid === undefined) {
-    return { identifier: undefined, find: (index) => (index.keys.length === 1 ? index.keys[0] : undefined) };
+export function findKey(index: KeyIndex, reference: KeyReference): VerificationKey | undefined {
+  switch (reference.by) {
+    case 'kid':
+      return index.byKid.get(reference.value);
+    case 'x5t':
+      return index.byX5t.get(reference.value);
+    case 'x5t#S256':
+      return index.byX5tS256.get(reference.value);
+    case 'kid_x5t':
+      return index.keys.find((key) => key.kid !== undefined && key.x5t !== undefined && `${key.kid}${key.x5t}` === reference.value);
+    default:
+      return index.keys.length === 1 ? index.keys[0] : undefined;
   }
-  return { identifier: `kid:${kid}`, find: (index) => index.byKid.get(kid) };
 }

@@ -30,6 +30,8 @@ export interface JwksServer {
   setKeys(jwks: JwksDocument | readonly JWK[]): void;
   /** Switches the fault. `down` stops listening; any other mode brings the server back on the same port. */
   setMode(mode: JwksServerMode, options?: { delayMs?: number }): Promise<void>;
+  /** Content-Type of the key set in `ok` mode (default `application/json`). */
+  setContentType(contentType: string): void;
   /** Sets the `issuer` of the discovery document; its jwks_uri defaults to `url('/jwks')`. */
   setDiscovery(document: { issuer?: string; jwks_uri?: string }): void;
   /** Requests received for `path` (pathname, query ignored), or in total. */
@@ -50,6 +52,7 @@ export async function startJwksServer(options: JwksServerOptions = {}): Promise<
   let keys: JWK[] = [];
   let mode: JwksServerMode = 'ok';
   let delayMs = 5000;
+  let contentType = 'application/json';
   let discovery: { issuer?: string; jwks_uri?: string } = {};
   const counts = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
@@ -71,6 +74,8 @@ export async function startJwksServer(options: JwksServerOptions = {}): Promise<
           timers.delete(timer);
           json(res, 200, { keys });
         }, delayMs);
+        // A pending slow answer must not keep the test process alive.
+        timer.unref();
         timers.add(timer);
         return;
       }
@@ -92,7 +97,7 @@ export async function startJwksServer(options: JwksServerOptions = {}): Promise<
         res.writeHead(302, { location: url(REDIRECT_TARGET_PATH) }).end();
         return;
       default:
-        return json(res, 200, { keys });
+        return json(res, 200, { keys }, contentType);
     }
   }
 
@@ -130,6 +135,9 @@ export async function startJwksServer(options: JwksServerOptions = {}): Promise<
       if (next === 'down') await stop();
       else if (!server.listening) await listen();
     },
+    setContentType(type) {
+      contentType = type;
+    },
     setDiscovery(document) {
       discovery = { ...document };
     },
@@ -141,8 +149,8 @@ export async function startJwksServer(options: JwksServerOptions = {}): Promise<
   };
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+function json(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
+  res.writeHead(status, { 'content-type': contentType }).end(JSON.stringify(body));
 }
 
 /** 2 MiB of valid-looking JSON, written with backpressure, stopping if the client goes away. */
