@@ -1,0 +1,19 @@
+/** Keeps docs/errors.md and the failure-code table in step (code, status, challenge, message). */
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { FAILURE_CODES, shapeDenial, type FailureCode } from '../../src/jwt/errors.js';
+
+it('docs/errors.md lists every failure code with its status, challenge and message, and nothing else', () => {
+  const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+  const rows = [...doc.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \| (.+?) \| (.+?) \|$/gm)];
+  const documented = rows.map((row) => row[1]);
+  assert.deepEqual([...documented].sort(), Object.keys(FAILURE_CODES).sort());
+  for (const [, code, status, challenge, message] of rows) {
+    const entry = FAILURE_CODES[code as FailureCode];
+    const shape = shapeDenial(code as FailureCode, { errorBody: true });
+    assert.equal(Number(status), entry.status, code);
+    assert.equal(challenge, shape.wwwAuthenticate === undefined ? '(none)' : `\`${shape.wwwAuthenticate}\``, code);
+    assert.equal(message, entry.message, code);
+  }
+});
