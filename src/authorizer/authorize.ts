@@ -55,7 +55,7 @@ export function createEndpointAuthorizer(policy: EndpointPolicy, deps: EndpointA
     checkIdentity(claims, policy.identity);
     // Between signature and policy is where a revocation check will go (design.md §6).
     const rules = policy.rules;
-    for (let i = 0; i < rules.length; i++) rules[i]!(claims, request);
+    for (let i = 0; i < rules.length; i++) rules[i]!.check(claims, request);
     let memo = verified.memo;
     if (memo === undefined || memo.owner !== policy) {
       memo = { owner: policy, headers: Object.freeze(propagatedHeaders(policy.propagation, claims, verified.payloadSegment)) };

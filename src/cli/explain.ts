@@ -1,9 +1,79 @@
+/**
+ * `portcullis explain -c FILE --endpoint PATH [--method M] [TOKEN]`: why is my
+ * token accepted or rejected? Prints every check with pass or fail and the
+ * reason, then the gateway's decision. Exit code 0 = allow, 1 = deny,
+ * 2 = the config or the arguments are wrong.
+ */
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { loadGatewayPlan } from '../config/load.js';
+import { ConfigError } from '../config/validate.js';
+import { createRouter } from '../gateway/router.js';
+import { createAuthorizer } from '../authorizer/create.js';
+import { explainRequest, formatExplanation } from '../authorizer/explain.js';
+import { systemClock } from '../lib/clock.js';
 
-// Placeholder until this command lands; it must be replaced, not shipped.
+interface ExplainOptions {
+  config: string;
+  endpoint: string;
+  method: string;
+  header?: string;
+}
+
 export function registerExplain(program: Command): void {
-  program.command('explain').description('(not available yet)').action(() => {
-    console.error('portcullis explain: not available in this build');
-    process.exitCode = 1;
+  program
+    .command('explain')
+    .description('Show every check applied to a token on one endpoint, and the decision (no secrets are printed)')
+    .requiredOption('-c, --config <file>', 'gateway config (JSON or YAML)')
+    .requiredOption('-e, --endpoint <path>', 'endpoint as configured (/users/{id}) or a concrete path (/users/42)')
+    .option('-m, --method <method>', 'HTTP method', 'GET')
+    .argument('[token]', 'the token; omit it or pass "-" to read it from standard input')
+    .action(async (tokenArgument: string | undefined, options: ExplainOptions) => {
+      process.exitCode = await explainCommand(tokenArgument, options);
+    });
+}
+
+async function explainCommand(tokenArgument: string | undefined, options: ExplainOptions): Promise<number> {
+  let plan;
+  try {
+    ({ plan } = loadGatewayPlan(options.config));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`ERROR parsing the configuration file: \n${error.issues.map((i) => `${i.path}: ${i.message}`).join('\n')}\n`);
+    return 2;
+  }
+  const method = options.method.toUpperCase();
+  const configured = plan.endpoints.find((e) => e.path === options.endpoint && e.method === method);
+  const match = configured
+    ? { kind: 'found' as const, endpoint: configured, params: {} as Record<string, string> }
+    : createRouter(plan.endpoints).match(method, options.endpoint);
+  if (match.kind !== 'found') {
+    process.stderr.write(`no endpoint ${method} ${options.endpoint} in ${options.config}\n`);
+    return 2;
+  }
+  const endpoint = match.endpoint;
+  if (!endpoint.validator) {
+    process.stdout.write(`${endpoint.label} has no auth/validator: every request is forwarded without a token check.\ndecision: allow\n`);
+    return 0;
+  }
+  const token = (tokenArgument === undefined || tokenArgument === '-' ? readFileSync(0, 'utf8') : tokenArgument).trim();
+  const authorizer = createAuthorizer(endpoint.validator, {
+    path: endpoint.validatorPath,
+    routeParams: endpoint.params,
+    label: endpoint.label,
   });
+  try {
+    await authorizer.ready();
+    const headerName = authorizer.policy.extraction.headerName;
+    const explanation = await explainRequest(
+      authorizer.policy,
+      authorizer.authorize,
+      { headers: { [headerName]: token }, params: match.params },
+      systemClock,
+    );
+    process.stdout.write(`${endpoint.label} ${method} ${options.endpoint}\n${formatExplanation(explanation)}`);
+    return explanation.decision.allowed ? 0 : 1;
+  } finally {
+    authorizer.close();
+  }
 }

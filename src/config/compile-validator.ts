@@ -30,10 +30,16 @@ export interface EndpointPolicy {
   readonly time: TimeRules;
   readonly identity: IdentityRules;
   readonly typs: ReadonlySet<string> | undefined;
-  readonly rules: readonly PolicyRule[];
+  readonly rules: readonly NamedRule[];
   readonly propagation: Propagation;
   readonly denials: Readonly<Record<FailureCode, DenialShape>>;
   readonly operationDebug: boolean;
+}
+
+/** A compiled policy rule with a label for `explain` and logs. */
+export interface NamedRule {
+  readonly name: string;
+  readonly check: PolicyRule;
 }
 
 export interface CompileValidatorOptions {
@@ -145,20 +151,34 @@ export function compileValidator(raw: unknown, options: CompileValidatorOptions)
   });
 }
 
-function compileRules(config: ValidatorConfig): PolicyRule[] {
-  const rules: PolicyRule[] = [];
+function compileRules(config: ValidatorConfig): NamedRule[] {
+  const rules: NamedRule[] = [];
+  const add = (name: string, check: PolicyRule) => rules.push(Object.freeze({ name, check }));
   if (config.roles && config.roles.length > 0) {
-    rules.push(rolesRule(config.roles, config.roles_key || DEFAULTS.rolesKey, config.roles_key_is_nested ?? false));
+    const key = config.roles_key || DEFAULTS.rolesKey;
+    add(`roles: any of ${JSON.stringify(config.roles)} in "${key}"`, rolesRule(config.roles, key, config.roles_key_is_nested ?? false));
   }
   if (config.scopes && config.scopes.length > 0 && config.scopes_key !== undefined) {
     const keys = Array.isArray(config.scopes_key) ? config.scopes_key : [config.scopes_key];
-    rules.push(scopesRule(config.scopes, keys, config.scopes_matcher ?? 'any'));
+    const matcher = config.scopes_matcher ?? 'any';
+    add(`scopes: ${matcher} of ${JSON.stringify(config.scopes)} in ${keys.map((k) => `"${k}"`).join(' or ')}`, scopesRule(config.scopes, keys, matcher));
   }
   if (config.permissions && config.permissions.length > 0) {
-    rules.push(permissionsRule(config.permissions, config.permissions_key ?? DEFAULTS.permissionsKey));
+    const key = config.permissions_key ?? DEFAULTS.permissionsKey;
+    add(`permissions: all of ${JSON.stringify(config.permissions)} in "${key}"`, permissionsRule(config.permissions, key));
   }
-  if (config.tenant) rules.push(tenantRule(config.tenant));
-  for (const rule of config.claims ?? []) rules.push(claimRule(rule));
+  if (config.tenant) {
+    const t = config.tenant;
+    add(
+      `tenant (from ${t.from}${t.name ? ` "${t.name}"` : ''}): roles ${t.roles_matcher ?? 'all'} of ${JSON.stringify(t.roles ?? [])}, permissions ${t.permissions_matcher ?? 'all'} of ${JSON.stringify(t.permissions ?? [])}`,
+      tenantRule(t),
+    );
+  }
+  for (const rule of config.claims ?? []) {
+    const { claim, ...operator } = rule;
+    const [op, value] = Object.entries(operator).find(([key]) => !/^[@$_#]/.test(key)) ?? ['?', undefined];
+    add(`claim "${claim}" ${op} ${JSON.stringify(value)}`, claimRule(rule));
+  }
   return rules;
 }
 
