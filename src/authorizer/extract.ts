@@ -29,6 +29,11 @@ export interface ExtractedToken {
 
 export function extractToken(headers: HeaderBag, source: QuerySource, spec: ExtractionSpec): ExtractedToken {
   const header = headerValue(headers, spec.headerName);
+  // A repeated token header is present, not missing: which value counts is ambiguous, so it must
+  // not fall through to a cookie or query token either.
+  if (header === undefined && Array.isArray(headers[spec.headerName]) && headers[spec.headerName]!.length > 0) {
+    throw new AuthError('token_malformed', 'the token header is repeated');
+  }
   if (header !== undefined && header.length > 0) {
     // Length is capped before anything else reads the value.
     if (header.length > spec.maxTokenLength + 7) throw new AuthError('token_too_large');

@@ -50,13 +50,38 @@ export function formatClaim(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number') return formatNumber(value);
   if (Array.isArray(value)) return value.map(formatGoValue).join(',');
-  return JSON.stringify(value);
+  return formatGoJson(value);
 }
 
 function formatNumber(value: number): string {
   const rounded = Math.round(value);
-  if (Math.abs(value - rounded) < 1e-6) return Math.abs(rounded) >= 1e21 ? BigInt(rounded).toString() : String(rounded);
+  // krakend-jose: `math.Abs(v-r) <= epsilon` with epsilon 1e-6, so 1e-6 itself prints as "0".
+  if (Math.abs(value - rounded) <= 1e-6) return Math.abs(rounded) >= 1e21 ? BigInt(rounded).toString() : String(rounded);
   return value.toFixed(6);
+}
+
+/**
+ * Go's `json.Marshal` for a decoded JSON value (objects, booleans, null): map
+ * keys sorted, and `<`, `>`, `&`, U+2028 and U+2029 escaped as Go's default
+ * HTML-safe encoder does, so a backend sees the same header text as behind KrakenD.
+ */
+function formatGoJson(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(formatGoJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    // Written by hand: a JS object would put integer-like keys first whatever the insertion order.
+    const members = Object.keys(value)
+      .sort(compareGoStrings)
+      .map((key) => `${formatGoJson(key)}:${formatGoJson((value as Record<string, unknown>)[key])}`);
+    return `{${members.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** Go orders strings by their UTF-8 bytes; JavaScript's default sort uses UTF-16 units. */
+function compareGoStrings(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 /** Go's `%v` for a decoded JSON value, used for array elements. */
@@ -67,7 +92,7 @@ export function formatGoValue(value: unknown): string {
   if (value === null || value === undefined) return '<nil>';
   if (Array.isArray(value)) return `[${value.map(formatGoValue).join(' ')}]`;
   const entries = Object.keys(value as object)
-    .sort()
+    .sort(compareGoStrings)
     .map((key) => `${key}:${formatGoValue((value as Record<string, unknown>)[key])}`);
   return `map[${entries.join(' ')}]`;
 }

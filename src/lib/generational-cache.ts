@@ -6,13 +6,15 @@
  * which costs more than the rest of a cached authorization.
  */
 export class GenerationalCache<K, V> {
+  readonly #maxEntries: number;
   readonly #generationSize: number;
   #young = new Map<K, V>();
   #old = new Map<K, V>();
 
-  /** Holds at most `maxEntries` entries (two generations of half that size). */
+  /** Holds at most `maxEntries` entries (at least one): two generations of about half that size. */
   constructor(maxEntries: number) {
-    this.#generationSize = Math.max(1, Math.ceil(maxEntries / 2));
+    this.#maxEntries = Math.max(1, Math.floor(maxEntries));
+    this.#generationSize = Math.ceil(this.#maxEntries / 2);
   }
 
   get(key: K): V | undefined {
@@ -53,6 +55,12 @@ export class GenerationalCache<K, V> {
     if (this.#young.size >= this.#generationSize) {
       this.#old = this.#young;
       this.#young = new Map();
+    }
+    // With an odd bound the two generations together could hold one entry too many:
+    // the old generation then gives up its oldest entry.
+    if (this.#young.size + this.#old.size >= this.#maxEntries) {
+      const oldest = this.#old.keys().next();
+      if (!oldest.done) this.#old.delete(oldest.value);
     }
     this.#young.set(key, value);
   }
