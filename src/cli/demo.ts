@@ -1,9 +1,63 @@
+/**
+ * `portcullis demo` (what `npm start` runs): issuer, echo backend and gateway
+ * on loopback, then ready-to-paste curl commands with fresh tokens. Ctrl-C
+ * stops everything.
+ */
 import type { Command } from 'commander';
+import { formatDemoCommands } from '../demo/commands.js';
+import { DEMO_PORTS, startDemo } from '../demo/run-demo.js';
+import { createStderrLogger, parsePort, run } from './issuer.js';
 
-// Placeholder until this command lands; it must be replaced, not shipped.
+interface DemoFlags {
+  issuerPort: string;
+  backendPort: string;
+  gatewayPort: string;
+  logLevel: string;
+}
+
 export function registerDemo(program: Command): void {
-  program.command('demo').description('(not available yet)').action(() => {
-    console.error('portcullis demo: not available in this build');
-    process.exitCode = 1;
+  program
+    .command('demo')
+    .description('Run the issuer, an echo backend and the gateway on examples/demo.json, and print curl commands to try.')
+    .option('--issuer-port <port>', 'issuer port', String(DEMO_PORTS.issuer))
+    .option('--backend-port <port>', 'echo backend port', String(DEMO_PORTS.backend))
+    .option('--gateway-port <port>', 'gateway port', String(DEMO_PORTS.gateway))
+    .option('--log-level <level>', 'log level on stderr (info shows one line per request)', 'warn')
+    .action((flags: DemoFlags) => run(() => demo(flags)));
+}
+
+async function demo(flags: DemoFlags): Promise<void> {
+  const logger = createStderrLogger(flags.logLevel);
+  const running = await startDemo({
+    issuerPort: parsePort(flags.issuerPort, '--issuer-port'),
+    backendPort: parsePort(flags.backendPort, '--backend-port'),
+    gatewayPort: parsePort(flags.gatewayPort, '--gateway-port'),
+    logger,
   });
+  const tokenHint = running.issuer.port === DEMO_PORTS.issuer ? '' : ` --issuer ${running.issuer.url}`;
+  console.log(
+    [
+      'portcullis demo is running (development only: the issuer mints tokens for anyone on this machine)',
+      `  issuer   ${running.issuer.url}   project ${running.projectId}, keys in memory`,
+      `  backend  ${running.backend.url}   echoes what the gateway forwards`,
+      `  gateway  ${running.gateway.url}   ${running.configPath}`,
+      '',
+      `Tokens below are valid for 10 minutes. Mint more with: npx portcullis token --roles admin${tokenHint}`,
+      '',
+      formatDemoCommands(running.commands),
+      '',
+      'Press Ctrl-C to stop.',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await running.close();
+  console.log('portcullis demo stopped');
 }

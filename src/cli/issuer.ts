@@ -1,9 +1,146 @@
+/**
+ * `portcullis issuer`: the local development issuer (default `serve`), and
+ * `portcullis issuer rotate`, which asks a running issuer to rotate or, when
+ * none listens, rotates the keys in its data dir.
+ */
 import type { Command } from 'commander';
+import { pino } from 'pino';
+import { ConfigError } from '../config/validate.js';
+import type { Logger } from '../lib/logger.js';
+import { isIssuerAlg, isIssuerForm, readIssuerConfigFile, resolveIssuerConfig, type SettingsOverrides } from '../issuer/config.js';
+import { issuerFor } from '../issuer/claims.js';
+import { DEFAULT_DATA_DIR, openOfflineIssuer, saveSnapshot } from '../issuer/data-dir.js';
+import { DEFAULT_ISSUER_CONFIG } from '../issuer/default-config.js';
+import { callAdmin } from '../issuer/admin-client.js';
+import { createIssuer } from '../issuer/issuer.js';
+import { createKeyStore } from '../issuer/key-store.js';
+import { startIssuerServer } from '../issuer/server.js';
 
-// Placeholder until this command lands; it must be replaced, not shipped.
+export const DEFAULT_ISSUER_URL = 'http://127.0.0.1:4000';
+
+interface ServeOptions {
+  port: string;
+  host: string;
+  projectId?: string;
+  dataDir: string;
+  alg?: string;
+  config?: string;
+  issForm?: string;
+  publicUrl?: string;
+  logLevel: string;
+}
+
 export function registerIssuer(program: Command): void {
-  program.command('issuer').description('(not available yet)').action(() => {
-    console.error('portcullis issuer: not available in this build');
+  const issuer = program.command('issuer').description('Local development issuer with Descope-compatible endpoints (never for production).');
+  issuer
+    .command('serve', { isDefault: true })
+    .description('Serve keys, discovery, access-key exchange and the loopback admin routes (default sub-command).')
+    .option('--port <port>', 'listening port', '4000')
+    .option('--host <address>', 'listening address', '127.0.0.1')
+    .option('--project-id <id>', 'project id (default: from the config, P2portcullisdemo0000000000000)')
+    .option('--data-dir <dir>', 'where keys persist', DEFAULT_DATA_DIR)
+    .option('--alg <alg>', 'signing algorithm of new keys: RS256, ES256, ES384 or EdDSA (default: from the config, RS256)')
+    .option('--config <file>', 'issuer config file (default: built in, see examples/issuer.json)')
+    .option('--iss-form <form>', '`iss` form: project, url or apps (default: from the config, apps)')
+    .option('--public-url <url>', 'base URL in iss and discovery (default http://<host>:<port>)')
+    .option('--log-level <level>', 'log level on stderr: debug, info, warn, error', 'info')
+    .action((options: ServeOptions) => run(() => serve(options)));
+
+  issuer
+    .command('rotate')
+    .description('Publish a new signing key; old keys stay published for keep_rotated_keys rotations.')
+    .option('--issuer <url>', 'running issuer to ask', DEFAULT_ISSUER_URL)
+    .option('--data-dir <dir>', 'data dir to rotate when no issuer listens', DEFAULT_DATA_DIR)
+    .option('--config <file>', 'issuer config for the offline case (default: the one the issuer last ran with)')
+    .action((options: { issuer: string; dataDir: string; config?: string }) => run(() => rotate(options)));
+}
+
+/** Runs a command body; a failure becomes one line on stderr and exit code 1. */
+export async function run(body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    console.error(error instanceof ConfigError ? `invalid configuration:\n${error.message}` : `error: ${(error as Error).message}`);
     process.exitCode = 1;
+  }
+}
+
+export function checkIssuerUrl(text: string): void {
+  if (!/^https?:\/\//.test(text) || !URL.canParse(text)) throw new Error(`--issuer must be an http(s) URL, got ${JSON.stringify(text)}`);
+}
+
+export function parsePort(text: string, flag: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new Error(`${flag} must be a port number (0-65535), got ${JSON.stringify(text)}`);
+  return port;
+}
+
+export function createStderrLogger(level: string): Logger {
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) throw new Error(`--log-level must be debug, info, warn, error or silent`);
+  return pino({ level, base: undefined }, pino.destination(2));
+}
+
+export function settingsOverrides(options: { projectId?: string; alg?: string; issForm?: string; publicUrl?: string }): SettingsOverrides {
+  if (options.alg !== undefined && !isIssuerAlg(options.alg)) throw new Error('--alg must be RS256, ES256, ES384 or EdDSA');
+  if (options.issForm !== undefined && !isIssuerForm(options.issForm)) throw new Error('--iss-form must be project, url or apps');
+  return {
+    projectId: options.projectId,
+    alg: options.alg as SettingsOverrides['alg'],
+    issuerForm: options.issForm as SettingsOverrides['issuerForm'],
+    publicBaseUrl: options.publicUrl,
+  };
+}
+
+async function serve(options: ServeOptions): Promise<void> {
+  const logger = createStderrLogger(options.logLevel);
+  const port = parsePort(options.port, '--port');
+  const overrides = settingsOverrides(options);
+  const raw = options.config === undefined ? DEFAULT_ISSUER_CONFIG : readIssuerConfigFile(options.config);
+  const settings = resolveIssuerConfig(raw, overrides);
+  const keyStore = await createKeyStore({ dataDir: options.dataDir, alg: settings.alg, keepRotatedKeys: settings.keepRotatedKeys, logger });
+  const issuer = createIssuer(settings, keyStore);
+  let server;
+  try {
+    server = await startIssuerServer(issuer, { host: options.host, port, logger });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`port ${port} is already in use; choose another with --port`, { cause: error });
+    throw error;
+  }
+  await saveSnapshot(options.dataDir, { config: raw, overrides, base_url: server.baseUrl });
+  const pid = settings.projectId;
+  const lines = [
+    `portcullis issuer listening on ${server.url} (project ${pid}, ${keyStore.current().alg}, development only)`,
+    `  iss          ${issuerFor(settings.issuerForm, pid, server.baseUrl)}`,
+    `  JWKS         ${server.baseUrl}/v2/keys/${pid}`,
+    `               ${server.baseUrl}/${pid}/.well-known/jwks.json`,
+    `  discovery    ${server.baseUrl}/${pid}/.well-known/openid-configuration`,
+    `               ${server.baseUrl}/v1/apps/${pid}/.well-known/openid-configuration`,
+    `  exchange     POST ${server.baseUrl}/v1/auth/accesskey/exchange`,
+    `  admin        POST ${server.url}/admin/mint, POST ${server.url}/admin/rotate (loopback only)`,
+    `  data dir     ${options.dataDir}`,
+    `mint a token:  npx portcullis token --roles admin${port === 4000 ? '' : ` --issuer ${server.url}`}`,
+  ];
+  console.log(lines.join('\n'));
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
+  await server.close();
+}
+
+async function rotate(options: { issuer: string; dataDir: string; config?: string }): Promise<void> {
+  checkIssuerUrl(options.issuer);
+  const remote = await callAdmin<{ kid: string; published: string[] }>(options.issuer, '/admin/rotate', {});
+  if (remote.kind === 'ok') {
+    console.log(`new signing key ${remote.value.kid}; published: ${remote.value.published.join(', ')}`);
+    return;
+  }
+  const { issuer } = await openOfflineIssuer({ dataDir: options.dataDir, configPath: options.config, baseUrl: options.issuer });
+  const key = await issuer.rotate();
+  console.log(`no issuer at ${options.issuer}; rotated ${options.dataDir}: new signing key ${key.kid}; published: ${issuer.keyStore.published().map((k) => k.kid).join(', ')}`);
 }

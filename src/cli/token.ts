@@ -1,9 +1,114 @@
+/**
+ * `portcullis token`: mints a session token and prints only the token, so
+ * `curl -H "Authorization: Bearer $(npx portcullis token --roles admin)" …`
+ * works. It asks the running issuer's admin route and falls back to the
+ * issuer's data dir when nothing listens.
+ */
 import type { Command } from 'commander';
+import { callAdmin } from '../issuer/admin-client.js';
+import { DEFAULT_DATA_DIR, openOfflineIssuer } from '../issuer/data-dir.js';
+import { parseMintRequest } from '../issuer/mint-request.js';
+import type { MintedToken } from '../issuer/issuer.js';
+import { checkIssuerUrl, DEFAULT_ISSUER_URL, run, settingsOverrides } from './issuer.js';
 
-// Placeholder until this command lands; it must be replaced, not shipped.
+interface TokenOptions {
+  issuer: string;
+  dataDir: string;
+  config?: string;
+  projectId?: string;
+  sub?: string;
+  roles?: string;
+  permissions?: string;
+  tenant: string[];
+  claims?: string;
+  ttl?: string;
+  aud?: string;
+  jti?: boolean;
+  dct?: string;
+  issForm?: string;
+}
+
 export function registerToken(program: Command): void {
-  program.command('token').description('(not available yet)').action(() => {
-    console.error('portcullis token: not available in this build');
-    process.exitCode = 1;
-  });
+  program
+    .command('token')
+    .description('Mint a development session token and print it (only the token).')
+    .option('--sub <id>', 'subject; a user of the issuer config also brings its roles, tenants and claims')
+    .option('--roles <list>', 'comma-separated project roles, e.g. admin,viewer')
+    .option('--permissions <list>', 'comma-separated permissions, added to those the roles grant')
+    .option('--tenant <id:roles>', 'tenant membership, e.g. T2acme:editor,viewer (repeatable)', collect, [])
+    .option('--claims <json>', 'custom claims as a JSON object; they override any claim')
+    .option('--ttl <duration>', 'lifetime, e.g. 10m, 1h, 3600; "-5m" gives an expired token (use --ttl=-5m)')
+    .option('--aud <list>', 'comma-separated audiences (default: the project id)')
+    .option('--jti', 'add a random jti')
+    .option('--dct <tenant>', 'current tenant (default: the only tenant, if exactly one)')
+    .option('--iss-form <form>', 'iss form for this token: project, url or apps')
+    .option('--issuer <url>', 'running issuer to ask', DEFAULT_ISSUER_URL)
+    .option('--data-dir <dir>', 'issuer data dir used when no issuer listens', DEFAULT_DATA_DIR)
+    .option('--config <file>', 'issuer config for the offline case (default: the one the issuer last ran with)')
+    .option('--project-id <id>', 'project id for the offline case')
+    .action((options: TokenOptions) => run(() => token(options)));
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function list(text: string): string[] {
+  return text.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+}
+
+/** The flags as an `/admin/mint` body, so the server and the offline path parse the same thing. */
+export function mintBodyFromFlags(options: Omit<TokenOptions, 'issuer' | 'dataDir' | 'config' | 'projectId'>): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (options.sub !== undefined) body.sub = options.sub;
+  if (options.roles !== undefined) body.roles = list(options.roles);
+  if (options.permissions !== undefined) body.permissions = list(options.permissions);
+  if (options.tenant.length > 0) {
+    const tenants: Record<string, string[]> = {};
+    for (const spec of options.tenant) {
+      const colon = spec.indexOf(':');
+      const id = colon === -1 ? spec : spec.slice(0, colon);
+      if (id.length === 0) throw new Error(`--tenant must be <id>:<role>,<role>, got ${JSON.stringify(spec)}`);
+      tenants[id] = colon === -1 ? [] : list(spec.slice(colon + 1));
+    }
+    body.tenants = tenants;
+  }
+  if (options.claims !== undefined) {
+    let claims: unknown;
+    try {
+      claims = JSON.parse(options.claims);
+    } catch {
+      throw new Error('--claims must be a JSON object, e.g. \'{"plan":"pro"}\'');
+    }
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new Error('--claims must be a JSON object');
+    body.claims = claims;
+  }
+  if (options.ttl !== undefined) body.ttl = options.ttl;
+  if (options.aud !== undefined) body.aud = list(options.aud);
+  if (options.jti) body.jti = true;
+  if (options.dct !== undefined) body.dct = options.dct;
+  if (options.issForm !== undefined) body.iss_form = options.issForm;
+  return body;
+}
+
+async function token(options: TokenOptions): Promise<void> {
+  checkIssuerUrl(options.issuer);
+  const body = mintBodyFromFlags(options);
+  // Checked here too so a bad flag fails the same way with or without a running issuer.
+  const request = parseMintRequest(body);
+  const remote = await callAdmin<MintedToken>(options.issuer, '/admin/mint', body);
+  let minted: MintedToken;
+  if (remote.kind === 'ok') {
+    minted = remote.value;
+  } else {
+    const { issuer, baseUrl } = await openOfflineIssuer({
+      dataDir: options.dataDir,
+      configPath: options.config,
+      overrides: settingsOverrides({ projectId: options.projectId }),
+      baseUrl: new URL(options.issuer).origin,
+    });
+    minted = issuer.mintSession(request, baseUrl);
+  }
+  if (typeof minted.sessionJwt !== 'string') throw new Error('the issuer answered without a sessionJwt');
+  process.stdout.write(`${minted.sessionJwt}\n`);
 }

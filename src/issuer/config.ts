@@ -1,0 +1,216 @@
+/**
+ * The issuer config file: project, signing algorithm, roles, tenants, users and
+ * access keys. One TypeBox schema gives the type and the validation; the
+ * cross-references (a user's role must exist…) are checked here too, and every
+ * problem names its JSON path.
+ */
+import { readFileSync } from 'node:fs';
+import { Type, type Static } from '@sinclair/typebox';
+import { checkSchema, ConfigError, type ConfigIssue } from '../config/validate.js';
+import { strictObject } from '../config/validator-schema.js';
+import { DURATION_PATTERN, parseDurationMs } from '../lib/duration.js';
+import { DEFAULT_ISSUER_CONFIG } from './default-config.js';
+
+export const ISSUER_ALGS = ['RS256', 'ES256', 'ES384', 'EdDSA'] as const;
+export type IssuerAlg = (typeof ISSUER_ALGS)[number];
+
+export const ISSUER_FORMS = ['project', 'url', 'apps'] as const;
+/** `project`: bare project id; `url`: `<base>/<pid>`; `apps`: `<base>/v1/apps/<pid>` (descope.md §5). */
+export type IssuerForm = (typeof ISSUER_FORMS)[number];
+
+/** Claims the issuer computes itself; a template or customClaims may not set them (Descope's RESERVED_CLAIM_KEY). */
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
+  'sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'jti', 'drn', 'amr', 'roles', 'permissions', 'tenants', 'dct', 'dsub',
+]);
+
+const Id = (description: string) => Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._:@-]+$', description });
+const Names = (description: string) => Type.Array(Type.String({ minLength: 1 }), { description });
+const Claims = Type.Record(Type.String({ minLength: 1, maxLength: 60 }), Type.Unknown(), { description: 'Custom claims (JWT template style).' });
+const TenantGrant = strictObject({ id: Id('Tenant id.'), roles: Type.Optional(Names('Roles in this tenant.')) });
+
+export const IssuerConfigSchema = strictObject(
+  {
+    project_id: Type.Optional(Id('Descope-like project id (default P2portcullisdemo0000000000000).')),
+    issuer_form: Type.Optional(Type.Union(ISSUER_FORMS.map((f) => Type.Literal(f)), { description: 'Form of the `iss` claim.' })),
+    public_base_url: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+$', description: 'Base URL in iss and discovery (default http://127.0.0.1:<port>).' })),
+    alg: Type.Optional(Type.Union(ISSUER_ALGS.map((a) => Type.Literal(a)), { description: 'Signing algorithm of new keys.' })),
+    session_ttl: Type.Optional(Type.String({ pattern: DURATION_PATTERN, description: 'Session token lifetime (default "10m").' })),
+    keep_rotated_keys: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'Retired keys kept published after rotations (default 12).' })),
+    audience: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }))], { description: 'Default `aud` (default [project_id]).' })),
+    template: Type.Optional(
+      strictObject({
+        claims: Type.Optional(Claims),
+        add_jti: Type.Optional(Type.Boolean({ description: 'Add a random `jti` to every token.' })),
+        auto_dct: Type.Optional(Type.Boolean({ description: 'Set `dct` when the subject has exactly one tenant (default true).' })),
+        amr: Type.Optional(Names('`amr` of user session tokens (default ["pwd"]).')),
+      }),
+    ),
+    roles: Type.Optional(Type.Array(strictObject({ name: Type.String({ minLength: 1 }), permissions: Type.Optional(Names('Permissions this role grants.')) }))),
+    tenants: Type.Optional(Type.Array(strictObject({ id: Id('Tenant id.'), name: Type.Optional(Type.String()) }))),
+    users: Type.Optional(
+      Type.Array(
+        strictObject({
+          id: Id('User id, the `sub` of its tokens.'),
+          email: Type.Optional(Type.String()),
+          roles: Type.Optional(Names('Project-level roles.')),
+          tenants: Type.Optional(Type.Array(TenantGrant)),
+          claims: Type.Optional(Claims),
+        }),
+      ),
+    ),
+    access_keys: Type.Optional(
+      Type.Array(
+        strictObject({
+          id: Id('Access key id, the `sub` of its tokens.'),
+          key: Type.String({ minLength: 8, description: 'The secret sent as `Bearer <pid>:<key>`.' }),
+          name: Type.Optional(Type.String()),
+          roles: Type.Optional(Names('Project-level roles.')),
+          tenants: Type.Optional(Type.Array(TenantGrant)),
+          claims: Type.Optional(Claims),
+        }),
+      ),
+    ),
+  },
+  'Config of the local development issuer.',
+);
+
+export type IssuerConfigFile = Static<typeof IssuerConfigSchema>;
+
+export interface Grants {
+  readonly roles: readonly string[];
+  readonly tenants: ReadonlyMap<string, readonly string[]>;
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+export interface IssuerUser extends Grants { readonly id: string }
+export interface IssuerAccessKey extends Grants { readonly id: string; readonly key: string; readonly name: string | undefined }
+
+/** The config with defaults applied, ready for minting. */
+export interface IssuerSettings {
+  readonly projectId: string;
+  readonly issuerForm: IssuerForm;
+  readonly publicBaseUrl: string | undefined;
+  readonly alg: IssuerAlg;
+  readonly sessionTtlSeconds: number;
+  readonly keepRotatedKeys: number;
+  readonly audience: string | readonly string[] | undefined;
+  readonly templateClaims: Readonly<Record<string, unknown>>;
+  readonly addJti: boolean;
+  readonly autoDct: boolean;
+  readonly amr: readonly string[];
+  /** role → permissions it grants */
+  readonly rolePermissions: ReadonlyMap<string, readonly string[]>;
+  readonly tenants: ReadonlyMap<string, string | undefined>;
+  readonly users: ReadonlyMap<string, IssuerUser>;
+  readonly accessKeys: readonly IssuerAccessKey[];
+}
+
+export const DEFAULT_PROJECT_ID = 'P2portcullisdemo0000000000000';
+
+export interface SettingsOverrides {
+  projectId?: string | undefined;
+  alg?: IssuerAlg | undefined;
+  issuerForm?: IssuerForm | undefined;
+  publicBaseUrl?: string | undefined;
+}
+
+/** Reads and resolves a config file; `undefined` path → the built-in default. Throws ConfigError. */
+export function loadIssuerSettings(path: string | undefined, overrides: SettingsOverrides = {}): IssuerSettings {
+  return resolveIssuerConfig(path === undefined ? DEFAULT_ISSUER_CONFIG : readIssuerConfigFile(path), overrides);
+}
+
+export function readIssuerConfigFile(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError([{ path: '$', message: `cannot read issuer config ${path}: ${(error as Error).message}` }]);
+  }
+}
+
+export function resolveIssuerConfig(raw: unknown, overrides: SettingsOverrides = {}): IssuerSettings {
+  const check = checkSchema(IssuerConfigSchema, raw);
+  const issues = [...check.errors, ...check.unknownKeys];
+  if (issues.length > 0) throw new ConfigError(issues);
+  const config = raw as IssuerConfigFile;
+  const roleNames = new Set((config.roles ?? []).map((r) => r.name));
+  const tenantIds = new Set((config.tenants ?? []).map((t) => t.id));
+  checkUnique(config.roles?.map((r) => r.name), '$.roles', 'name', issues);
+  checkUnique(config.tenants?.map((t) => t.id), '$.tenants', 'id', issues);
+  checkUnique(config.users?.map((u) => u.id), '$.users', 'id', issues);
+  checkUnique(config.access_keys?.map((k) => k.id), '$.access_keys', 'id', issues);
+  checkUnique(config.access_keys?.map((k) => k.key), '$.access_keys', 'key', issues);
+  checkClaims(config.template?.claims, '$.template.claims', issues);
+
+  const grantsOf = (entry: { roles?: string[]; tenants?: { id: string; roles?: string[] }[]; claims?: Record<string, unknown> }, at: string): Grants => {
+    entry.roles?.forEach((role, i) => {
+      if (!roleNames.has(role)) issues.push({ path: `${at}.roles[${i}]`, message: `unknown role "${role}" (not in $.roles)` });
+    });
+    entry.tenants?.forEach((grant, i) => {
+      if (!tenantIds.has(grant.id)) issues.push({ path: `${at}.tenants[${i}].id`, message: `unknown tenant "${grant.id}" (not in $.tenants)` });
+      grant.roles?.forEach((role, j) => {
+        if (!roleNames.has(role)) issues.push({ path: `${at}.tenants[${i}].roles[${j}]`, message: `unknown role "${role}" (not in $.roles)` });
+      });
+    });
+    checkClaims(entry.claims, `${at}.claims`, issues);
+    return Object.freeze({
+      roles: Object.freeze([...(entry.roles ?? [])]),
+      tenants: new Map((entry.tenants ?? []).map((t) => [t.id, Object.freeze([...(t.roles ?? [])])])),
+      claims: Object.freeze({ ...(entry.claims ?? {}) }),
+    });
+  };
+  const users = new Map((config.users ?? []).map((u, i) => [u.id, Object.freeze({ id: u.id, ...grantsOf(u, `$.users[${i}]`) })]));
+  const accessKeys = (config.access_keys ?? []).map((k, i) =>
+    Object.freeze({ id: k.id, key: k.key, name: k.name, ...grantsOf(k, `$.access_keys[${i}]`) }),
+  );
+
+  if (overrides.publicBaseUrl !== undefined && !/^https?:\/\/[^/?#]+$/.test(overrides.publicBaseUrl)) {
+    issues.push({ path: '--public-url', message: 'must be http(s)://host[:port] without a path' });
+  }
+  if (overrides.projectId !== undefined && !/^[A-Za-z0-9._:@-]{1,200}$/.test(overrides.projectId)) {
+    issues.push({ path: '--project-id', message: 'must be 1-200 characters of A-Z a-z 0-9 . _ : @ -' });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  const projectId = overrides.projectId ?? config.project_id ?? DEFAULT_PROJECT_ID;
+  return Object.freeze({
+    projectId,
+    issuerForm: overrides.issuerForm ?? config.issuer_form ?? 'apps',
+    publicBaseUrl: overrides.publicBaseUrl ?? config.public_base_url,
+    alg: overrides.alg ?? config.alg ?? 'RS256',
+    sessionTtlSeconds: Math.max(1, Math.round((parseDurationMs(config.session_ttl ?? '10m') ?? 600_000) / 1000)),
+    keepRotatedKeys: config.keep_rotated_keys ?? 12,
+    audience: config.audience,
+    templateClaims: Object.freeze({ ...(config.template?.claims ?? {}) }),
+    addJti: config.template?.add_jti ?? false,
+    autoDct: config.template?.auto_dct ?? true,
+    amr: Object.freeze([...(config.template?.amr ?? ['pwd'])]),
+    rolePermissions: new Map((config.roles ?? []).map((r) => [r.name, Object.freeze([...(r.permissions ?? [])])])),
+    tenants: new Map((config.tenants ?? []).map((t) => [t.id, t.name])),
+    users,
+    accessKeys: Object.freeze(accessKeys),
+  });
+}
+
+function checkUnique(values: readonly string[] | undefined, at: string, key: string, issues: ConfigIssue[]): void {
+  const seen = new Set<string>();
+  values?.forEach((value, i) => {
+    // Never echo an access-key secret, even in a duplicate report.
+    if (seen.has(value)) issues.push({ path: `${at}[${i}].${key}`, message: key === 'key' ? 'duplicate access key' : `duplicate ${key} "${value}"` });
+    seen.add(value);
+  });
+}
+
+export function checkClaims(claims: Record<string, unknown> | undefined, at: string, issues: ConfigIssue[]): void {
+  if (!claims) return;
+  for (const name of Object.keys(claims)) {
+    if (RESERVED_CLAIMS.has(name)) issues.push({ path: `${at}.${name}`, message: `"${name}" is a reserved claim` });
+  }
+}
+
+export function isIssuerAlg(value: unknown): value is IssuerAlg {
+  return typeof value === 'string' && (ISSUER_ALGS as readonly string[]).includes(value);
+}
+
+export function isIssuerForm(value: unknown): value is IssuerForm {
+  return typeof value === 'string' && (ISSUER_FORMS as readonly string[]).includes(value);
+}

@@ -1,0 +1,195 @@
+/**
+ * HTTP front of the development issuer: Descope's key, discovery and
+ * access-key exchange endpoints (descope.md §2, §8), plus admin routes for
+ * minting and rotation that answer loopback clients only.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { silentLogger, type Logger } from '../lib/logger.js';
+import { IssuerRequestError, type Issuer } from './issuer.js';
+import { parseMintRequest } from './mint-request.js';
+
+export interface IssuerServer {
+  readonly port: number;
+  /** Where the server listens, e.g. http://127.0.0.1:4000. */
+  readonly url: string;
+  /** Origin used in `iss` and discovery: the public base URL, else `url`. */
+  readonly baseUrl: string;
+  close(): Promise<void>;
+}
+
+export interface IssuerServerOptions {
+  host?: string;
+  port?: number;
+  logger?: Logger;
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+const JSON_HEADERS = { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' } as const;
+
+type Handler = (req: IncomingMessage, body: unknown) => Promise<unknown> | unknown;
+interface Route {
+  method: 'GET' | 'POST';
+  handler: Handler;
+  admin?: boolean;
+  /** Responses carry tokens: never cache them. */
+  secret?: boolean;
+}
+
+export async function startIssuerServer(issuer: Issuer, options: IssuerServerOptions = {}): Promise<IssuerServer> {
+  const logger = options.logger ?? silentLogger;
+  const host = options.host ?? '127.0.0.1';
+  const pid = issuer.settings.projectId;
+  let baseUrl = '';
+
+  const discovery = (issuerUrl: string) => () => ({
+    issuer: issuerUrl,
+    jwks_uri: `${baseUrl}/${pid}/.well-known/jwks.json`,
+    response_types_supported: ['code'],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: [...new Set(issuer.keyStore.published().map((key) => key.alg))],
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'drn', 'amr', 'roles', 'permissions', 'tenants', 'dct'],
+  });
+
+  const routes = new Map<string, Route>([
+    [`/v2/keys/${pid}`, { method: 'GET', handler: () => issuer.jwks() }],
+    // Descope's v1 answers a bare array, not a JWKS object (descope.md §2).
+    [`/v1/keys/${pid}`, { method: 'GET', handler: () => issuer.jwks().keys }],
+    [`/${pid}/.well-known/jwks.json`, { method: 'GET', handler: () => issuer.jwks() }],
+    [`/${pid}/.well-known/openid-configuration`, { method: 'GET', handler: () => discovery(`${baseUrl}/${pid}`)() }],
+    [`/v1/apps/${pid}/.well-known/openid-configuration`, { method: 'GET', handler: () => discovery(`${baseUrl}/v1/apps/${pid}`)() }],
+    [
+      '/v1/auth/accesskey/exchange',
+      { method: 'POST', secret: true, handler: (req, body) => issuer.exchangeAccessKey(req.headers.authorization, body, baseUrl) },
+    ],
+    ['/admin/mint', { method: 'POST', admin: true, secret: true, handler: (_req, body) => issuer.mintSession(parseMintRequest(body), baseUrl) }],
+    [
+      '/admin/rotate',
+      {
+        method: 'POST',
+        admin: true,
+        handler: async () => {
+          const key = await issuer.rotate();
+          return { kid: key.kid, alg: key.alg, published: issuer.keyStore.published().map((k) => k.kid) };
+        },
+      },
+    ],
+    ['/health', { method: 'GET', handler: () => ({ status: 'ok', project_id: pid }) }],
+  ]);
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = pathOf(req.url);
+    const route = path === undefined ? undefined : routes.get(path);
+    if (!route) throw new IssuerRequestError(404, 'not_found', 'no such endpoint');
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    if (method !== route.method) {
+      res.setHeader('allow', route.method === 'GET' ? 'GET, HEAD' : 'POST');
+      throw new IssuerRequestError(405, 'method_not_allowed', `use ${route.method}`);
+    }
+    if (route.admin) checkAdminAccess(req);
+    const body = route.method === 'POST' ? await readJsonBody(req, route.admin === true) : undefined;
+    const result = await route.handler(req, body);
+    send(res, 200, result, route.secret === true, req.method === 'HEAD');
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res)
+      .catch((error: unknown) => {
+        if (error instanceof IssuerRequestError) return send(res, error.status, error.toBody(), false, req.method === 'HEAD');
+        logger.error({ err: (error as Error).message }, 'issuer: request failed');
+        send(res, 500, { errorCode: 'internal', errorDescription: 'internal error', errorMessage: 'internal error' }, false, false);
+      })
+      .finally(() => logger.debug({ method: req.method, path: pathOf(req.url), status: res.statusCode }, 'issuer: request'));
+  });
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 4000, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${urlHost(host)}:${port}`;
+  baseUrl = issuer.settings.publicBaseUrl ?? url;
+  logger.info({ url, projectId: pid }, 'issuer: listening');
+
+  return {
+    port,
+    url,
+    baseUrl,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function pathOf(rawUrl: string | undefined): string | undefined {
+  if (rawUrl === undefined || !rawUrl.startsWith('/')) return undefined;
+  const end = rawUrl.search(/[?#]/);
+  return end === -1 ? rawUrl : rawUrl.slice(0, end);
+}
+
+/** Wildcard addresses are reachable on loopback, which is what `iss` should name by default. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
+}
+
+/**
+ * Admin routes mint tokens for anyone who asks, so only local clients may ask.
+ * The Host check defeats DNS rebinding (a web page whose name resolves to
+ * 127.0.0.1), and requiring a JSON body forces a CORS preflight, which this
+ * server never grants, on any cross-site browser request.
+ */
+function checkAdminAccess(req: IncomingMessage): void {
+  const hostname = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+  const loopbackHost = hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+  if (!isLoopbackAddress(req.socket.remoteAddress) || !loopbackHost) {
+    throw new IssuerRequestError(403, 'admin_loopback_only', 'admin routes answer loopback clients only');
+  }
+}
+
+async function readJsonBody(req: IncomingMessage, requireJsonType: boolean): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (requireJsonType && type !== 'application/json') {
+    throw new IssuerRequestError(415, 'unsupported_media_type', 'send Content-Type: application/json');
+  }
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new IssuerRequestError(413, 'body_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new IssuerRequestError(413, 'body_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new IssuerRequestError(400, 'bad_request', 'the body is not valid JSON');
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, secret: boolean, headOnly: boolean): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...JSON_HEADERS,
+    'content-length': Buffer.byteLength(text),
+    ...(secret ? { 'cache-control': 'no-store' } : {}),
+  });
+  res.end(headOnly ? undefined : text);
+}

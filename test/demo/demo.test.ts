@@ -1,0 +1,169 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// Only the demo command is registered, so this test does not depend on the other commands' modules.
+const ENTRY = [
+  "import { Command } from 'commander';",
+  "import { registerDemo } from './src/cli/demo.js';",
+  "const program = new Command().name('portcullis');",
+  'registerDemo(program);',
+  "await program.parseAsync(process.argv.slice(1), { from: 'user' });",
+].join('\n');
+const HAS_CURL = spawnSync('curl', ['--version']).status === 0;
+
+function startDemoProcess(...args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', ENTRY, 'demo', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+interface PrintedCommand { title: string; expected: number; command: string }
+
+function parsePrinted(stdout: string): PrintedCommand[] {
+  const found: PrintedCommand[] = [];
+  const pattern = /^# (.+) → (\d{3})\n(curl .+)$/gm;
+  for (const match of stdout.matchAll(pattern)) found.push({ title: match[1]!, expected: Number(match[2]), command: match[3]! });
+  return found;
+}
+
+/** Runs the printed line as a user would paste it; `curl -i` output starts with the status line. */
+function runWithCurl(command: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    execFile('sh', ['-c', command], { timeout: 10_000 }, (error, stdout) => {
+      if (error) return reject(error);
+      const status = /^HTTP\/[\d.]+ (\d{3})/.exec(stdout);
+      if (!status) return reject(new Error(`no status line in curl output for: ${command.slice(0, 80)}`));
+      resolve({ status: Number(status[1]), body: stdout.slice(stdout.indexOf('\r\n\r\n') + 4) });
+    });
+  });
+}
+
+/** Fallback without curl: the same line, split as sh would split it, replayed with fetch. */
+async function replayWithFetch(command: string): Promise<{ status: number; body: string }> {
+  const words = [...command.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]!));
+  assert.equal(words.shift(), 'curl');
+  let method = 'GET';
+  let body: string | undefined;
+  const headers: [string, string][] = [];
+  let url = '';
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    if (word === '-i') continue;
+    if (word === '-X') method = words[++i]!;
+    else if (word === '-H') {
+      const header = words[++i]!;
+      headers.push([header.slice(0, header.indexOf(':')), header.slice(header.indexOf(':') + 1).trim()]);
+    } else if (word === '-d') {
+      body = words[++i]!;
+      if (method === 'GET') method = 'POST';
+    } else url = word;
+  }
+  const res = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
+  return { status: res.status, body: await res.text() };
+}
+
+const runPrinted = HAS_CURL ? runWithCurl : replayWithFetch;
+
+describe('portcullis demo', () => {
+  let demo: ReturnType<typeof startDemoProcess>;
+  let commands: PrintedCommand[];
+  before(async () => {
+    // Port 0 everywhere: the demo prints the ports it got, and no test can collide with another.
+    demo = startDemoProcess('--issuer-port', '0', '--backend-port', '0', '--gateway-port', '0');
+    await waitFor(() => demo.stdout().includes('Press Ctrl-C to stop.') || demo.child.exitCode !== null, 'the demo to start');
+    assert.equal(demo.child.exitCode, null, `the demo exited: ${demo.stderr()}`);
+    commands = parsePrinted(demo.stdout());
+  });
+  after(() => {
+    if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
+  });
+
+  test('prints the allowed and denied cases the issue asks for', () => {
+    const statuses = commands.map((c) => c.expected);
+    assert.ok(commands.length >= 12, `only ${commands.length} commands printed`);
+    for (const status of [200, 401, 403]) assert.ok(statuses.includes(status), `no case answering ${status}`);
+    const titles = commands.map((c) => c.title).join('\n');
+    for (const wanted of [/without a token/, /Seed endpoint with/, /bob is only a viewer/, /Tenant mismatch/, /Expired/, /Exchange an access key/, /exchanged access-key token/, /Claim propagation/]) {
+      assert.match(titles, wanted);
+    }
+  });
+
+  test(`each printed command returns the status printed next to it (${HAS_CURL ? 'real curl' : 'replayed with fetch'})`, async () => {
+    const results = await Promise.all(commands.map((c) => runPrinted(c.command)));
+    const mismatches = commands
+      .map((c, i) => ({ title: c.title, expected: c.expected, got: results[i]!.status }))
+      .filter((r) => r.expected !== r.got);
+    assert.deepEqual(mismatches, []);
+  });
+
+  test('the backend echoes the propagated claims, and the spoofed header is replaced', async () => {
+    const propagation = commands.find((c) => c.title.startsWith('Claim propagation'));
+    assert.ok(propagation);
+    const { status, body } = await runPrinted(propagation.command);
+    assert.equal(status, 200);
+    const echo = JSON.parse(body) as { path: string; headers: Record<string, string> };
+    assert.equal(echo.path, '/me');
+    assert.equal(echo.headers['x-user'], 'U2alice000000000000000000000');
+    assert.equal(echo.headers['x-roles'], 'admin');
+    assert.equal(echo.headers['x-tenant'], 'T2acme');
+    assert.equal(echo.headers['x-plan'], 'pro');
+    assert.equal(echo.headers.authorization, undefined, 'the token is not forwarded unless listed');
+  });
+
+  test('the access-key exchange command answers a sessionJwt the M2M endpoint accepts', async () => {
+    const exchange = commands.find((c) => c.title.startsWith('Exchange an access key'));
+    const m2m = commands.find((c) => c.title.startsWith('M2M endpoint with the exchanged'));
+    assert.ok(exchange && m2m);
+    const { body } = await runPrinted(exchange.command);
+    const { sessionJwt, keyId } = JSON.parse(body) as { sessionJwt: string; keyId: string };
+    assert.equal(keyId, 'K2demoaccesskey0000000000001');
+    const url = /(http:\/\/127\.0\.0\.1:\d+\/m2m\/jobs)/.exec(m2m.command)![1]!;
+    const res = await fetch(url, { headers: { authorization: `Bearer ${sessionJwt}` } });
+    assert.equal(res.status, 200);
+  });
+
+  test('Ctrl-C stops everything cleanly', async () => {
+    const urls = [...new Set([...demo.stdout().matchAll(/http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[0]))];
+    demo.child.kill('SIGINT');
+    assert.equal(await demo.exited, 0);
+    assert.match(demo.stdout(), /portcullis demo stopped\n$/);
+    for (const url of urls) await assert.rejects(fetch(url), TypeError, `${url} still answers`);
+  });
+});
+
+describe('portcullis demo with a busy port', () => {
+  let blocker: Server;
+  let port: number;
+  before(async () => {
+    blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    port = (blocker.address() as { port: number }).port;
+  });
+  after(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+
+  for (const flag of ['--issuer-port', '--backend-port', '--gateway-port']) {
+    test(`${flag}: a clear message naming the port and the flag, exit 1`, async () => {
+      const ports: Record<string, string> = { '--issuer-port': '0', '--backend-port': '0', '--gateway-port': '0', [flag]: String(port) };
+      const run = startDemoProcess(...Object.entries(ports).flat());
+      assert.equal(await run.exited, 1);
+      assert.match(run.stderr(), new RegExp(`port ${port} \\(\\w+\\) is already in use; choose another with ${flag}`));
+      assert.equal(run.stdout(), '');
+    });
+  }
+});

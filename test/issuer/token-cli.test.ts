@@ -1,0 +1,140 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { loadIssuerSettings } from '../../src/issuer/config.js';
+import { createIssuer } from '../../src/issuer/issuer.js';
+import { createKeyStore } from '../../src/issuer/key-store.js';
+import { startIssuerServer, type IssuerServer } from '../../src/issuer/server.js';
+
+const PID = 'P2portcullisdemo0000000000000';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// Only the issuer commands are registered, so this test does not depend on the other commands' modules.
+const ENTRY = [
+  "import { Command } from 'commander';",
+  "import { registerIssuer } from './src/cli/issuer.js';",
+  "import { registerToken } from './src/cli/token.js';",
+  "const program = new Command().name('portcullis');",
+  'registerIssuer(program); registerToken(program);',
+  "await program.parseAsync(process.argv.slice(1), { from: 'user' });",
+].join('\n');
+
+interface CliResult { code: number; stdout: string; stderr: string }
+
+function cli(...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', ENTRY, ...args], { cwd: ROOT, timeout: 15_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const dirs: string[] = [];
+after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+describe('portcullis token', () => {
+  let server: IssuerServer;
+  before(async () => {
+    const settings = loadIssuerSettings(undefined);
+    server = await startIssuerServer(createIssuer(settings, await createKeyStore({ alg: 'RS256', keepRotatedKeys: 12 })), { port: 0 });
+  });
+  after(() => server.close());
+
+  test('against a running issuer: prints only the token and a newline; the flags become claims', async () => {
+    const result = await cli(
+      'token', '--issuer', server.url,
+      '--sub', 'U2cli', '--roles', 'admin,viewer', '--permissions', 'extra:one',
+      '--tenant', 'T2acme:editor', '--tenant', 'T2globex:viewer,editor',
+      '--claims', '{"plan":"pro"}', '--ttl', '2m', '--aud', 'api-a,api-b', '--jti',
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    assert.match(result.stdout, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/);
+    const { payload } = await jwtVerify(result.stdout.trim(), createRemoteJWKSet(new URL(`${server.url}/v2/keys/${PID}`)), {
+      issuer: `${server.url}/v1/apps/${PID}`,
+      audience: ['api-a', 'api-b'],
+    });
+    assert.equal(payload.sub, 'U2cli');
+    assert.deepEqual(payload.roles, ['admin', 'viewer']);
+    assert.deepEqual(payload.permissions, ['reports:read', 'users:write', 'extra:one']);
+    assert.deepEqual(payload.tenants, {
+      T2acme: { roles: ['editor'], permissions: ['projects:read', 'projects:write'] },
+      T2globex: { roles: ['viewer', 'editor'], permissions: ['reports:read', 'projects:read', 'projects:write'] },
+    });
+    assert.equal(payload.dct, undefined, 'two tenants: no automatic dct');
+    assert.equal(payload.plan, 'pro');
+    assert.equal((payload.exp as number) - (payload.iat as number), 120);
+    assert.equal(typeof payload.jti, 'string');
+  });
+
+  test('a configured user brings its roles, tenants and claims', async () => {
+    const result = await cli('token', '--issuer', server.url, '--sub', 'U2alice000000000000000000000');
+    assert.equal(result.code, 0, result.stderr);
+    const payload = decodeJwt(result.stdout.trim());
+    assert.deepEqual(payload.roles, ['admin']);
+    assert.equal(payload.dct, 'T2acme');
+    assert.equal(payload.plan, 'pro');
+  });
+
+  test('bad flags → exit 1, a message on stderr, nothing on stdout', async () => {
+    const cases = [['--claims', '[1]'], ['--claims', '{nope'], ['--ttl', 'soon'], ['--tenant', ':admin'], ['--issuer', 'ftp://x']];
+    const results = await Promise.all(cases.map((args) => cli('token', '--issuer', server.url, ...args)));
+    results.forEach((result, i) => {
+      const label = cases[i]!.join(' ');
+      assert.equal(result.code, 1, label);
+      assert.equal(result.stdout, '', label);
+      assert.match(result.stderr, /^error: /, label);
+    });
+  });
+
+  test('with no issuer listening, mints from the data dir; an issuer started later on that dir publishes the key', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'portcullis-token-')), 'data');
+    dirs.push(dataDir);
+    const port = await freePort();
+    const issuerUrl = `http://127.0.0.1:${port}`;
+    const result = await cli('token', '--issuer', issuerUrl, '--data-dir', dataDir, '--roles', 'admin');
+    assert.equal(result.code, 0, result.stderr);
+    const token = result.stdout.trim();
+    const settings = loadIssuerSettings(undefined);
+    const later = await startIssuerServer(createIssuer(settings, await createKeyStore({ dataDir, alg: 'RS256', keepRotatedKeys: 12 })), { port });
+    try {
+      const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(`${issuerUrl}/v2/keys/${PID}`)), {
+        issuer: `${issuerUrl}/v1/apps/${PID}`,
+        audience: PID,
+      });
+      assert.deepEqual(payload.roles, ['admin']);
+    } finally {
+      await later.close();
+    }
+  });
+
+  test('issuer rotate asks the running issuer', async () => {
+    const before = (await (await fetch(`${server.url}/v2/keys/${PID}`)).json()) as { keys: unknown[] };
+    const result = await cli('issuer', 'rotate', '--issuer', server.url);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^new signing key [0-9a-f]{32}; published: /);
+    const after = (await (await fetch(`${server.url}/v2/keys/${PID}`)).json()) as { keys: unknown[] };
+    assert.equal(after.keys.length, before.keys.length + 1);
+  });
+
+  test('issuer serve: a busy port gives a clear message and exit 1', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'portcullis-serve-')), 'data');
+    dirs.push(dataDir);
+    const result = await cli('issuer', '--port', String(server.port), '--data-dir', dataDir, '--log-level', 'silent');
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`port ${server.port} is already in use; choose another with --port`));
+  });
+});
