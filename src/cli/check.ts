@@ -1,9 +1,49 @@
+/**
+ * `portcullis check -c FILE [--strict]`: KrakenD's `check` messages and exit
+ * codes. It loads, compiles (route collisions included) and runs the
+ * validators' static checks, but opens no socket and downloads no key.
+ */
 import type { Command } from 'commander';
+import { checkValidators, compileGateway } from '../config/compile.js';
+import { loadConfigFile } from '../config/load.js';
+import { ConfigError } from '../config/validate.js';
 
-// Placeholder until this command lands; it must be replaced, not shipped.
+const ERROR_PREFIX = 'ERROR parsing the configuration file: ';
+
+export interface CheckOptions {
+  config: string;
+  strict?: boolean;
+}
+
 export function registerCheck(program: Command): void {
-  program.command('check').description('(not available yet)').action(() => {
-    console.error('portcullis check: not available in this build');
-    process.exitCode = 1;
-  });
+  program
+    .command('check')
+    .alias('validate')
+    .description('Validate a KrakenD-style configuration file (JSON or YAML) without starting the gateway.')
+    .requiredOption('-c, --config <file>', 'configuration file')
+    .option('--strict', 'treat unknown configuration keys as errors')
+    .action((options: CheckOptions) => {
+      process.exitCode = checkConfig(options, (line) => process.stdout.write(`${line}\n`));
+    });
+}
+
+/** Returns the exit code: 0 when the file is usable, 1 otherwise. */
+export function checkConfig(options: CheckOptions, print: (line: string) => void): number {
+  print(`Parsing configuration file: ${options.config}`);
+  try {
+    // The steps of loadGatewayPlan, apart, so warnings show even when compiling fails.
+    const { config, warnings } = loadConfigFile(options.config, { strict: options.strict === true });
+    for (const issue of warnings) print(`WARNING ${issue.path}: ${issue.message}`);
+    const issues = checkValidators(compileGateway(config));
+    if (issues.length > 0) throw new ConfigError(issues);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const issue of error.issues) print(`${ERROR_PREFIX}${issue.path}: ${issue.message}`);
+    } else {
+      print(`${ERROR_PREFIX}${(error as Error)?.message ?? String(error)}`);
+    }
+    return 1;
+  }
+  print('Syntax OK!');
+  return 0;
 }

@@ -5,6 +5,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
+import { DURATION_PATTERN } from '../lib/duration.js';
 
 export interface ConfigIssue {
   /** JSON path of the offending value, `$` for the root. */
@@ -100,9 +101,18 @@ function unionMessage(error: ErrorObject): string {
   return `must be ${[...new Set(kinds)].join(' or ')}`;
 }
 
+const PATTERN_WORDING: Record<string, string> = {
+  [DURATION_PATTERN]: 'must be a duration such as "500ms", "5s", "15m" or "1h"',
+  '^/': 'must start with "/"',
+  '^https?://': 'must start with "http://" or "https://"',
+};
+
 function plainMessage(error: ErrorObject): string {
   if (error.keyword === 'required') return `missing required key "${(error.params as { missingProperty: string }).missingProperty}"`;
-  if (error.keyword === 'pattern') return 'must be a duration such as "500ms", "5s", "15m" or "1h"';
+  if (error.keyword === 'pattern') {
+    const pattern = (error.params as { pattern: string }).pattern;
+    return PATTERN_WORDING[pattern] ?? `must match the pattern ${pattern}`;
+  }
   return error.message ?? 'is invalid';
 }
 

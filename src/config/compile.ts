@@ -1,0 +1,440 @@
+/**
+ * Turns a schema-valid gateway config into frozen plans and runs the semantic
+ * checks the schema cannot express (route collisions, reserved paths,
+ * url_pattern placeholders, no-op rules, backend hosts). Every problem becomes
+ * a ConfigIssue with its JSON path; all of them are collected before throwing,
+ * so one `check` run lists everything wrong with a file.
+ */
+import { readFileSync } from 'node:fs';
+import type { KeySet } from '../keys/key-set.js';
+import { createFileKeySet, createInlineKeySet } from '../keys/local.js';
+import type { KeySetRegistry, KeySource } from '../keys/registry.js';
+import { parseDurationMs } from '../lib/duration.js';
+import { compileValidator } from './compile-validator.js';
+import type { BackendConfig, EndpointConfig, GatewayConfig } from './schema.js';
+import { ConfigError, jsonPath, type ConfigIssue } from './validate.js';
+import type { ValidatorConfig } from './validator-schema.js';
+
+export type UrlPart = { kind: 'literal'; text: string } | { kind: 'param'; name: string } | { kind: 'claim'; name: string };
+
+export type Encoding = 'json' | 'no-op' | 'string';
+
+export interface BackendPlan {
+  /** Base URLs without trailing slash, e.g. "http://127.0.0.1:8000". */
+  readonly hosts: readonly string[];
+  readonly urlPattern: string;
+  readonly urlParts: readonly UrlPart[];
+  /** Backend method; defaults to the endpoint's. */
+  readonly method: string;
+  readonly encoding: Encoding;
+  /** extra_config["backend/http"].return_error_code */
+  readonly returnErrorCode: boolean;
+}
+
+export interface EndpointPlan {
+  readonly path: string;
+  readonly method: string;
+  readonly params: readonly string[];
+  /** Endpoint timeout, else the root timeout, else 2000. */
+  readonly timeoutMs: number;
+  /** Lower-case names; '*' forwards all. */
+  readonly inputHeaders: ReadonlySet<string> | '*';
+  /** Case-sensitive names; '*' forwards all. */
+  readonly inputQueryStrings: ReadonlySet<string> | '*';
+  readonly outputEncoding: Encoding;
+  readonly backends: readonly BackendPlan[];
+  /** The auth/validator block (or its v1 alias). */
+  readonly validator: ValidatorConfig | undefined;
+  /** JSON path of that block, e.g. '$.endpoints[0].extra_config["auth/validator"]'. */
+  readonly validatorPath: string;
+  /** "[ENDPOINT: /users/{id}]" */
+  readonly label: string;
+}
+
+export interface ServerLimits {
+  maxHeaderSize: number;
+  maxBodySize: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+export interface GatewayPlan {
+  /** Default 8080. */
+  readonly port: number;
+  readonly listenIp: string | undefined;
+  /** "/__health" unless renamed, undefined when disabled. */
+  readonly healthPath: string | undefined;
+  readonly endpoints: readonly EndpointPlan[];
+  readonly limits: ServerLimits;
+  /** Default 100000; 0 disables the cache. */
+  readonly verifiedTokenCacheSize: number;
+}
+
+export const GATEWAY_DEFAULTS = Object.freeze({
+  port: 8080,
+  timeoutMs: 2000,
+  healthPath: '/__health',
+  method: 'GET',
+  verifiedTokenCacheSize: 100_000,
+  limits: Object.freeze({
+    maxHeaderSize: 16_384,
+    maxBodySize: 10 * 1024 * 1024,
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 5_000,
+  }),
+});
+
+export const VALIDATOR_KEY = 'auth/validator';
+export const VALIDATOR_V1_KEY = 'github.com/devopsfaith/krakend-jose/validator';
+
+/** lura's `endpointURLKeysPattern`: a parameter is a whole segment `{name}`. */
+const PARAM_SEGMENT = /^\{([a-zA-Z0-9_-]+)\}$/;
+/** lura's `simpleURLKeysPattern` for url_pattern placeholders. */
+const PLACEHOLDER = /\{([\w\-.:/]+)\}/g;
+const CLAIM_PREFIX = 'JWT.';
+
+/** Paths lura keeps for itself; an endpoint there would never be reached (or would shadow a built-in). */
+const RESERVED_PREFIXES = ['/__debug', '/__echo', '/__catchall', '/__stats'];
+
+/**
+ * Compiles a config that already passed the schema (see load.ts). `path` is the
+ * JSON path of the config root in messages (default `$`). Throws ConfigError
+ * with every semantic problem found.
+ */
+export function compileGateway(config: GatewayConfig, options: { path?: string } = {}): GatewayPlan {
+  const root = options.path ?? '$';
+  const issues: ConfigIssue[] = [];
+  const at = (pointer: string) => jsonPath(root, pointer);
+
+  const rootTimeoutMs = positiveDuration(config.timeout, at('/timeout'), issues) ?? GATEWAY_DEFAULTS.timeoutMs;
+  const router = config.extra_config?.router;
+  const healthPath = router?.disable_health ? undefined : (router?.health_path ?? GATEWAY_DEFAULTS.healthPath);
+  const limits = compileLimits(config, at, issues);
+
+  const endpoints = (config.endpoints ?? []).map((endpoint, i) =>
+    compileEndpoint(endpoint, `/endpoints/${i}`, { config, rootTimeoutMs, healthPath, at, issues }),
+  );
+  checkCollisions(endpoints, at, issues);
+
+  if (issues.length > 0) throw new ConfigError(issues);
+  return Object.freeze({
+    port: config.port ?? GATEWAY_DEFAULTS.port,
+    listenIp: config.listen_ip,
+    healthPath,
+    endpoints: Object.freeze(endpoints),
+    limits: Object.freeze(limits),
+    verifiedTokenCacheSize: config.extra_config?.['portcullis/server']?.verified_token_cache_size ?? GATEWAY_DEFAULTS.verifiedTokenCacheSize,
+  });
+}
+
+interface EndpointContext {
+  config: GatewayConfig;
+  rootTimeoutMs: number;
+  healthPath: string | undefined;
+  at: (pointer: string) => string;
+  issues: ConfigIssue[];
+}
+
+function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: EndpointContext): EndpointPlan {
+  const { at, issues } = ctx;
+  const path = endpoint.endpoint;
+  const params = parseEndpointPath(path, at(`${pointer}/endpoint`), issues);
+  checkReserved(path, ctx.healthPath, at(`${pointer}/endpoint`), issues);
+  const method = endpoint.method ?? GATEWAY_DEFAULTS.method;
+
+  const extra = endpoint.extra_config;
+  const current = extra?.[VALIDATOR_KEY];
+  const legacy = extra?.[VALIDATOR_V1_KEY];
+  if (current !== undefined && legacy !== undefined) {
+    issues.push({
+      path: at(`${pointer}/extra_config/${escapeKey(VALIDATOR_V1_KEY)}`),
+      message: `both "${VALIDATOR_KEY}" and its v1 alias "${VALIDATOR_V1_KEY}" are set; keep only "${VALIDATOR_KEY}"`,
+    });
+  }
+  const validator = current ?? legacy;
+  const validatorPath = at(`${pointer}/extra_config/${escapeKey(current === undefined && legacy !== undefined ? VALIDATOR_V1_KEY : VALIDATOR_KEY)}`);
+
+  const outputEncoding: Encoding = endpoint.output_encoding ?? ctx.config.output_encoding ?? 'json';
+  const backendConfigs = endpoint.backend ?? [];
+  if (outputEncoding === 'no-op' && backendConfigs.length > 1) {
+    issues.push({
+      path: at(`${pointer}/backend`),
+      message: 'can not use NoOp encoding with more than one backends connected to the same endpoint',
+    });
+  }
+  const backends = backendConfigs.map((backend, j) =>
+    compileBackend(backend, `${pointer}/backend/${j}`, { method, params, outputEncoding, hasValidator: validator !== undefined }, ctx),
+  );
+
+  return Object.freeze({
+    path,
+    method,
+    params: Object.freeze(params),
+    timeoutMs: positiveDuration(endpoint.timeout, at(`${pointer}/timeout`), issues) ?? ctx.rootTimeoutMs,
+    inputHeaders: allowList(endpoint.input_headers, (name) => name.toLowerCase()),
+    inputQueryStrings: allowList(endpoint.input_query_strings, (name) => name),
+    outputEncoding,
+    backends: Object.freeze(backends),
+    validator,
+    validatorPath,
+    label: `[ENDPOINT: ${path}]`,
+  });
+}
+
+interface BackendContext {
+  method: string;
+  params: readonly string[];
+  outputEncoding: Encoding;
+  hasValidator: boolean;
+}
+
+function compileBackend(backend: BackendConfig, pointer: string, endpoint: BackendContext, ctx: EndpointContext): BackendPlan {
+  const { at, issues } = ctx;
+  const hosts = backendHosts(backend, pointer, ctx);
+  const urlParts = parseUrlPattern(backend.url_pattern, at(`${pointer}/url_pattern`), endpoint, issues);
+
+  // KrakenD needs no-op on both sides; a missing backend encoding under a no-op endpoint is read as no-op
+  // because the other combinations answer an empty body (endpoint no-op) or "{}" (backend no-op).
+  const encoding: Encoding = backend.encoding ?? (endpoint.outputEncoding === 'no-op' ? 'no-op' : 'json');
+  if (endpoint.outputEncoding === 'no-op' && encoding !== 'no-op') {
+    issues.push({ path: at(`${pointer}/encoding`), message: `must be "no-op" when the endpoint output_encoding is "no-op" (found "${encoding}")` });
+  } else if (endpoint.outputEncoding !== 'no-op' && encoding === 'no-op') {
+    issues.push({
+      path: at(`${pointer}/encoding`),
+      message: `"no-op" needs the endpoint output_encoding "no-op" too (found "${endpoint.outputEncoding}")`,
+    });
+  }
+
+  return Object.freeze({
+    hosts: Object.freeze(hosts),
+    urlPattern: backend.url_pattern,
+    urlParts: Object.freeze(urlParts),
+    method: backend.method ?? endpoint.method,
+    encoding,
+    returnErrorCode: backend.extra_config?.['backend/http']?.return_error_code ?? false,
+  });
+}
+
+function backendHosts(backend: BackendConfig, pointer: string, ctx: EndpointContext): string[] {
+  const { at, issues } = ctx;
+  const own = backend.host !== undefined && backend.host.length > 0;
+  const hosts = own ? backend.host! : ctx.config.host;
+  if (!hosts || hosts.length === 0) {
+    issues.push({ path: at(`${pointer}/host`), message: 'missing: the backend has no "host" and the root has no default "host"' });
+    return [];
+  }
+  const base = own ? `${pointer}/host` : '/host';
+  return hosts.map((host, k) => {
+    const problem = hostProblem(host);
+    if (problem) issues.push({ path: at(`${base}/${k}`), message: problem });
+    return host.replace(/\/+$/, '');
+  });
+}
+
+function hostProblem(host: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(host);
+  } catch {
+    return 'is not a valid URL (want scheme://host:port)';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must use http or https';
+  if (url.search !== '' || url.hash !== '' || host.includes('?') || host.includes('#')) return 'must not have a query or fragment';
+  return undefined;
+}
+
+/** Splits an endpoint path into its parameter names, reporting malformed `{…}` segments. */
+export function parseEndpointPath(path: string, issuePath: string, issues: ConfigIssue[]): string[] {
+  if (!path.startsWith('/')) {
+    issues.push({ path: issuePath, message: 'must start with "/"' });
+    return [];
+  }
+  const params: string[] = [];
+  for (const segment of path.slice(1).split('/')) {
+    if (!segment.includes('{') && !segment.includes('}')) continue;
+    const match = PARAM_SEGMENT.exec(segment);
+    if (!match) {
+      issues.push({ path: issuePath, message: `malformed parameter segment "${segment}": a parameter is a whole segment {name} (letters, digits, "_" or "-")` });
+      continue;
+    }
+    if (params.includes(match[1]!)) {
+      issues.push({ path: issuePath, message: `parameter {${match[1]}} appears twice` });
+      continue;
+    }
+    params.push(match[1]!);
+  }
+  return params;
+}
+
+function parseUrlPattern(pattern: string, issuePath: string, endpoint: BackendContext, issues: ConfigIssue[]): UrlPart[] {
+  const parts: UrlPart[] = [];
+  let last = 0;
+  const literal = (text: string) => {
+    if (text === '') return;
+    const previous = parts[parts.length - 1];
+    if (previous?.kind === 'literal') parts[parts.length - 1] = { kind: 'literal', text: previous.text + text };
+    else parts.push({ kind: 'literal', text });
+  };
+  for (const match of pattern.matchAll(PLACEHOLDER)) {
+    const name = match[1]!;
+    literal(pattern.slice(last, match.index));
+    last = match.index! + match[0].length;
+    if (name.startsWith(CLAIM_PREFIX) && name.length > CLAIM_PREFIX.length) {
+      const claim = name.slice(CLAIM_PREFIX.length);
+      if (!endpoint.hasValidator) {
+        issues.push({ path: issuePath, message: `{${name}} needs an "auth/validator" on the endpoint to read the claim from` });
+      }
+      parts.push({ kind: 'claim', name: claim });
+    } else if (endpoint.params.includes(name)) {
+      parts.push({ kind: 'param', name });
+    } else {
+      const known = endpoint.params.length > 0 ? endpoint.params.map((p) => `{${p}}`).join(', ') : 'none';
+      issues.push({ path: issuePath, message: `undefined output param {${name}}: not a parameter of the endpoint (parameters: ${known}) nor {JWT.claim}` });
+    }
+  }
+  literal(pattern.slice(last));
+  return parts;
+}
+
+function checkReserved(path: string, healthPath: string | undefined, issuePath: string, issues: ConfigIssue[]): void {
+  if (healthPath !== undefined && path === healthPath) {
+    issues.push({
+      path: issuePath,
+      message: `${path} is reserved for the health endpoint; rename it with extra_config.router.health_path or set disable_health`,
+    });
+    return;
+  }
+  const prefix = RESERVED_PREFIXES.find((reserved) => path === reserved || path.startsWith(`${reserved}/`));
+  if (prefix) issues.push({ path: issuePath, message: `${prefix} is a reserved path` });
+}
+
+/** Same method and same shape (parameters as wildcards) is the same route: gin panics, we refuse. */
+function checkCollisions(endpoints: readonly EndpointPlan[], at: (pointer: string) => string, issues: ConfigIssue[]): void {
+  const seen = new Map<string, number>();
+  endpoints.forEach((endpoint, i) => {
+    if (!endpoint.path.startsWith('/')) return;
+    const shape = `${endpoint.method} ${endpoint.path.replace(/\{[^/]*\}/g, '{}')}`;
+    const first = seen.get(shape);
+    if (first === undefined) {
+      seen.set(shape, i);
+      return;
+    }
+    const other = endpoints[first]!;
+    const issuePath = at(`/endpoints/${i}/endpoint`);
+    issues.push({
+      path: issuePath,
+      message:
+        other.path === endpoint.path
+          ? `duplicate endpoint ${endpoint.method} ${endpoint.path} (already defined at ${at(`/endpoints/${first}`)})`
+          : `route collision: ${endpoint.method} ${endpoint.path} and ${other.path} (${at(`/endpoints/${first}`)}) match the same requests with different parameter names`,
+    });
+  });
+}
+
+function compileLimits(config: GatewayConfig, at: (pointer: string) => string, issues: ConfigIssue[]): ServerLimits {
+  const server = config.extra_config?.['portcullis/server'];
+  const base = '/extra_config/portcullis~1server';
+  const defaults = GATEWAY_DEFAULTS.limits;
+  const limits: ServerLimits = {
+    maxHeaderSize: server?.max_header_size ?? defaults.maxHeaderSize,
+    maxBodySize: server?.max_body_size ?? defaults.maxBodySize,
+    headersTimeoutMs: positiveDuration(server?.headers_timeout, at(`${base}/headers_timeout`), issues) ?? defaults.headersTimeoutMs,
+    requestTimeoutMs: positiveDuration(server?.request_timeout, at(`${base}/request_timeout`), issues) ?? defaults.requestTimeoutMs,
+    keepAliveTimeoutMs: positiveDuration(server?.keep_alive_timeout, at(`${base}/keep_alive_timeout`), issues) ?? defaults.keepAliveTimeoutMs,
+  };
+  // node:http refuses to start when headersTimeout exceeds requestTimeout.
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    issues.push({
+      path: at(`${base}/${server?.headers_timeout !== undefined ? 'headers_timeout' : 'request_timeout'}`),
+      message: `headers_timeout (${limits.headersTimeoutMs} ms) must not exceed request_timeout (${limits.requestTimeoutMs} ms)`,
+    });
+  }
+  return limits;
+}
+
+/** A duration that must be above zero: "0" would switch a timeout off entirely. */
+function positiveDuration(text: string | undefined, issuePath: string, issues: ConfigIssue[]): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDurationMs(text);
+  if (ms === undefined) {
+    issues.push({ path: issuePath, message: 'must be a duration such as "500ms", "5s", "15m" or "1h"' });
+    return undefined;
+  }
+  if (ms <= 0) {
+    issues.push({ path: issuePath, message: 'must be greater than zero' });
+    return undefined;
+  }
+  return ms;
+}
+
+function allowList(names: readonly string[] | undefined, normalise: (name: string) => string): ReadonlySet<string> | '*' {
+  if (names?.includes('*')) return '*';
+  return Object.freeze(new Set((names ?? []).map(normalise)));
+}
+
+function escapeKey(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/**
+ * The validator's static checks for every endpoint, without network access:
+ * runs compileValidator (the same code `run` uses) against a registry that
+ * builds file and inline key sets for real but never downloads remote ones,
+ * then checks that a jwk_local_ca file is readable. Returns the issues found.
+ */
+export function checkValidators(plan: GatewayPlan): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const registry = createOfflineRegistry();
+  for (const endpoint of plan.endpoints) {
+    if (endpoint.validator === undefined) continue;
+    try {
+      compileValidator(endpoint.validator, { registry, path: endpoint.validatorPath, routeParams: endpoint.params });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      issues.push(...error.issues);
+      continue;
+    }
+    const caFile = endpoint.validator.jwk_local_ca;
+    if (caFile !== undefined) {
+      try {
+        readFileSync(caFile);
+      } catch (error) {
+        issues.push({ path: `${endpoint.validatorPath}.jwk_local_ca`, message: `cannot read ${caFile}: ${(error as NodeJS.ErrnoException).code ?? 'read error'}` });
+      }
+    }
+  }
+  return issues;
+}
+
+function createOfflineRegistry(): KeySetRegistry {
+  return {
+    keySetFor(source: KeySource): KeySet {
+      if (source.kind === 'file') return createFileKeySet(source.path);
+      if (source.kind === 'inline') return createInlineKeySet(source.jwks);
+      return inertKeySet;
+    },
+    statuses: () => [],
+    ready: async () => {},
+    close: () => {},
+  };
+}
+
+const inertKeySet: KeySet = Object.freeze({
+  source: 'offline',
+  current: () => undefined,
+  refreshForMiss: async () => undefined,
+  ready: async () => {},
+  status: () => ({
+    source: 'offline',
+    loaded: false,
+    keyCount: 0,
+    lastSuccessAt: undefined,
+    lastErrorAt: undefined,
+    lastError: undefined,
+    fetchCount: 0,
+    coolingDown: false,
+  }),
+  close: () => {},
+});

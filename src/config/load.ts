@@ -1,0 +1,352 @@
+/**
+ * Reads a gateway config file (JSON, or YAML by extension), validates it
+ * against THE schema and reports every problem with its JSON path. Unknown
+ * keys are warnings (KrakenD's `run` ignores them) unless `strict` is set.
+ * Keys KrakenD silently drops but that change behaviour (v1 names) are errors,
+ * as are namespaces that enforce access control portcullis cannot enforce:
+ * running without them would run open.
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parseDocument } from 'yaml';
+import { checkValidators, compileGateway, VALIDATOR_KEY, VALIDATOR_V1_KEY, type GatewayPlan } from './compile.js';
+import { GatewayConfigSchema, type GatewayConfig } from './schema.js';
+import { checkSchema, ConfigError, jsonPath, type ConfigIssue } from './validate.js';
+import { ValidatorSchema } from './validator-schema.js';
+
+export interface LoadOptions {
+  /** Unknown keys are errors instead of warnings. */
+  strict?: boolean;
+}
+
+export interface LoadedConfig {
+  config: GatewayConfig;
+  warnings: ConfigIssue[];
+}
+
+const SUPPORTED_VERSION = 3;
+
+/** KrakenD v1 endpoint keys that lura v2 no longer reads, with their v2 names. */
+const LEGACY_ENDPOINT_KEYS: Readonly<Record<string, string>> = {
+  headers_to_pass: 'input_headers',
+  querystring_params: 'input_query_strings',
+};
+
+/**
+ * KrakenD namespaces that reject requests. Without them an endpoint would let
+ * through what KrakenD refuses, so they stop the load instead of warning.
+ */
+const ACCESS_CONTROL_NAMESPACES: ReadonlySet<string> = new Set([
+  'auth/api-keys',
+  'auth/basic',
+  'auth/revoker',
+  'github.com/devopsfaith/bloomfilter',
+  'validation/cel',
+  'github.com/devopsfaith/krakend-cel',
+  'security/policies',
+]);
+
+const VALIDATOR_KEYS: ReadonlySet<string> = new Set(Object.keys(ValidatorSchema.properties));
+
+export function loadConfigFile(path: string, options: LoadOptions = {}): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([{ path: '$', message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'read error'}` }]);
+  }
+  return parseConfigText(text, path, options);
+}
+
+/** `sourceName` picks the format: `.yaml`/`.yml` is YAML, anything else JSON. */
+export function parseConfigText(text: string, sourceName: string, options: LoadOptions = {}): LoadedConfig {
+  const raw = isYamlName(sourceName) ? parseYaml(text, sourceName) : parseJson(text, sourceName);
+  const { errors, unknownKeys } = checkSchema(GatewayConfigSchema, raw);
+  const special = specialIssues(raw);
+  const specialPaths = new Set(special.map((issue) => issue.path));
+  const schemaErrors = dedupe(errors.map((issue) => rewriteSchemaError(issue, raw)));
+  const unknown = unknownKeys.filter((issue) => !specialPaths.has(issue.path));
+
+  const fatal = [...schemaErrors, ...special, ...(options.strict ? unknown : [])];
+  if (fatal.length > 0) throw new ConfigError(fatal);
+  return { config: raw as GatewayConfig, warnings: unknown };
+}
+
+/** Load, compile and run the validators' static checks: everything short of opening sockets. */
+export function loadGatewayPlan(path: string, options: LoadOptions = {}): { plan: GatewayPlan; warnings: ConfigIssue[] } {
+  const { config, warnings } = loadConfigFile(path, options);
+  const plan = compileGateway(config);
+  const issues = checkValidators(plan);
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { plan, warnings };
+}
+
+function isYamlName(name: string): boolean {
+  const ext = extname(name).toLowerCase();
+  return ext === '.yaml' || ext === '.yml';
+}
+
+function parseYaml(text: string, sourceName: string): unknown {
+  const doc = parseDocument(stripBom(text), { prettyErrors: true, uniqueKeys: true });
+  const [error] = doc.errors;
+  if (error) {
+    const where = error.linePos?.[0];
+    const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
+    throw new ConfigError([{ path: '$', message: `${sourceName}${where ? `:${where.line}:${where.col}` : ''}: invalid YAML: ${reason}` }]);
+  }
+  try {
+    // A small alias budget stops "billion laughs" expansion.
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new ConfigError([{ path: '$', message: `${sourceName}: invalid YAML: ${(error as Error).message.split('\n')[0]}` }]);
+  }
+}
+
+function parseJson(text: string, sourceName: string): unknown {
+  const source = stripBom(text);
+  let value: unknown;
+  let parsed = true;
+  try {
+    value = JSON.parse(source);
+  } catch {
+    parsed = false;
+  }
+  // V8's messages may quote the file (inline HMAC keys are secrets) and rarely carry a position, so the
+  // scanner locates problems itself. It also catches duplicate keys, which JSON.parse resolves silently
+  // (the last wins): a second "extra_config" would drop the validator a reviewer saw in the first.
+  const problem = scanJson(source);
+  if (problem === undefined && parsed) return value;
+  const { offset, reason, path } = problem ?? { offset: 0, reason: 'not valid JSON', path: undefined };
+  const { line, column } = lineColumn(source, offset);
+  throw new ConfigError([{ path: path ?? '$', message: `${sourceName}:${line}:${column}: ${path ? '' : 'invalid JSON: '}${reason}` }]);
+}
+
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/** Messages for the schema's own findings where KrakenD has a better-known wording. */
+function rewriteSchemaError(issue: ConfigIssue, raw: unknown): ConfigIssue {
+  if (issue.path === '$.version' && isObject(raw) && raw.version !== undefined) {
+    return { path: issue.path, message: `unsupported version: ${JSON.stringify(raw.version)} (want: ${SUPPORTED_VERSION})` };
+  }
+  return issue;
+}
+
+/** A wrong version fails both `type` and `const`; once rewritten, the two say the same thing. */
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter(({ path, message }) => {
+    const id = `${path}\u0000${message}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+/** Keys the schema would only call "unknown" but that must stop the load, with a message saying why. */
+function specialIssues(raw: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (!isObject(raw)) return issues;
+  accessControl(raw.extra_config, '/extra_config', issues);
+  if (!Array.isArray(raw.endpoints)) return issues;
+  raw.endpoints.forEach((endpoint: unknown, i: number) => {
+    if (!isObject(endpoint)) return;
+    const base = `/endpoints/${i}`;
+    for (const [legacy, current] of Object.entries(LEGACY_ENDPOINT_KEYS)) {
+      if (legacy in endpoint) {
+        issues.push({ path: jsonPath('$', `${base}/${legacy}`), message: `"${legacy}" is the KrakenD v1 name, ignored by v2; use "${current}"` });
+      }
+    }
+    accessControl(endpoint.extra_config, `${base}/extra_config`, issues);
+    if (isObject(endpoint.extra_config)) {
+      for (const namespace of [VALIDATOR_KEY, VALIDATOR_V1_KEY]) {
+        hyphenatedValidatorKeys(endpoint.extra_config[namespace], `${base}/extra_config/${escapeKey(namespace)}`, issues);
+      }
+    }
+    if (Array.isArray(endpoint.backend)) {
+      endpoint.backend.forEach((backend: unknown, j: number) => {
+        if (isObject(backend)) accessControl(backend.extra_config, `${base}/backend/${j}/extra_config`, issues);
+      });
+    }
+  });
+  return issues;
+}
+
+function accessControl(extra: unknown, pointer: string, issues: ConfigIssue[]): void {
+  if (!isObject(extra)) return;
+  for (const namespace of Object.keys(extra)) {
+    if (ACCESS_CONTROL_NAMESPACES.has(namespace)) {
+      issues.push({
+        path: jsonPath('$', `${pointer}/${escapeKey(namespace)}`),
+        message: `"${namespace}" is not supported by portcullis; refusing to run without the access control it configures`,
+      });
+    }
+  }
+}
+
+/** v1 spelled some validator keys with hyphens (`jwk-url`); v2 ignores them, leaving the endpoint misconfigured. */
+function hyphenatedValidatorKeys(block: unknown, pointer: string, issues: ConfigIssue[]): void {
+  if (!isObject(block)) return;
+  for (const key of Object.keys(block)) {
+    if (!key.includes('-')) continue;
+    const snake = key.replace(/-/g, '_');
+    if (!VALIDATOR_KEYS.has(snake)) continue;
+    issues.push({ path: jsonPath('$', `${pointer}/${escapeKey(key)}`), message: `"${key}" is the KrakenD v1 spelling, ignored by v2; use "${snake}"` });
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function escapeKey(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+export interface JsonProblem {
+  offset: number;
+  reason: string;
+  /** JSON path of a duplicated key; absent for syntax errors. */
+  path?: string;
+}
+
+/**
+ * Walks the JSON grammar (RFC 8259) and returns the first syntax error or
+ * duplicate object key, or undefined for a clean document.
+ */
+export function scanJson(text: string): JsonProblem | undefined {
+  let i = 0;
+  const fail = (reason: string, path?: string): never => {
+    throw { offset: i, reason, ...(path ? { path } : {}) } satisfies JsonProblem;
+  };
+  const unexpected = (): never =>
+    i >= text.length ? fail('unexpected end of input') : fail(`unexpected character ${JSON.stringify(text[i])}`);
+  const skipSpace = () => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  const string = () => {
+    i++; // opening quote
+    for (;;) {
+      if (i >= text.length) fail('unterminated string');
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        i++;
+        return;
+      }
+      if (c < 0x20) fail('control character in string');
+      if (c === 0x5c) {
+        i++;
+        const e = text[i];
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail('invalid \\u escape');
+          i += 5;
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i++;
+        else fail('invalid escape');
+      } else i++;
+    }
+  };
+  const number = () => {
+    const match = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    if (!match || match[0] === '-') unexpected();
+    i += match![0].length;
+  };
+  const object = (depth: number, pointer: string) => {
+    i++;
+    skipSpace();
+    if (text[i] === '}') {
+      i++;
+      return;
+    }
+    const keys = new Set<string>();
+    for (;;) {
+      skipSpace();
+      if (text[i] !== '"') fail(text[i] === '}' ? 'trailing comma' : 'expected a double-quoted property name');
+      const start = i;
+      string();
+      const key = JSON.parse(text.slice(start, i)) as string;
+      const keyPointer = `${pointer}/${escapeKey(key)}`;
+      if (keys.has(key)) {
+        i = start;
+        fail(`duplicate key ${JSON.stringify(key)}`, jsonPath('$', keyPointer));
+      }
+      keys.add(key);
+      skipSpace();
+      if (text[i] !== ':') fail('expected ":" after property name');
+      i++;
+      value(depth + 1, keyPointer);
+      skipSpace();
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      if (i >= text.length) unexpected();
+      fail('expected "," or "}" after property value');
+    }
+  };
+  const array = (depth: number, pointer: string) => {
+    i++;
+    skipSpace();
+    if (text[i] === ']') {
+      i++;
+      return;
+    }
+    for (let index = 0; ; index++) {
+      skipSpace();
+      if (text[i] === ']') fail('trailing comma');
+      value(depth + 1, `${pointer}/${index}`);
+      skipSpace();
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      if (i >= text.length) unexpected();
+      fail('expected "," or "]" after array element');
+    }
+  };
+  const value = (depth: number, pointer: string): void => {
+    if (depth > 512) fail('nesting too deep');
+    skipSpace();
+    const c = text[i];
+    if (c === '{') return object(depth, pointer);
+    if (c === '[') return array(depth, pointer);
+    if (c === '"') return string();
+    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return number();
+    for (const word of ['true', 'false', 'null']) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return;
+      }
+    }
+    unexpected();
+  };
+  try {
+    value(0, '');
+    skipSpace();
+    if (i < text.length) fail('unexpected data after the JSON value');
+    return undefined;
+  } catch (error) {
+    if (error instanceof Error) return { offset: i, reason: 'nesting too deep' };
+    return error as JsonProblem;
+  }
+}

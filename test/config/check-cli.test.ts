@@ -1,0 +1,106 @@
+/** `portcullis check` as a real child process: KrakenD's messages, one line per issue, exit codes. */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { configWith, SEED_CONFIG } from './helpers.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+function runCheck(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'check', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('portcullis check', () => {
+  let dir: string;
+  const file = (name: string, content: unknown) => {
+    const path = join(dir, name);
+    writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+    return path;
+  };
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'portcullis-check-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('accepts the KrakenD Descope seed config', async () => {
+    const path = file('seed.json', SEED_CONFIG);
+    const result = await runCheck(['-c', path]);
+    assert.equal(result.stdout, `Parsing configuration file: ${path}\nSyntax OK!\n`);
+    assert.equal(result.stderr, '');
+    assert.equal(result.code, 0);
+  });
+
+  it('prints unknown keys as warnings and still passes; --strict makes them errors', async () => {
+    const path = file('unknown.json', configWith({ cache_ttl: '1s' }));
+    const lenient = await runCheck(['-c', path]);
+    assert.equal(lenient.stdout, `Parsing configuration file: ${path}\nWARNING $.endpoints[0].cache_ttl: unknown key\nSyntax OK!\n`);
+    assert.equal(lenient.code, 0);
+    const strict = await runCheck(['-c', path, '--strict']);
+    assert.equal(strict.stdout, `Parsing configuration file: ${path}\nERROR parsing the configuration file: $.endpoints[0].cache_ttl: unknown key\n`);
+    assert.equal(strict.code, 1);
+  });
+
+  it('prints one line per issue and exits 1; route collisions are caught', async () => {
+    const path = file('broken.yaml', [
+      'version: 3',
+      'host: ["http://127.0.0.1:9"]',
+      'endpoints:',
+      '  - endpoint: /a/{id}',
+      '    backend: [{ url_pattern: "/x/{nope}" }]',
+      '  - endpoint: /a/{name}',
+      '    backend: [{ url_pattern: "/" }]',
+    ].join('\n'));
+    const result = await runCheck(['-c', path]);
+    assert.equal(
+      result.stdout,
+      [
+        `Parsing configuration file: ${path}`,
+        'ERROR parsing the configuration file: $.endpoints[0].backend[0].url_pattern: undefined output param {nope}: not a parameter of the endpoint (parameters: {id}) nor {JWT.claim}',
+        'ERROR parsing the configuration file: $.endpoints[1].endpoint: route collision: GET /a/{name} and /a/{id} ($.endpoints[0]) match the same requests with different parameter names',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(result.code, 1);
+  });
+
+  it('shows warnings even when a later stage fails', async () => {
+    const path = file('both.json', configWith({ cache_ttl: '1s', extra_config: { 'auth/validator': { alg: 'RS256', jwk_url: 'http://idp.example/jwks' } } }));
+    const result = await runCheck(['-c', path]);
+    assert.equal(
+      result.stdout,
+      [
+        `Parsing configuration file: ${path}`,
+        'WARNING $.endpoints[0].cache_ttl: unknown key',
+        'ERROR parsing the configuration file: $.endpoints[0].extra_config["auth/validator"].jwk_url: JWKS URL http://idp.example must use https (http is allowed only for loopback hosts or with disable_jwk_security)',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(result.code, 1);
+  });
+
+  it('fails on syntax errors and missing files', async () => {
+    const broken = file('syntax.json', '{"version": 3,}');
+    const syntax = await runCheck(['-c', broken]);
+    assert.equal(syntax.stdout, `Parsing configuration file: ${broken}\nERROR parsing the configuration file: $: ${broken}:1:15: invalid JSON: trailing comma\n`);
+    assert.equal(syntax.code, 1);
+    const missing = join(dir, 'missing.json');
+    const absent = await runCheck(['-c', missing]);
+    assert.equal(absent.stdout, `Parsing configuration file: ${missing}\nERROR parsing the configuration file: $: cannot read ${missing}: ENOENT\n`);
+    assert.equal(absent.code, 1);
+  });
+
+  it('requires -c', async () => {
+    const result = await runCheck([]);
+    assert.match(result.stderr, /required option '-c, --config <file>' not specified/);
+    assert.equal(result.code, 1);
+  });
+});

@@ -1,0 +1,208 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { loadConfigFile, loadGatewayPlan, parseConfigText, scanJson } from '../../src/config/load.js';
+import { assertIssue, assertIssues, configWith, SEED_CONFIG } from './helpers.js';
+
+const json = (value: unknown, options?: { strict?: boolean }) => parseConfigText(JSON.stringify(value), 'test.json', options);
+const VALIDATOR = { alg: 'RS256', jwk_url: 'https://idp.example/jwks' };
+
+describe('loading files', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'portcullis-load-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads YAML (.yaml and .yml) and JSON into the same config', () => {
+    const config = {
+      ...configWith({ input_headers: ['X-User'], extra_config: { 'auth/validator': VALIDATOR } }, { timeout: '3s', port: 8081 }),
+    };
+    writeFileSync(join(dir, 'c.json'), JSON.stringify(config, null, 2));
+    writeFileSync(join(dir, 'c.yaml'), stringify(config));
+    writeFileSync(join(dir, 'c.yml'), stringify(config));
+    const fromJson = loadConfigFile(join(dir, 'c.json'));
+    assert.deepEqual(loadConfigFile(join(dir, 'c.yaml')), fromJson);
+    assert.deepEqual(loadConfigFile(join(dir, 'c.yml')), fromJson);
+    assert.deepEqual(fromJson.config, config);
+    assert.deepEqual(fromJson.warnings, []);
+  });
+
+  it('treats an unknown extension as JSON', () => {
+    writeFileSync(join(dir, 'c.conf'), 'version: 3\nendpoints: []\n');
+    assertIssue(() => loadConfigFile(join(dir, 'c.conf')), '$', `${join(dir, 'c.conf')}:1:1: invalid JSON: unexpected character "v"`);
+  });
+
+  it('accepts a UTF-8 byte order mark', () => {
+    writeFileSync(join(dir, 'bom.json'), `\uFEFF${JSON.stringify(configWith())}`);
+    assert.equal(loadConfigFile(join(dir, 'bom.json')).config.version, 3);
+  });
+
+  it('reports an unreadable file at $', () => {
+    const missing = join(dir, 'missing.json');
+    assertIssue(() => loadConfigFile(missing), '$', `cannot read ${missing}: ENOENT`);
+  });
+
+  it('loads the KrakenD Descope seed config and the example file with zero warnings', () => {
+    assert.deepEqual(json(SEED_CONFIG).warnings, []);
+    const example = new URL('../../examples/krakend-descope.json', import.meta.url);
+    assert.deepEqual(JSON.parse(readFileSync(example, 'utf8')), SEED_CONFIG);
+    const { plan, warnings } = loadGatewayPlan(example.pathname);
+    assert.deepEqual(warnings, []);
+    assert.equal(plan.endpoints[0]!.timeoutMs, 3000);
+    assert.equal(plan.endpoints[0]!.validatorPath, '$.endpoints[0].extra_config["auth/validator"]');
+  });
+
+  it('loadGatewayPlan reports validator problems with their JSON path', () => {
+    const file = join(dir, 'insecure.json');
+    writeFileSync(file, JSON.stringify(configWith({ extra_config: { 'auth/validator': { alg: 'RS256', jwk_url: 'http://idp.example/jwks' } } })));
+    assertIssue(
+      () => loadGatewayPlan(file),
+      '$.endpoints[0].extra_config["auth/validator"].jwk_url',
+      'JWKS URL http://idp.example must use https (http is allowed only for loopback hosts or with disable_jwk_security)',
+    );
+  });
+
+  it('loadGatewayPlan reports compile problems', () => {
+    const file = join(dir, 'collide.json');
+    writeFileSync(file, JSON.stringify({ version: 3, host: ['http://127.0.0.1:9'], endpoints: [
+      { endpoint: '/a/{id}', backend: [{ url_pattern: '/' }] },
+      { endpoint: '/a/{name}', backend: [{ url_pattern: '/' }] },
+    ] }));
+    assertIssue(() => loadGatewayPlan(file), '$.endpoints[1].endpoint', /^route collision: GET \/a\/\{name\} and \/a\/\{id\}/);
+  });
+});
+
+describe('syntax errors', () => {
+  it('reports JSON syntax errors with line and column, without quoting the file', () => {
+    const text = '{\n  "version": 3,\n  "endpoints": [\n    {"k": "secret-value",}\n  ]\n}';
+    assertIssue(() => parseConfigText(text, 'c.json'), '$', 'c.json:4:26: invalid JSON: trailing comma');
+  });
+
+  it('reports truncated JSON', () => {
+    assertIssue(() => parseConfigText('{"version": 3', 'c.json'), '$', 'c.json:1:14: invalid JSON: unexpected end of input');
+  });
+
+  it('reports an empty file', () => {
+    assertIssue(() => parseConfigText('', 'c.json'), '$', 'c.json:1:1: invalid JSON: unexpected end of input');
+  });
+
+  it('rejects duplicate JSON keys, which JSON.parse would resolve silently', () => {
+    const text = '{"version": 3, "endpoints": [{"endpoint": "/a", "extra_config": {"auth/validator": {}},\n "extra_config": {}, "backend": []}]}';
+    assertIssue(() => parseConfigText(text, 'c.json'), '$.endpoints[0].extra_config', 'c.json:2:2: duplicate key "extra_config"');
+  });
+
+  it('reports YAML syntax errors with line and column', () => {
+    const text = 'version: 3\nendpoints:\n  - endpoint: /x\n   backend: []\n';
+    assertIssue(() => parseConfigText(text, 'c.yaml'), '$', 'c.yaml:4:1: invalid YAML: Sequence item without - indicator');
+  });
+
+  it('rejects duplicate YAML keys', () => {
+    assertIssue(() => parseConfigText('version: 3\nversion: 3\n', 'c.yml'), '$', 'c.yml:2:1: invalid YAML: Map keys must be unique');
+  });
+
+  it('refuses YAML alias bombs', () => {
+    const text = ['a: &a [1, 2]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c]'].join('\n');
+    assertIssue(() => parseConfigText(text, 'c.yaml'), '$', 'c.yaml: invalid YAML: Excessive alias count indicates a resource exhaustion attack');
+  });
+
+  it('scanJson accepts what JSON.parse accepts', () => {
+    for (const text of ['{}', '[]', '"x"', '-0.5e+3', '{"a":[1,{"b":null}],"c":"\\u00e9\\n"}', ' true ']) {
+      assert.equal(scanJson(text), undefined, text);
+    }
+  });
+});
+
+describe('schema checks', () => {
+  it('allows $schema and @comment keys', () => {
+    const config = { $schema: 'https://www.krakend.io/schema/v2.13/krakend.json', '@comment': 'x', ...configWith({ '@comment': 'y' }) };
+    assert.deepEqual(json(config).warnings, []);
+  });
+
+  it('warns on unknown keys with their JSON path, and fails on them with strict', () => {
+    const config = configWith({ cache_ttl: '1s', extra_config: { 'qos/ratelimit/router': { max_rate: 5 } } });
+    const expected = [
+      { path: '$.endpoints[0].cache_ttl', message: 'unknown key' },
+      { path: '$.endpoints[0].extra_config["qos/ratelimit/router"]', message: 'unknown key' },
+    ];
+    assert.deepEqual(json(config).warnings, expected);
+    assertIssues(() => json(config, { strict: true }), expected);
+  });
+
+  it('reports a version other than 3 as KrakenD does', () => {
+    assertIssue(() => json({ ...configWith(), version: 2 }), '$.version', 'unsupported version: 2 (want: 3)');
+    assertIssue(() => json({ ...configWith(), version: '3' }), '$.version', 'unsupported version: "3" (want: 3)');
+  });
+
+  it('reports a missing version', () => {
+    const { version: _version, ...config } = configWith();
+    assertIssue(() => json(config), '$', 'missing required key "version"');
+  });
+
+  it('words pattern failures of paths and hosts as such', () => {
+    assertIssues(() => json(configWith({ endpoint: 'users', backend: [{ host: ['ftp://x'], url_pattern: 'x' }] }, { extra_config: { router: { health_path: 'h' } } })), [
+      { path: '$.extra_config.router.health_path', message: 'must start with "/"' },
+      { path: '$.endpoints[0].endpoint', message: 'must start with "/"' },
+      { path: '$.endpoints[0].backend[0].host[0]', message: 'must start with "http://" or "https://"' },
+      { path: '$.endpoints[0].backend[0].url_pattern', message: 'must start with "/"' },
+    ]);
+    assertIssue(() => json(configWith({ timeout: '5 s' })), '$.endpoints[0].timeout', 'must be a duration such as "500ms", "5s", "15m" or "1h"');
+  });
+
+  it('passes other schema errors through with their path', () => {
+    assertIssue(() => json(configWith({ method: 'TRACE' })), '$.endpoints[0].method', /^must be one of "GET", "POST"/);
+  });
+});
+
+describe('keys KrakenD ignores silently', () => {
+  it('rejects headers_to_pass, naming input_headers', () => {
+    assertIssue(
+      () => json(configWith({ headers_to_pass: ['Authorization'] })),
+      '$.endpoints[0].headers_to_pass',
+      '"headers_to_pass" is the KrakenD v1 name, ignored by v2; use "input_headers"',
+    );
+  });
+
+  it('rejects querystring_params, naming input_query_strings', () => {
+    assertIssue(
+      () => json(configWith({ querystring_params: ['page'] })),
+      '$.endpoints[0].querystring_params',
+      '"querystring_params" is the KrakenD v1 name, ignored by v2; use "input_query_strings"',
+    );
+  });
+
+  it('rejects v1 hyphenated validator keys, naming the snake_case key', () => {
+    assertIssues(() => json(configWith({ extra_config: { 'auth/validator': { ...VALIDATOR, 'propagate-claims': [['sub', 'X-User']], 'roles-key': 'r' } } })), [
+      { path: '$.endpoints[0].extra_config["auth/validator"]["propagate-claims"]', message: '"propagate-claims" is the KrakenD v1 spelling, ignored by v2; use "propagate_claims"' },
+      { path: '$.endpoints[0].extra_config["auth/validator"]["roles-key"]', message: '"roles-key" is the KrakenD v1 spelling, ignored by v2; use "roles_key"' },
+    ]);
+  });
+
+  it('rejects hyphenated keys under the v1 validator namespace too', () => {
+    assertIssue(
+      () => json(configWith({ extra_config: { 'github.com/devopsfaith/krakend-jose/validator': { alg: 'RS256', 'jwk-url': 'https://idp.example/jwks', jwk_url: 'https://idp.example/jwks' } } })),
+      '$.endpoints[0].extra_config["github.com/devopsfaith/krakend-jose/validator"]["jwk-url"]',
+      '"jwk-url" is the KrakenD v1 spelling, ignored by v2; use "jwk_url"',
+    );
+  });
+
+  it('leaves other hyphenated keys as unknown-key warnings', () => {
+    assert.deepEqual(json(configWith({ extra_config: { 'auth/validator': { ...VALIDATOR, 'no-such-key': 1 } } })).warnings, [
+      { path: '$.endpoints[0].extra_config["auth/validator"]["no-such-key"]', message: 'unknown key' },
+    ]);
+  });
+
+  it('refuses access-control namespaces it cannot enforce, at endpoint, backend and root level', () => {
+    const message = (ns: string) => `"${ns}" is not supported by portcullis; refusing to run without the access control it configures`;
+    assertIssue(() => json(configWith({ extra_config: { 'auth/api-keys': {} } })), '$.endpoints[0].extra_config["auth/api-keys"]', message('auth/api-keys'));
+    assertIssue(
+      () => json(configWith({ backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', extra_config: { 'validation/cel': [] } }] })),
+      '$.endpoints[0].backend[0].extra_config["validation/cel"]',
+      message('validation/cel'),
+    );
+    assertIssue(() => json(configWith({}, { extra_config: { 'auth/revoker': {} } })), '$.extra_config["auth/revoker"]', message('auth/revoker'));
+  });
+});
