@@ -1,0 +1,108 @@
+/** `portcullis explain` end to end: a real config file, jose-minted tokens, the CLI as users run it. */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSigningKey, jwksOf, mintToken, type TestSigningKey } from '../support/jwks-server.js';
+
+const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+
+function explain(config: string, endpoint: string, token: string | undefined, extra: string[] = []) {
+  const args = ['--import', 'tsx', main, 'explain', '-c', config, '--endpoint', endpoint, ...extra, ...(token === undefined ? [] : [token])];
+  return spawnSync(process.execPath, args, { encoding: 'utf8', input: '' });
+}
+
+describe('portcullis explain', () => {
+  let dir: string;
+  let config: string;
+  let key: TestSigningKey;
+  const now = Math.floor(Date.now() / 1000);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'portcullis-explain-'));
+    key = await generateSigningKey('k1');
+    writeFileSync(join(dir, 'jwks.json'), JSON.stringify(jwksOf(key)));
+    config = join(dir, 'gateway.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        version: 3,
+        endpoints: [
+          {
+            endpoint: '/tenants/{tenant}/reports',
+            extra_config: {
+              'auth/validator': {
+                alg: 'RS256',
+                jwk_local_path: join(dir, 'jwks.json'),
+                issuer: 'https://issuer.example',
+                audience: ['api'],
+                roles: ['admin'],
+                tenant: { from: 'param', roles: ['owner'] },
+              },
+            },
+            backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/r' }],
+          },
+          { endpoint: '/open', backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/o' }] },
+        ],
+      }),
+    );
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('passes every check for a good token and exits 0', async () => {
+    const token = await mintToken(key, { iss: 'https://issuer.example', aud: ['api'], exp: now + 300, roles: ['admin'], tenants: { T1: { roles: ['owner'] } } });
+    const result = explain(config, '/tenants/T1/reports', token);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /PASS\s+signature/);
+    assert.match(result.stdout, /PASS\s+roles: any of \["admin"\]/);
+    assert.match(result.stdout, /PASS\s+tenant \(from param\)/);
+    assert.match(result.stdout, /decision: allow/);
+    assert.doesNotMatch(result.stdout, /FAIL/);
+    assert.ok(!result.stdout.includes(token.split('.')[2]!), 'the signature must not be printed');
+    assert.ok(!result.stdout.includes(token.split('.')[1]!), 'the encoded payload must not be printed');
+  });
+
+  it('shows every failing check with its reason, and the gateway decision, exit 1', async () => {
+    const token = await mintToken(key, { iss: 'https://other.example', aud: ['web'], exp: now - 60, roles: ['reader'] });
+    const result = explain(config, '/tenants/T1/reports', token);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stdout, /FAIL\s+exp\s+token_expired/);
+    assert.match(result.stdout, /FAIL\s+iss\s+issuer_mismatch/);
+    assert.match(result.stdout, /FAIL\s+aud\s+audience_mismatch/);
+    assert.match(result.stdout, /FAIL\s+roles: any of \["admin"\] in "roles"\s+insufficient_roles/);
+    assert.match(result.stdout, /FAIL\s+tenant \(from param\).*tenant_not_allowed/);
+    assert.match(result.stdout, /decision: deny — 401 token_expired/);
+  });
+
+  it('reports a bad signature and an unknown kid', async () => {
+    const stranger = await generateSigningKey('k1');
+    const forged = await mintToken(stranger, { exp: now + 60 });
+    const bad = explain(config, '/tenants/T1/reports', forged);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stdout, /FAIL\s+signature\s+signature_invalid/);
+    const unknown = explain(config, '/tenants/T1/reports', await mintToken(stranger, { exp: now + 60 }, { kid: 'nope' }));
+    assert.match(unknown.stdout, /FAIL\s+key lookup\s+key_not_found: unknown kid:nope/);
+    assert.match(unknown.stdout, /decision: deny — 401 key_not_found/);
+  });
+
+  it('says when an endpoint has no validator, and exits 2 for an unknown endpoint', () => {
+    const open = explain(config, '/open', 'x');
+    assert.equal(open.status, 0);
+    assert.match(open.stdout, /has no auth\/validator/);
+    const missing = explain(config, '/nowhere', 'x');
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /no endpoint GET \/nowhere/);
+  });
+
+  it('reads the token from standard input with "-"', async () => {
+    const token = await mintToken(key, { iss: 'https://issuer.example', aud: ['api'], exp: now + 300, roles: ['admin'], tenants: { T1: { roles: ['owner'] } } });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', main, 'explain', '-c', config, '--endpoint', '/tenants/T1/reports', '-'], {
+      encoding: 'utf8',
+      input: `${token}\n`,
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /decision: allow/);
+  });
+});
