@@ -5,13 +5,13 @@
  */
 import { AuthError, isAuthError } from '../jwt/errors.js';
 import { assertRegisteredClaimTypes, checkIdentity, checkTimes } from '../jwt/claims.js';
-import { parseCompactJws, type ParsedJws } from '../jwt/parse.js';
+import { decodePayload, deepFreeze, parseJwsParts, type JwsParts } from '../jwt/parse.js';
 import type { Alg } from '../jwt/algorithms.js';
 import { signingInput, verifySignature } from '../jwt/verify.js';
 import type { VerificationKey } from '../jwt/keys.js';
 import { findKey, keyReference, type KeyReference } from '../keys/select.js';
 import type { KeyIndex } from '../keys/key-set.js';
-import type { EndpointPolicy } from '../config/compile-validator.js';
+import { normalizeTyp, type EndpointPolicy } from '../config/compile-validator.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { VerifiedToken, VerifiedTokenCache } from './cache.js';
@@ -47,7 +47,7 @@ export function createEndpointAuthorizer(policy: EndpointPolicy, deps: EndpointA
 
   function decide(verified: VerifiedToken, location: TokenLocation, cached: boolean, request: AuthorizeRequest): Decision {
     if (!policy.allowedAlgs.has(verified.alg)) throw new AuthError('alg_not_allowed');
-    if (policy.typs && !(typeof verified.header.typ === 'string' && policy.typs.has(verified.header.typ.toLowerCase()))) {
+    if (policy.typs && !(typeof verified.header.typ === 'string' && policy.typs.has(normalizeTyp(verified.header.typ)))) {
       throw new AuthError('type_not_allowed');
     }
     const claims = verified.claims;
@@ -109,9 +109,8 @@ export function createEndpointAuthorizer(policy: EndpointPolicy, deps: EndpointA
 
 /** Parses and verifies a token not seen before. Synchronous unless the key set must download. */
 export function verifyFresh(token: string, policy: EndpointPolicy): VerifiedToken | Promise<VerifiedToken> {
-  const parsed = parseCompactJws(token, policy.parseLimits);
+  const parsed = parseJwsParts(token, policy.parseLimits);
   if (!policy.allowedAlgs.has(parsed.header.alg as Alg)) throw new AuthError('alg_not_allowed');
-  assertRegisteredClaimTypes(parsed.payload);
   const reference = keyReference(parsed.header, policy.keyStrategy);
   const index = policy.keySet.current();
   const key = index === undefined ? undefined : findKey(index, reference);
@@ -124,7 +123,7 @@ export function verifyFresh(token: string, policy: EndpointPolicy): VerifiedToke
 
 async function verifyAfterKeyMiss(
   token: string,
-  parsed: ParsedJws,
+  parsed: JwsParts,
   reference: KeyReference,
   neverLoaded: boolean,
   policy: EndpointPolicy,
@@ -142,20 +141,23 @@ async function verifyAfterKeyMiss(
   return verifiedWith(key, token, parsed, policy);
 }
 
-function verifiedWith(key: VerificationKey, token: string, parsed: ParsedJws, policy: EndpointPolicy): VerifiedToken {
+function verifiedWith(key: VerificationKey, token: string, parsed: JwsParts, policy: EndpointPolicy): VerifiedToken {
   const alg = parsed.header.alg as Alg;
   if (!key.algs.has(alg)) throw new AuthError('key_not_found', `the matching key does not verify ${alg}`);
   if (!verifySignature(key, alg, signingInput(token, parsed.signingInputLength), parsed.signature)) {
     throw new AuthError('signature_invalid');
   }
+  // Claims are decoded only once the signature holds, and frozen: they are shared by every later cache hit.
+  const claims = deepFreeze(decodePayload(token, parsed, policy.parseLimits));
+  assertRegisteredClaimTypes(claims);
   return {
     token,
     keySet: policy.keySet,
     key,
     alg,
     header: parsed.header,
-    claims: parsed.payload,
-    payloadSegment: token.slice(token.indexOf('.') + 1, parsed.signingInputLength),
+    claims,
+    payloadSegment: token.slice(parsed.firstDot + 1, parsed.signingInputLength),
     memo: undefined,
   };
 }

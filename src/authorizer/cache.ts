@@ -60,7 +60,8 @@ export function createVerifiedTokenCache(maxEntries = DEFAULT_CACHE_ENTRIES): Ve
         entries.delete(lookupKey(token));
         return undefined;
       }
-      return entry.keySet === keySet ? entry : undefined;
+      // A set past its stale bound serves no keys, so its cached verifications do not count either.
+      return entry.keySet === keySet && keySet.current() !== undefined ? entry : undefined;
     },
     set: (token, verified) => entries.set(lookupKey(token), verified),
     delete: (token) => {

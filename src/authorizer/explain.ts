@@ -13,7 +13,7 @@ import { parseCompactJws, type ParsedJws } from '../jwt/parse.js';
 import { signingInput, verifySignature } from '../jwt/verify.js';
 import type { Alg } from '../jwt/algorithms.js';
 import { findKey, keyReference } from '../keys/select.js';
-import type { EndpointPolicy } from '../config/compile-validator.js';
+import { normalizeTyp, type EndpointPolicy } from '../config/compile-validator.js';
 import type { Clock } from '../lib/clock.js';
 import { extractToken } from './extract.js';
 import type { AuthorizeRequest, Decision } from './decision.js';
@@ -78,7 +78,7 @@ export async function explainRequest(
     if (policy.typs) {
       attempt('token type (typ)', () => {
         const typ = jws.header.typ;
-        if (!(typeof typ === 'string' && policy.typs!.has(typ.toLowerCase()))) throw new AuthError('type_not_allowed', `allowed: ${[...policy.typs!].join(', ')}`);
+        if (!(typeof typ === 'string' && policy.typs!.has(normalizeTyp(typ)))) throw new AuthError('type_not_allowed', `allowed: ${[...policy.typs!].join(', ')}`);
       });
     }
     attempt('claim types', () => assertRegisteredClaimTypes(jws.payload));
@@ -138,7 +138,8 @@ export async function explainRequest(
 function describeTime(value: unknown, nowSeconds: number): string {
   if (typeof value !== 'number') return JSON.stringify(value);
   const delta = Math.round(value - nowSeconds);
-  const when = new Date(value * 1000).toISOString();
+  const date = new Date(value * 1000);
+  const when = Number.isFinite(date.getTime()) ? date.toISOString() : 'beyond the year 275760';
   return `${when} (${delta >= 0 ? `in ${delta}s` : `${-delta}s ago`})`;
 }
 

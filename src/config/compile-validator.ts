@@ -139,7 +139,7 @@ export function compileValidator(raw: unknown, options: CompileValidatorOptions)
       audienceMatcher: config.audience_matcher ?? 'all',
       subjects: config.subject === undefined ? undefined : new Set(Array.isArray(config.subject) ? config.subject : [config.subject]),
     }),
-    typs: config.typ === undefined ? undefined : new Set((Array.isArray(config.typ) ? config.typ : [config.typ]).map((t) => t.toLowerCase())),
+    typs: config.typ === undefined ? undefined : new Set((Array.isArray(config.typ) ? config.typ : [config.typ]).map(normalizeTyp)),
     rules: Object.freeze(compileRules(config)),
     propagation: compilePropagation(
       (config.propagate_claims ?? []) as unknown as [string, string][],
@@ -251,6 +251,12 @@ function sourcePath(config: ValidatorConfig, at: (key: string) => string): strin
   if (config.jwk_local_path !== undefined) return at('jwk_local_path');
   if (config.jwk_keys !== undefined) return at('jwk_keys');
   return at('jwk_url');
+}
+
+/** RFC 7515 §4.1.9: `typ` is a media type, compared case-insensitively, with `application/` optional. */
+export function normalizeTyp(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
 }
 
 function durationMs(text: string | undefined): number | undefined {

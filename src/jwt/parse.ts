@@ -38,12 +38,17 @@ export interface JwsHeader {
 
 export type Claims = Record<string, unknown>;
 
-export interface ParsedJws {
+export interface JwsParts {
   readonly header: JwsHeader;
-  readonly payload: Claims;
+  /** Index of the first dot; the payload segment lies between the two dots. */
+  readonly firstDot: number;
   /** Length of the signing input: the token up to its second dot (see signingInput in verify.ts). */
   readonly signingInputLength: number;
   readonly signature: Buffer;
+}
+
+export interface ParsedJws extends JwsParts {
+  readonly payload: Claims;
 }
 
 // Tokens from one issuer share a handful of headers, so a parsed header is
@@ -56,7 +61,19 @@ const headerCache = new Map<string, JwsHeader>();
 // implements none of these, so a token that needs them cannot be verified.
 const REFUSED_HEADER_MEMBERS = ['crit', 'b64', 'enc', 'zip'] as const;
 
+/** Parses a compact JWS whole: structure, header, signature and claims. Verifies nothing. */
 export function parseCompactJws(token: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS): ParsedJws {
+  const parts = parseJwsParts(token, limits);
+  return { ...parts, payload: decodePayload(token, parts, limits) };
+}
+
+/**
+ * Everything but the payload: the structure, the header and the signature.
+ * The verifier checks the signature before it decodes the payload, so an
+ * unsigned token never makes us parse a large JSON document.
+ */
+export function parseJwsParts(token: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS): JwsParts {
+  if (typeof token !== 'string') throw new AuthError('token_malformed', 'the token is not a string');
   if (token.length > limits.maxTokenLength) throw new AuthError('token_too_large');
   const firstDot = token.indexOf('.');
   const secondDot = firstDot < 0 ? -1 : token.indexOf('.', firstDot + 1);
@@ -74,13 +91,14 @@ export function parseCompactJws(token: string, limits: ParseLimits = DEFAULT_PAR
   ) {
     throw new AuthError('token_malformed', 'a part is not canonical base64url');
   }
-
   const header = parseHeader(token.slice(0, firstDot), limits);
-
-  const payloadBytes = Buffer.from(token.slice(firstDot + 1, secondDot), 'base64url');
-  const payload = decodeJsonObject(payloadBytes, limits.maxPayloadDepth, 'payload');
   const signature = Buffer.from(token.slice(secondDot + 1), 'base64url');
-  return { header, payload, signingInputLength: secondDot, signature };
+  return { header, firstDot, signingInputLength: secondDot, signature };
+}
+
+export function decodePayload(token: string, parts: JwsParts, limits: ParseLimits = DEFAULT_PARSE_LIMITS): Claims {
+  const payloadBytes = Buffer.from(token.slice(parts.firstDot + 1, parts.signingInputLength), 'base64url');
+  return decodeJsonObject(payloadBytes, limits.maxPayloadDepth, 'payload');
 }
 
 function parseHeader(segment: string, limits: ParseLimits): JwsHeader {
@@ -107,7 +125,8 @@ function hasDefaultHeaderLimits(limits: ParseLimits): boolean {
   );
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes a parsed JSON value and everything in it. */
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const member of Object.values(value)) deepFreeze(member);
@@ -143,9 +162,15 @@ function checkHeader(header: JwsHeader, limits: ParseLimits): void {
       throw new AuthError('token_malformed', 'kid must be a non-empty string within the length limit');
     }
   }
-  for (const member of ['typ', 'x5t', 'x5t#S256'] as const) {
-    if (Object.hasOwn(header, member) && typeof header[member] !== 'string') {
-      throw new AuthError('token_malformed', `header member "${member}" must be a string`);
+  if (Object.hasOwn(header, 'typ') && typeof header.typ !== 'string') {
+    throw new AuthError('token_malformed', 'header member "typ" must be a string');
+  }
+  // Thumbprints are base64url SHA-1 (27 characters) and SHA-256 (43); anything else is not a thumbprint.
+  for (const [member, length] of [['x5t', 27], ['x5t#S256', 43]] as const) {
+    if (!Object.hasOwn(header, member)) continue;
+    const value = header[member];
+    if (typeof value !== 'string' || value.length !== length || !isStrictBase64url(value)) {
+      throw new AuthError('token_malformed', `header member "${member}" is not a thumbprint`);
     }
   }
   // jku, x5u, jwk and x5c are deliberately never read: keys come only from configuration.

@@ -5,7 +5,7 @@
  */
 import { AuthError } from './errors.js';
 import { assertRegisteredClaimTypes } from './claims.js';
-import { parseCompactJws, DEFAULT_PARSE_LIMITS, type Claims, type JwsHeader, type ParseLimits } from './parse.js';
+import { decodePayload, parseJwsParts, DEFAULT_PARSE_LIMITS, type Claims, type JwsHeader, type ParseLimits } from './parse.js';
 import { isSupportedAlg, type Alg } from './algorithms.js';
 import { signingInput, verifySignature } from './verify.js';
 import type { Jwk, VerificationKey } from './keys.js';
@@ -42,37 +42,66 @@ export async function verifyJws(
   keys: VerificationKey | readonly VerificationKey[] | { keys: readonly object[] } | KeySet,
   options: VerifyJwsOptions,
 ): Promise<VerifiedJws> {
-  const parsed = parseCompactJws(token, { ...DEFAULT_PARSE_LIMITS, ...options.limits });
-  const alg = parsed.header.alg;
+  const limits = mergeLimits(options.limits);
+  const parts = parseJwsParts(token, limits);
+  const alg = parts.header.alg;
   if (!isSupportedAlg(alg) || !options.algorithms.includes(alg)) throw new AuthError('alg_not_allowed');
-  assertRegisteredClaimTypes(parsed.payload);
-  const reference = keyReference(parsed.header, options.keyIdentifyStrategy ?? 'kid');
+  const reference = keyReference(parts.header, options.keyIdentifyStrategy ?? 'kid');
 
   let key: VerificationKey | undefined;
   if (isKeySet(keys)) {
     let index = keys.current();
     key = index ? findKey(index, reference) : undefined;
-    if (!key) {
+    if (!key && (index === undefined || reference.identifier !== undefined)) {
       index = await keys.refreshForMiss(reference.identifier ?? '');
       if (!index) throw new AuthError('keys_unavailable');
       key = findKey(index, reference);
     }
   } else {
-    const index = Array.isArray(keys)
-      ? indexKeys(keys)
-      : 'keyObject' in (keys as object)
-        ? indexKeys([keys as VerificationKey])
-        : buildKeyIndex((keys as { keys: Jwk[] }).keys).index;
-    key = findKey(index, reference);
+    key = findKey(indexOf(keys), reference);
   }
   if (!key) throw new AuthError('key_not_found');
   if (!key.algs.has(alg)) throw new AuthError('key_not_found', `the matching key does not verify ${alg}`);
-  if (!verifySignature(key, alg, signingInput(token, parsed.signingInputLength), parsed.signature)) {
+  if (!verifySignature(key, alg, signingInput(token, parts.signingInputLength), parts.signature)) {
     throw new AuthError('signature_invalid');
   }
-  return { header: parsed.header, claims: parsed.payload, key };
+  const claims = decodePayload(token, parts, limits);
+  assertRegisteredClaimTypes(claims);
+  return { header: parts.header, claims, key };
+}
+
+function indexOf(keys: unknown): KeyIndex {
+  if (Array.isArray(keys)) return indexKeys(keys as VerificationKey[]);
+  if (typeof keys === 'object' && keys !== null && 'keyObject' in keys) return indexKeys([keys as VerificationKey]);
+  if (typeof keys === 'object' && keys !== null && Array.isArray((keys as { keys?: unknown }).keys)) {
+    try {
+      return buildKeyIndex((keys as { keys: Jwk[] }).keys).index;
+    } catch (error) {
+      throw new AuthError('key_not_found', (error as Error).message);
+    }
+  }
+  throw new AuthError('key_not_found', 'no keys were given');
+}
+
+// Nested JSON is walked recursively after parsing; this keeps the walk far from the stack limit.
+const MAX_DEPTH = 256;
+
+/** Caller limits may tighten or loosen the defaults, but only with finite positive numbers. */
+function mergeLimits(overrides: Partial<ParseLimits> | undefined): ParseLimits {
+  const limits = { ...DEFAULT_PARSE_LIMITS };
+  for (const [name, value] of Object.entries(overrides ?? {}) as [keyof ParseLimits, unknown][]) {
+    if (!(name in limits)) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+      throw new TypeError(`limits.${name} must be a positive integer`);
+    }
+    if ((name === 'maxHeaderDepth' || name === 'maxPayloadDepth') && value > MAX_DEPTH) {
+      throw new TypeError(`limits.${name} may be at most ${MAX_DEPTH}`);
+    }
+    limits[name] = value;
+  }
+  return limits;
 }
 
 function isKeySet(value: unknown): value is KeySet {
-  return typeof (value as KeySet).refreshForMiss === 'function';
+  return typeof value === 'object' && value !== null && typeof (value as KeySet).refreshForMiss === 'function';
 }

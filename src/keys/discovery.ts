@@ -9,7 +9,7 @@
  * jwks_uri is then kept for the life of the set (IdPs do not move it in practice,
  * and re-discovering on every refresh would double the requests).
  */
-import { assertJwksUrlAllowed, createJwksDispatcher, fetchJson, JwksFetchError } from './fetch-jwks.js';
+import { assertJwksUrlAllowed, isLoopbackHost, createJwksDispatcher, fetchJson, JwksFetchError } from './fetch-jwks.js';
 import type { KeySet } from './key-set.js';
 import { createRemoteKeySet, type RemoteKeySetOptions } from './remote.js';
 
@@ -27,6 +27,7 @@ export function discoveryUrlForIssuer(issuer: string): string {
 export function createDiscoveryKeySet(options: DiscoveryKeySetOptions): KeySet {
   const { discoveryUrl, expectedIssuer, ...rest } = options;
   assertJwksUrlAllowed(discoveryUrl, options.allowInsecure);
+  const discoveryOnLoopback = isLoopbackHost(new URL(discoveryUrl).hostname);
   // One dispatcher for the discovery document and the JWKS: same host in practice, same TLS rules.
   const ownDispatcher = options.dispatcher ? undefined : createJwksDispatcher(options);
   const dispatcher = options.dispatcher ?? ownDispatcher;
@@ -47,7 +48,7 @@ export function createDiscoveryKeySet(options: DiscoveryKeySetOptions): KeySet {
     } catch (error) {
       throw error instanceof JwksFetchError ? new JwksFetchError(`discovery document: ${error.message}`) : error;
     }
-    jwksUri = jwksUriOf(document, expectedIssuer, options.allowInsecure ?? false);
+    jwksUri = jwksUriOf(document, expectedIssuer, options.allowInsecure ?? false, discoveryOnLoopback);
     return jwksUri;
   }
 
@@ -62,7 +63,7 @@ export function createDiscoveryKeySet(options: DiscoveryKeySetOptions): KeySet {
 }
 
 // Messages name what is wrong but never quote the document: its values are not ours to log.
-function jwksUriOf(document: unknown, expectedIssuer: string | undefined, allowInsecure: boolean): string {
+function jwksUriOf(document: unknown, expectedIssuer: string | undefined, allowInsecure: boolean, discoveryOnLoopback: boolean): string {
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
     throw new JwksFetchError('discovery document is not a JSON object');
   }
@@ -73,6 +74,9 @@ function jwksUriOf(document: unknown, expectedIssuer: string | undefined, allowI
   if (typeof jwksUri !== 'string') throw new JwksFetchError('discovery document has no jwks_uri string');
   try {
     assertJwksUrlAllowed(jwksUri, allowInsecure);
+    // The loopback exemption is for URLs the operator configured. A document fetched over https
+    // must not steer key downloads to plain http on this machine.
+    if (!allowInsecure && !discoveryOnLoopback && new URL(jwksUri).protocol !== 'https:') throw new Error('http');
   } catch {
     throw new JwksFetchError('discovery jwks_uri is not an allowed URL (https, or loopback http)');
   }

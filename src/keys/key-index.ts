@@ -35,7 +35,15 @@ export interface BuiltIndex {
   skipped: string[];
 }
 
-export function buildKeyIndex(jwks: readonly Jwk[], previous?: KeyIndex): BuiltIndex {
+export interface BuildOptions {
+  /**
+   * Whether `oct` (HMAC secret) keys are accepted. A JWKS served over the
+   * network is public, so a secret in it is a secret anyone can sign with.
+   */
+  allowSymmetric?: boolean;
+}
+
+export function buildKeyIndex(jwks: readonly Jwk[], previous?: KeyIndex, options: BuildOptions = {}): BuiltIndex {
   if (jwks.length > MAX_KEYS_PER_SET) {
     throw new JwksDocumentError(`the JWKS holds ${jwks.length} keys; at most ${MAX_KEYS_PER_SET} are accepted`);
   }
@@ -43,6 +51,9 @@ export function buildKeyIndex(jwks: readonly Jwk[], previous?: KeyIndex): BuiltI
   const keys: VerificationKey[] = [];
   for (const [position, jwk] of jwks.entries()) {
     try {
+      if (options.allowSymmetric === false && jwk?.kty === 'oct') {
+        throw new KeyImportError('symmetric (oct) keys are not accepted from a remote JWKS');
+      }
       const imported = importJwk(jwk, SUPPORTED_ALGS);
       keys.push(reuseIfSame(imported, previous) ?? imported);
     } catch (error) {
@@ -71,7 +82,7 @@ function reuseIfSame(key: VerificationKey, previous: KeyIndex | undefined): Veri
   if (!previous) return undefined;
   return previous.keys.find(
     (old) =>
-      old.fingerprint === key.fingerprint &&
+      old.digest === key.digest &&
       old.kid === key.kid &&
       old.x5t === key.x5t &&
       old.x5tS256 === key.x5tS256 &&

@@ -3,8 +3,6 @@ import { readFileSync } from 'node:fs';
 import type { Jwk } from '../jwt/keys.js';
 import { buildKeyIndex, jwksMembers } from './key-index.js';
 import type { KeyIndex, KeySet, KeySetStatus } from './key-set.js';
-import type { Logger } from '../lib/logger.js';
-import { silentLogger } from '../lib/logger.js';
 
 export class KeySourceError extends Error {
   constructor(message: string) {
@@ -13,9 +11,10 @@ export class KeySourceError extends Error {
   }
 }
 
-export function createStaticKeySet(source: string, jwks: readonly Jwk[], logger: Logger = silentLogger): KeySet {
+export function createStaticKeySet(source: string, jwks: readonly Jwk[]): KeySet {
   const { index, skipped } = buildKeyIndex(jwks);
-  for (const reason of skipped) logger.warn({ keySet: source }, `[KeySet] skipped ${reason}`);
+  // Keys written by the operator are configuration: a weak or broken one stops startup instead of being skipped.
+  if (skipped.length > 0) throw new KeySourceError(`unusable key: ${skipped.join('; ')}`);
   const loadedAt = Date.now();
   const status: KeySetStatus = Object.freeze({
     source,
@@ -38,7 +37,7 @@ export function createStaticKeySet(source: string, jwks: readonly Jwk[], logger:
 }
 
 /** Reads a JWKS (object, or bare array) from a file. Errors name the file, never its contents. */
-export function createFileKeySet(path: string, logger?: Logger): KeySet {
+export function createFileKeySet(path: string): KeySet {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -52,15 +51,15 @@ export function createFileKeySet(path: string, logger?: Logger): KeySet {
     throw new KeySourceError(`JWKS file ${path} is not JSON`);
   }
   try {
-    return createStaticKeySet(`file:${path}`, jwksMembers(document, true), logger);
+    return createStaticKeySet(`file:${path}`, jwksMembers(document, true));
   } catch (error) {
     throw new KeySourceError(`JWKS file ${path}: ${(error as Error).message}`);
   }
 }
 
-export function createInlineKeySet(jwks: readonly Jwk[], logger?: Logger): KeySet {
+export function createInlineKeySet(jwks: readonly Jwk[]): KeySet {
   try {
-    return createStaticKeySet('inline', jwks, logger);
+    return createStaticKeySet('inline', jwks);
   } catch (error) {
     throw new KeySourceError(`inline keys: ${(error as Error).message}`);
   }

@@ -19,6 +19,7 @@ import {
   JwksFetchError,
   type FetchJsonOptions,
   type JwksTlsOptions,
+  isLoopbackHost,
 } from './fetch-jwks.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
@@ -140,7 +141,9 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet {
       const document = await fetchJson({ ...fetchOptions, url, signal });
       // Single flight makes overlaps rare, but an older download must never replace a newer result.
       if (closed || seq < appliedSeq) return;
-      const built = buildKeyIndex(jwksMembers(document, acceptBareArray), index);
+      // A secret published over the network is public; only a loopback server (a local secret store) may serve one.
+      const allowSymmetric = isLoopbackHost(new URL(url).hostname);
+      const built = buildKeyIndex(jwksMembers(document, acceptBareArray), index, { allowSymmetric });
       appliedSeq = seq;
       index = built.index;
       lastSuccessAt = clock.now();

@@ -228,6 +228,41 @@ describe('createAuthorizer with a remote JWKS', () => {
     await outage.close();
   });
 
+  it('stops honouring cached verifications once the key set is past its stale bound', async () => {
+    let clockMs = Date.now();
+    const flaky = await startJwksServer();
+    flaky.setKeys(jwksOf(key));
+    const authorizer = createAuthorizer(
+      { alg: 'RS256', jwk_url: flaky.url('/jwks'), jwk_max_stale: '1m', failed_jwk_key_cooldown: '1s' },
+      { clock: { now: () => clockMs } },
+    );
+    open.push(authorizer);
+    const token = await mintToken(key, { exp: Math.floor(clockMs / 1000) + 3600 });
+    allowed(await authorizer.authorize(bearer(token)));
+    assert.equal(allowed(await authorizer.authorize(bearer(token))).cached, true);
+    await flaky.setMode('status500');
+    clockMs += 120_000;
+    // An unknown kid makes the set try (and fail) a download past its stale bound.
+    denied(await authorizer.authorize(bearer(await mintToken(other, { exp: Math.floor(clockMs / 1000) + 60 }))));
+    const decision = denied(await authorizer.authorize(bearer(token)));
+    assert.equal(decision.code, 'keys_unavailable');
+    assert.equal(decision.status, 503);
+    await flaky.close();
+  });
+
+  it('hands out frozen claims, so a caller cannot change what later cache hits see', async () => {
+    const registry = createKeySetRegistry();
+    const cache = createVerifiedTokenCache(10);
+    open.push(registry);
+    const anyone = make({}, { keySets: registry, cache });
+    const admins = make({ roles: ['admin'] }, { keySets: registry, cache });
+    const token = await mintToken(key, { exp: now() + 60, roles: ['reader'] });
+    const decision = allowed(await anyone.authorize(bearer(token)));
+    assert.ok(Object.isFrozen(decision.claims) && Object.isFrozen(decision.claims.roles));
+    assert.throws(() => (decision.claims.roles as string[]).push('admin'), TypeError);
+    assert.equal(denied(await admins.authorize(bearer(token))).code, 'insufficient_roles');
+  });
+
   it('never accepts a token signed by a key outside the set, nor alg none', async () => {
     const authorizer = make({});
     const forged = await mintToken(other, { exp: now() + 60 }, { kid: 'k1' });
@@ -268,6 +303,11 @@ describe('createAuthorizer configuration errors', () => {
     expectConfigError({ alg: 'RS256', jwk_local_path: 'missing-file.json' }, '$.v.jwk_local_path', /cannot read JWKS file/);
     expectConfigError({ alg: 'RS256', jwk_local_path: 'k.json', cache: true }, '$.v.cache', /cache could not be used with jwk_local_path/);
     expectConfigError({ alg: 'RS256', jwk_url: 'https://a.example/k', tenant: { from: 'param' } }, '$.v.tenant.name', /no \{tenant\} path parameter/);
+    expectConfigError(
+      { alg: ['RS256', 'HS256'], jwk_keys: [{ kty: 'oct', k: Buffer.alloc(32, 1).toString('base64url') }, { kty: 'oct', k: 'c2VjcmV0' }] },
+      '$.v.jwk_keys',
+      /unusable key: key #1: HMAC key is shorter than the hash output/,
+    );
     expectConfigError({ alg: 'HS256', jwk_keys: [{ kty: 'oct', k: Buffer.alloc(16).toString('base64url') }] }, '$.v.jwk_keys', /shorter than the hash/);
 
   });

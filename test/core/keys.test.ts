@@ -223,3 +223,12 @@ describe('RS256 → HS256 key confusion', () => {
     assert.equal((await verifyJws(token, octKey, { algorithms: ['HS256'] })).claims.sub, 'mallory');
   });
 });
+
+describe('key sets from the network', () => {
+  test('a symmetric key is refused when the source may not hold secrets', async () => {
+    const { buildKeyIndex } = await import('../../src/keys/key-index.js');
+    const secret = { kty: 'oct', kid: 'o', k: Buffer.alloc(32, 9).toString('base64url') };
+    assert.throws(() => buildKeyIndex([secret], undefined, { allowSymmetric: false }), /symmetric \(oct\) keys are not accepted/);
+    assert.equal(buildKeyIndex([secret]).index.keys.length, 1);
+  });
+});

@@ -158,8 +158,9 @@ describe('verifyJws: key selection', () => {
   });
 
   test('x5t strategy picks by thumbprint and falls back to kid', async () => {
-    const key = importJwk({ ...minting.get('ES256')!.publicJwk, kid: 'k1', x5t: 'thumb' } as Jwk, ['ES256']);
-    const byThumb = await mintJwt(minting.get('ES256')!, CLAIMS, { x5t: 'thumb', kid: 'other' });
+    const thumb = Buffer.alloc(20, 7).toString('base64url'); // a SHA-1 thumbprint is 20 bytes: 27 characters
+    const key = importJwk({ ...minting.get('ES256')!.publicJwk, kid: 'k1', x5t: thumb } as Jwk, ['ES256']);
+    const byThumb = await mintJwt(minting.get('ES256')!, CLAIMS, { x5t: thumb, kid: 'other' });
     assert.equal((await verifyJws(byThumb, [key], { algorithms: ['ES256'], keyIdentifyStrategy: 'x5t' })).key, key);
     await expectAuthError(() => verifyJws(byThumb, [key], { algorithms: ['ES256'] }), 'key_not_found');
     const byKid = await mintJwt(minting.get('ES256')!, CLAIMS, { kid: 'k1' });
@@ -172,9 +173,23 @@ describe('verifyJws: key selection', () => {
     assert.equal(indexKeys([a, b]).byKid.get('dup'), a);
   });
 
-  test('registered claim types are checked before any key work', async () => {
+  test('the payload is read only after the signature holds, and its claim types are then checked', async () => {
     const token = await mintJwt(minting.get('HS256')!, { exp: '9999999999' } as never);
-    await expectAuthError(() => verifyJws(token, [], { algorithms: ['HS256'] }), 'token_malformed', /exp/);
+    await expectAuthError(() => verifyJws(token, [], { algorithms: ['HS256'] }), 'key_not_found');
+    await expectAuthError(() => verifyJws(token, [keyFor('HS256')], { algorithms: ['HS256'] }), 'token_malformed', /exp/);
+  });
+
+  test('a thumbprint header that is not a thumbprint is malformed', async () => {
+    const token = await mintJwt(minting.get('ES256')!, CLAIMS, { x5t: 'x'.repeat(7000) });
+    await expectAuthError(() => verifyJws(token, [keyFor('ES256')], { algorithms: ['ES256'], keyIdentifyStrategy: 'x5t' }), 'token_malformed', /thumbprint/);
+  });
+
+  test('limits must be positive integers and depths stay bounded', async () => {
+    const token = await mintJwt(minting.get('HS256')!, CLAIMS);
+    await assert.rejects(verifyJws(token, [keyFor('HS256')], { algorithms: ['HS256'], limits: { maxPayloadDepth: 1e6 } }), TypeError);
+    await assert.rejects(verifyJws(token, [keyFor('HS256')], { algorithms: ['HS256'], limits: { maxTokenLength: Infinity } }), TypeError);
+    await expectAuthError(() => verifyJws(token, { keys: [] }, { algorithms: ['HS256'] }), 'key_not_found');
+    await expectAuthError(() => verifyJws(token, null as never, { algorithms: ['HS256'] }), 'key_not_found');
   });
 
   test('parse limits pass through', async () => {
