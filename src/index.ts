@@ -16,3 +16,11 @@ export { SUPPORTED_ALGS, type Alg } from './jwt/algorithms.js';
 export { AuthError, FAILURE_CODES, ALL_FAILURE_CODES, type FailureCode } from './jwt/errors.js';
 export { ValidatorSchema, type ValidatorConfig } from './config/validator-schema.js';
 export { ConfigError, type ConfigIssue } from './config/validate.js';
+export { startForwardAuth, createForwardAuthHandler, FORWARD_AUTH_BODIES, type ForwardAuthOptions, type ForwardAuthServer, type ForwardAuthHandler } from './adapters/forward-auth/server.js';
+export { FORWARD_AUTH_PROXIES, type ForwardAuthProxy } from './adapters/forward-auth/original-request.js';
+export { createLambdaAuthorizer, KeysUnavailableError, UNAUTHORIZED_MESSAGE, type LambdaAuthorizerConfig, type LambdaAuthorizerOptions, type LambdaAuthorizerHandler } from './adapters/lambda/authorizer.js';
+export type { LambdaAuthorizerEvent, TokenAuthorizerEvent, RequestAuthorizerEvent, RequestAuthorizerEventV2 } from './adapters/lambda/events.js';
+export type { LambdaAuthorizerResult, IamPolicyResult, SimpleResult, AuthorizerContext } from './adapters/lambda/response.js';
+export { portcullisMiddleware, withAuthorization, type NodeMiddleware, type AuthorizedRequest } from './adapters/middleware/node.js';
+export type { RequestAuth, AuthorizerSource } from './adapters/middleware/core.js';
+// Express and Fastify live at `portcullis/express` and `portcullis/fastify`, so their types are needed only by their users.

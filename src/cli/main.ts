@@ -10,6 +10,7 @@ import { registerExplain } from './explain.js';
 import { registerIssuer } from './issuer.js';
 import { registerToken } from './token.js';
 import { registerDemo } from './demo.js';
+import { registerForwardAuth } from './forward-auth.js';
 
 // The package root is two levels up from source and three from dist; find it rather than assume.
 function packageVersion(): string {
@@ -27,6 +28,6 @@ const program = new Command()
   .description('A stateless JWT authorizer: KrakenD-compatible gateway, forward-auth, Lambda authorizer and Node middleware.')
   .version(version);
 
-for (const register of [registerRun, registerCheck, registerExplain, registerIssuer, registerToken, registerDemo]) register(program);
+for (const register of [registerRun, registerCheck, registerExplain, registerIssuer, registerToken, registerDemo, registerForwardAuth]) register(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,253 @@
+/**
+ * The forward-auth door: a small HTTP service that nginx `auth_request`,
+ * Traefik `forwardAuth` and Envoy's HTTP `ext_authz` ask "may this request
+ * pass?". It reads the gateway config (backends are ignored: the proxy has its
+ * own), picks the endpoint by the original method and path with the gateway's
+ * router, and answers with the core's Decision:
+ *
+ * - allow: 200, empty body, the propagated claim headers: every identity
+ *   header the config knows, empty when this endpoint or token has no value,
+ *   so the proxy overwrites client copies even on public routes;
+ * - deny: the Decision's 401/403/503 with `WWW-Authenticate` and JSON body;
+ * - a route the config does not list: 403 (fail closed; nginx would turn a
+ *   404 into a 500 anyway);
+ * - a check request without the original method/URI: 400 (a proxy
+ *   misconfiguration; nginx answers the client 500).
+ *
+ * The X-Original-* / X-Forwarded-* headers are trusted as they arrive, so this
+ * port must be reachable by the proxy only.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Dispatcher } from 'undici';
+import { createVerifiedTokenCache } from '../../authorizer/cache.js';
+import { createAuthorizer, type Authorizer } from '../../authorizer/create.js';
+import type { Allow, Decision } from '../../authorizer/decision.js';
+import type { EndpointPlan, GatewayPlan } from '../../config/compile.js';
+import { headerSafe } from '../../gateway/forward-headers.js';
+import { createRouter } from '../../gateway/router.js';
+import { createKeySetRegistry, type KeySetRegistry } from '../../keys/registry.js';
+import type { Clock } from '../../lib/clock.js';
+import { silentLogger, type Logger } from '../../lib/logger.js';
+import { writeDenial, writeJson } from '../node-response.js';
+import { createOriginalRequestReader, type ForwardAuthProxy, type OriginalRequest } from './original-request.js';
+
+export interface ForwardAuthOptions {
+  /** Which proxy sends the checks, and so where the original request is read from. */
+  proxy: ForwardAuthProxy;
+  /** Envoy: the `http_service.path_prefix`, removed from the check path. */
+  pathPrefix?: string;
+  logger?: Logger;
+  /** Shared key sets; by default the server owns one registry for all endpoints. */
+  registry?: KeySetRegistry;
+  /** undici dispatcher for JWKS downloads when the server creates its registry. */
+  dispatcher?: Dispatcher;
+  clock?: Clock;
+  /** Listening address; default the plan's `listen_ip`, else every interface. */
+  host?: string;
+  /** Listening port; default the plan's. 0 picks a free port. */
+  port?: number;
+  /** One INFO line per check (default true). */
+  accessLog?: boolean;
+}
+
+export interface ForwardAuthHandler {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Resolves once every key set finished its first load attempt. */
+  ready(): Promise<void>;
+  close(): void;
+}
+
+export interface ForwardAuthServer {
+  readonly port: number;
+  readonly url: string;
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const FORWARD_AUTH_BODIES = Object.freeze({
+  routeNotFound: '{"error":"route_not_found"}',
+  methodNotAllowed: '{"error":"method_not_allowed"}',
+  badForwardRequest: '{"error":"bad_forward_request"}',
+  notFound: '{"error":"not_found"}',
+  health: '{"status":"ok"}',
+});
+
+const SERVICE = '[SERVICE: ForwardAuth]';
+
+/** Builds every endpoint's authorizer up front; throws ConfigError on a broken validator. */
+export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuthOptions): ForwardAuthHandler {
+  const logger = options.logger ?? silentLogger;
+  const readOriginal = createOriginalRequestReader(options.proxy, options.pathPrefix);
+  const ownsRegistry = options.registry === undefined;
+  const registry =
+    options.registry ??
+    createKeySetRegistry({ logger, ...(options.clock ? { clock: options.clock } : {}), ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) });
+  const cache = createVerifiedTokenCache(plan.verifiedTokenCacheSize);
+  const authorizers = new Map<EndpointPlan, Authorizer>();
+  const release = (): void => {
+    for (const authorizer of authorizers.values()) authorizer.close();
+    if (ownsRegistry) registry.close();
+  };
+  try {
+    for (const endpoint of plan.endpoints) {
+      if (endpoint.validator === undefined) continue;
+      authorizers.set(
+        endpoint,
+        createAuthorizer(endpoint.validator, {
+          keySets: registry,
+          cache,
+          logger,
+          label: endpoint.label,
+          path: endpoint.validatorPath,
+          routeParams: endpoint.params,
+          ...(options.clock ? { clock: options.clock } : {}),
+        }),
+      );
+    }
+  } catch (error) {
+    release();
+    throw error;
+  }
+  // Every identity header the config can set. Each allow names them all (empty when unset), so a proxy
+  // that copies response headers over the request's (Envoy) also overwrites client copies on public routes.
+  const identityHeaders = [...new Set([...authorizers.values()].flatMap((authorizer) => authorizer.policy.propagation.headerNames))];
+  const router = createRouter(plan.endpoints);
+  const healthPath = plan.healthPath;
+  const accessLog = options.accessLog ?? true;
+
+  function log(original: OriginalRequest | undefined, status: number, startedAt: number): void {
+    if (!accessLog) return;
+    // Never the URI's query string: it may carry a token (query_key).
+    logger.info({ method: original?.method, path: original?.path, status, durationMs: Date.now() - startedAt }, `${SERVICE} check`);
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const startedAt = Date.now();
+    const read = readOriginal(req);
+    if (read.kind === 'own') {
+      if (healthPath !== undefined && read.path === healthPath && (req.method === 'GET' || req.method === 'HEAD')) {
+        return writeJson(res, 200, FORWARD_AUTH_BODIES.health);
+      }
+      logger.warn(`${SERVICE} a request without the original method and URI: is the proxy configured for "${options.proxy}"?`);
+      return writeJson(res, 400, FORWARD_AUTH_BODIES.badForwardRequest);
+    }
+    if (read.kind === 'invalid') {
+      logger.warn(`${SERVICE} bad check request: ${read.reason}`);
+      writeJson(res, 400, FORWARD_AUTH_BODIES.badForwardRequest);
+      return log(undefined, 400, startedAt);
+    }
+    const original = read.request;
+    const match = router.match(original.method, original.path);
+    if (match.kind !== 'found') {
+      writeJson(res, 403, match.kind === 'not_found' ? FORWARD_AUTH_BODIES.routeNotFound : FORWARD_AUTH_BODIES.methodNotAllowed);
+      return log(original, 403, startedAt);
+    }
+    const authorizer = authorizers.get(match.endpoint);
+    if (authorizer === undefined) {
+      // An endpoint without auth/validator is public: the proxy lets it through with no identity.
+      for (const name of identityHeaders) res.setHeader(name, '');
+      res.writeHead(200, { 'content-length': '0', 'cache-control': 'no-store' }).end();
+      return log(original, 200, startedAt);
+    }
+    const decision = authorizer.authorize({ headers: req.headers, query: original.query, params: match.params });
+    if (decision instanceof Promise) {
+      decision.then(
+        (settled) => answer(res, settled, original, startedAt),
+        (error: unknown) => {
+          logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, `${match.endpoint.label} unexpected error`);
+          writeJson(res, 500, '{"error":"internal_error"}');
+        },
+      );
+    } else {
+      answer(res, decision, original, startedAt);
+    }
+  }
+
+  function answer(res: ServerResponse, decision: Decision, original: OriginalRequest, startedAt: number): void {
+    if (res.destroyed) return;
+    if (!decision.allowed) {
+      writeDenial(res, decision);
+      return log(original, decision.status, startedAt);
+    }
+    try {
+      writeAllow(res, decision, identityHeaders);
+    } catch (error) {
+      // A header name node refuses (from config) must not crash the process, nor allow.
+      logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, `${SERVICE} cannot write the claim headers`);
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      return writeJson(res, 500, '{"error":"internal_error"}');
+    }
+    log(original, 200, startedAt);
+  }
+
+  return {
+    handle,
+    ready: async () => {
+      await Promise.all([...authorizers.values()].map((authorizer) => authorizer.ready()));
+    },
+    close: release,
+  };
+}
+
+/** 200 with every identity header (empty where this endpoint sets none); the proxy copies the ones it is told to. */
+function writeAllow(res: ServerResponse, allow: Allow, identityHeaders: readonly string[]): void {
+  if (res.headersSent) return;
+  for (const name of identityHeaders) res.setHeader(name, '');
+  for (const { name, value } of allow.headers) {
+    res.setHeader(name, typeof value === 'string' ? headerSafe(value) : value.map(headerSafe));
+  }
+  res.setHeader('content-length', '0');
+  res.setHeader('cache-control', 'no-store');
+  res.writeHead(200).end();
+}
+
+export async function startForwardAuth(plan: GatewayPlan, options: ForwardAuthOptions): Promise<ForwardAuthServer> {
+  const logger = options.logger ?? silentLogger;
+  const handler = createForwardAuthHandler(plan, options);
+  const limits = plan.limits;
+  const server: Server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderSize,
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: 1000,
+    },
+    handler.handle,
+  );
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: options.port ?? plan.port, host: options.host ?? plan.listenIp }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    handler.close();
+    throw error;
+  }
+  const address = server.address() as AddressInfo;
+  logger.info(`${SERVICE} Listening on port ${address.port} for ${options.proxy} checks`);
+  let closing: Promise<void> | undefined;
+  return {
+    port: address.port,
+    url: `http://${urlHost(address.address)}:${address.port}`,
+    ready: () => handler.ready(),
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // Checks are short; a proxy's pooled connection must not hold shutdown open.
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      }).finally(() => handler.close());
+      return closing;
+    },
+  };
+}
+
+function urlHost(address: string): string {
+  if (address === '0.0.0.0' || address === '::' || address === '') return '127.0.0.1';
+  return address.includes(':') ? `[${address}]` : address;
+}

@@ -1,0 +1,188 @@
+/**
+ * A real nginx in front of portcullis forward-auth and an echo backend, all
+ * on 127.0.0.1, running examples/nginx/portcullis.conf and portcullis.json as
+ * shipped (only ports and the JWKS URL are swapped in). Checks what a client
+ * gets (200 / 401 with the challenge / 403) and what the backend receives.
+ *
+ * nginx comes from the distribution (.ci/run installs it). Without it the
+ * test fails in CI and is skipped, with the reason, elsewhere.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { request } from 'undici';
+import { startForwardAuth, type ForwardAuthServer } from '../../src/adapters/forward-auth/server.js';
+import { compileGateway } from '../../src/config/compile.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { startBackendServer, unusedPort, type BackendServer } from '../support/backend-server.js';
+import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
+
+const EXAMPLE_CONF = 'examples/nginx/portcullis.conf';
+const EXAMPLE_CONFIG = 'examples/nginx/portcullis.json';
+
+function findNginx(): string | undefined {
+  const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' });
+  if (which.status === 0 && which.stdout.trim() !== '') return which.stdout.trim();
+  return ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'].find((path) => existsSync(path));
+}
+
+const nginxBin = findNginx();
+const inCi = process.env.CI === 'true' || process.env.CI === '1';
+const skip = nginxBin === undefined && !inCi ? 'nginx is not installed (apt-get install nginx); CI installs it and runs this test' : false;
+
+/** Replaces exactly one occurrence, so the example cannot drift away from what this test runs. */
+function swap(text: string, from: string, to: string): string {
+  const count = text.split(from).length - 1;
+  assert.equal(count, 1, `${EXAMPLE_CONF} should contain "${from}" once`);
+  return text.replace(from, to);
+}
+
+async function waitForPort(port: number, child: ChildProcess, errorLog: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : ''}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`nginx did not listen on ${port}: ${existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : ''}`);
+}
+
+describe('nginx auth_request in front of portcullis forward-auth', { skip }, () => {
+  let dir: string;
+  let jwks: JwksServer;
+  let key: TestSigningKey;
+  let backend: BackendServer;
+  let forwardAuth: ForwardAuthServer;
+  let nginx: ChildProcess;
+  let base: string;
+  const now = () => Math.floor(Date.now() / 1000);
+  const token = (claims: Record<string, unknown> = {}) =>
+    mintToken(key, { iss: 'https://api.descope.com/v1/apps/P2abc', aud: ['P2abc'], sub: 'U2alice', roles: ['viewer'], exp: now() + 600, ...claims });
+
+  before(async () => {
+    if (nginxBin === undefined) throw new Error('nginx is not installed: .ci/run must install it (apt-get install nginx)');
+    dir = mkdtempSync(join(tmpdir(), 'portcullis-nginx-'));
+    key = await generateSigningKey('nginx-key');
+    jwks = await startJwksServer();
+    jwks.setKeys(jwksOf(key));
+    backend = await startBackendServer();
+
+    const config = JSON.parse(readFileSync(EXAMPLE_CONFIG, 'utf8')) as { endpoints: { extra_config?: Record<string, Record<string, unknown>> }[] };
+    for (const endpoint of config.endpoints) {
+      const validator = endpoint.extra_config?.['auth/validator'];
+      if (validator) validator.jwk_url = jwks.url();
+    }
+    const plan = compileGateway(parseConfigText(JSON.stringify(config), EXAMPLE_CONFIG).config);
+    forwardAuth = await startForwardAuth(plan, { proxy: 'nginx', host: '127.0.0.1', port: 0, accessLog: false });
+    await forwardAuth.ready();
+
+    const port = await unusedPort();
+    let site = readFileSync(EXAMPLE_CONF, 'utf8');
+    site = swap(site, 'server 127.0.0.1:9000;', `server 127.0.0.1:${forwardAuth.port};`);
+    site = swap(site, 'server 127.0.0.1:8000;', `server 127.0.0.1:${backend.port};`);
+    site = swap(site, 'listen 8080;', `listen 127.0.0.1:${port};`);
+    for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub));
+    const errorLog = join(dir, 'error.log');
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      [
+        'daemon off;',
+        'master_process off;',
+        `pid ${join(dir, 'nginx.pid')};`,
+        `error_log ${errorLog} info;`,
+        'events { worker_connections 64; }',
+        'http {',
+        `  access_log ${join(dir, 'access.log')};`,
+        ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((sub) => `  ${sub}_temp_path ${join(dir, sub)};`),
+        site,
+        '}',
+      ].join('\n'),
+    );
+    nginx = spawn(nginxBin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', errorLog], { stdio: 'ignore' });
+    await waitForPort(port, nginx, errorLog);
+    base = `http://127.0.0.1:${port}`;
+  });
+
+  after(async () => {
+    if (nginx && nginx.exitCode === null) {
+      const exited = new Promise((resolve) => nginx.once('exit', resolve));
+      nginx.kill('SIGTERM');
+      await exited;
+    }
+    await forwardAuth?.close();
+    await backend?.close();
+    await jwks?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function get(path: string, headers: Record<string, string> = {}, method = 'GET') {
+    const response = await request(`${base}${path}`, { method: method as 'GET', headers });
+    return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
+  }
+
+  test('allowed: the backend gets the request with the claim headers, client copies replaced', async () => {
+    const jwt = await token({ roles: ['viewer', 'support'] });
+    const before = backend.requests.length;
+    const answer = await get('/orders/42?expand=1', { authorization: `Bearer ${jwt}`, 'x-user': 'root', 'x-roles': 'admin' });
+    assert.equal(answer.status, 200);
+    const received = backend.requests.slice(before);
+    assert.equal(received.length, 1);
+    assert.equal(received[0]!.url, '/orders/42?expand=1');
+    assert.equal(received[0]!.headers['x-user'], 'U2alice');
+    assert.equal(received[0]!.headers['x-roles'], 'viewer,support');
+  });
+
+  test('allowed by cookie (Descope DS)', async () => {
+    const answer = await get('/orders/7', { cookie: `DS=${await token()}` });
+    assert.equal(answer.status, 200);
+    assert.equal(JSON.parse(answer.text).headers['x-user'], 'U2alice');
+  });
+
+  test('401: nginx answers with portcullis\'s WWW-Authenticate; the backend never sees it', async () => {
+    const before = backend.requests.length;
+    const missing = await get('/orders/42');
+    assert.equal(missing.status, 401);
+    assert.equal(missing.headers['www-authenticate'], 'Bearer');
+    const expired = await get('/orders/42', { authorization: `Bearer ${await token({ exp: now() - 3600 })}` });
+    assert.equal(expired.status, 401);
+    assert.match(String(expired.headers['www-authenticate']), /^Bearer error="invalid_token"/);
+    const forged = await get('/orders/42', { authorization: `Bearer ${(await token()).slice(0, -4)}AAAA` });
+    assert.equal(forged.status, 401);
+    assert.equal(backend.requests.length, before);
+  });
+
+  test('403: the policy of the endpoint picked by the original method', async () => {
+    const before = backend.requests.length;
+    const viewer = `Bearer ${await token()}`;
+    assert.equal((await get('/orders/42', { authorization: viewer })).status, 200);
+    assert.equal((await get('/orders/42', { authorization: viewer }, 'DELETE')).status, 403);
+    assert.equal((await get('/orders/42', { authorization: `Bearer ${await token({ roles: ['admin'] })}` }, 'DELETE')).status, 200);
+    assert.equal((await get('/orders/42', { authorization: `Bearer ${await token({ roles: [] })}` })).status, 403);
+    // Not in the config: fail closed.
+    assert.equal((await get('/admin', { authorization: viewer })).status, 403);
+    assert.equal(backend.requests.length, before + 2);
+  });
+
+  test('a public endpoint passes without a token, and a client-sent X-User is dropped', async () => {
+    const answer = await get('/status', { 'x-user': 'root' });
+    assert.equal(answer.status, 200);
+    const echoed = JSON.parse(answer.text) as { headers: Record<string, string> };
+    assert.equal(echoed.headers['x-user'], undefined);
+  });
+
+  test('the auth location is internal', async () => {
+    assert.equal((await get('/_portcullis')).status, 404);
+  });
+});
