@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { formatDemoCommands } from '../demo/commands.js';
 import { DEMO_PORTS, startDemo } from '../demo/run-demo.js';
 import { createStderrLogger, parsePort, run } from './issuer.js';
+import { waitForShutdownSignal } from '../lib/signals.js';
 
 interface DemoFlags {
   issuerPort: string;
@@ -49,15 +50,7 @@ async function demo(flags: DemoFlags): Promise<void> {
       'Press Ctrl-C to stop.',
     ].join('\n'),
   );
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await waitForShutdownSignal();
   await running.close();
   console.log('portcullis demo stopped');
 }

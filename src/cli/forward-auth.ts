@@ -12,6 +12,7 @@ import { loadGatewayPlan } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
 import { createPinoLogger, flushLogger, LOG_LEVELS, type LogLevel } from '../lib/pino-logger.js';
 import { printConfigError } from './run.js';
+import { waitForShutdownSignal } from '../lib/signals.js';
 
 export interface ForwardAuthCliOptions {
   config: string;
@@ -70,17 +71,9 @@ export async function runForwardAuth(options: ForwardAuthCliOptions): Promise<nu
     flushLogger(logger);
     return 1;
   }
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (): void => {
-      if (stopping) return;
-      stopping = true;
-      logger.info('[SERVICE: ForwardAuth] shutting down');
-      void server.close().then(resolve, resolve);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+  await waitForShutdownSignal();
+  logger.info('[SERVICE: ForwardAuth] shutting down');
+  await server.close().catch(() => {});
   logger.info('[SERVICE: ForwardAuth] stopped');
   flushLogger(logger);
   return 0;

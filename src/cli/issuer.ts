@@ -15,6 +15,7 @@ import { callAdmin } from '../issuer/admin-client.js';
 import { createIssuer } from '../issuer/issuer.js';
 import { createKeyStore } from '../issuer/key-store.js';
 import { startIssuerServer } from '../issuer/server.js';
+import { waitForShutdownSignal } from '../lib/signals.js';
 
 export const DEFAULT_ISSUER_URL = 'http://127.0.0.1:4000';
 
@@ -121,15 +122,7 @@ async function serve(options: ServeOptions): Promise<void> {
     `mint a token:  npx portcullis token --roles admin${port === 4000 ? '' : ` --issuer ${server.url}`}`,
   ];
   console.log(lines.join('\n'));
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await waitForShutdownSignal();
   await server.close();
 }
 
