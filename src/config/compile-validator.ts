@@ -106,6 +106,10 @@ export function compileValidator(raw: unknown, options: CompileValidatorOptions)
   } catch (error) {
     throw new ConfigError([{ path: sourcePath(config, at), message: (error as Error).message }]);
   }
+  if (source!.kind === 'inline' || source!.kind === 'file') {
+    const keyIssues = staticKeyIssues(algs, keySet, sourcePath(config, at));
+    if (keyIssues.length > 0) throw new ConfigError(keyIssues);
+  }
 
   const wantsBody = config.error_body ?? true;
   const wantsChallenge = config.www_authenticate ?? true;
@@ -261,4 +265,21 @@ export function normalizeTyp(typ: string): string {
 
 function durationMs(text: string | undefined): number | undefined {
   return text === undefined ? undefined : parseDurationMs(text);
+}
+
+/**
+ * Keys are imported against every supported algorithm, so a short HMAC key
+ * without a JWK `alg` silently loses HS384/HS512 and an RSA key fits no HS
+ * algorithm: the endpoint would start and refuse every token. Static key sets
+ * are checked against this endpoint's algorithms instead (RFC 7518 §3.2).
+ */
+function staticKeyIssues(algs: readonly Alg[], keySet: KeySet, path: string): ConfigIssue[] {
+  const keys = keySet.current()?.keys ?? [];
+  if (!keys.some((key) => algs.some((alg) => key.algs.has(alg)))) {
+    return [{ path, message: `no key verifies any of the allowed algorithms (${algs.join(', ')})` }];
+  }
+  const hmacKeys = keys.filter((key) => key.kty === 'oct');
+  return algs
+    .filter((alg) => alg.startsWith('HS') && hmacKeys.length > 0 && !hmacKeys.some((key) => key.algs.has(alg)))
+    .map((alg) => ({ path, message: `no HMAC key is long enough for ${alg}: it needs at least ${Number(alg.slice(2)) / 8} bytes (RFC 7518 §3.2)` }));
 }
