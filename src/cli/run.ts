@@ -1,9 +1,131 @@
-import type { Command } from 'commander';
+/**
+ * `portcullis run -c FILE`: serve a KrakenD-style config. A bad config prints
+ * KrakenD's `ERROR parsing the configuration file:` lines (one per issue, with
+ * its JSON path) and exits 1. SIGTERM/SIGINT drain in-flight requests, then
+ * exit 0.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { ConfigError } from '../config/validate.js';
+import type { GatewayPlan } from '../config/compile.js';
+import { loadGatewayPlan } from '../config/load.js';
+import { isClusterWorker, notifyReady, startPrimary } from '../gateway/cluster.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS, startGateway, type Gateway } from '../gateway/server.js';
+import { createAccessLog, createPinoLogger, flushLogger, LOG_LEVELS, type LogLevel } from '../lib/pino-logger.js';
 
-// Placeholder until this command lands; it must be replaced, not shipped.
+export interface RunOptions {
+  config: string;
+  port?: number;
+  strict?: boolean;
+  workers: number;
+  logLevel: LogLevel;
+}
+
+const CONFIG_ERROR_PREFIX = 'ERROR parsing the configuration file: ';
+
 export function registerRun(program: Command): void {
-  program.command('run').description('(not available yet)').action(() => {
-    console.error('portcullis run: not available in this build');
-    process.exitCode = 1;
+  program
+    .command('run')
+    .description('Run the gateway on a KrakenD-style configuration file (JSON or YAML).')
+    .requiredOption('-c, --config <file>', 'configuration file')
+    .option('-p, --port <port>', "listening port (default: the config's port, else 8080)", parsePort)
+    .option('--strict', 'treat unknown configuration keys as errors')
+    .option('-w, --workers <n>', 'worker processes sharing the port (node:cluster)', parseWorkers, 1)
+    .option('-l, --log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, parseLogLevel, 'info' as LogLevel)
+    .action(async (options: RunOptions) => {
+      // Exit explicitly: a stray handle (a slow backend socket) must not keep a stopped gateway alive.
+      process.exit(await runGateway(options));
+    });
+}
+
+/** Runs until a stop signal; resolves with the exit code. */
+export async function runGateway(options: RunOptions): Promise<number> {
+  const logger = createPinoLogger({ level: options.logLevel });
+  const worker = isClusterWorker();
+  let plan: GatewayPlan;
+  try {
+    const loaded = loadGatewayPlan(options.config, { strict: options.strict === true });
+    plan = loaded.plan;
+    // In a cluster the primary already reported the warnings once.
+    if (!worker) for (const issue of loaded.warnings) logger.warn(`[SERVICE: Config] ${issue.path}: ${issue.message}`);
+  } catch (error) {
+    printConfigError(error);
+    return 1;
+  }
+
+  if (options.workers > 1 && !worker) {
+    const primary = startPrimary({ workers: options.workers, logger, drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS });
+    onStopSignal(() => {
+      logger.info('[SERVICE: Gateway] stopping workers');
+      primary.stop();
+    });
+    const code = await primary.exited;
+    flushLogger(logger);
+    return code;
+  }
+
+  const accessLog = createAccessLog(logger);
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway(plan, {
+      logger,
+      accessLog: accessLog ?? false,
+      ...(options.port !== undefined ? { port: options.port } : {}),
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) printConfigError(error);
+    else console.error(`ERROR starting the gateway: ${(error as Error)?.message ?? String(error)}`);
+    flushLogger(logger);
+    return 1;
+  }
+  notifyReady(gateway.port);
+
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      logger.info('[SERVICE: Gateway] shutting down, draining in-flight requests');
+      void gateway.close().then(resolve, resolve);
+    };
+    onStopSignal(stop);
+    // A worker whose primary is gone has nobody to restart it or forward signals.
+    if (worker) process.once('disconnect', stop);
   });
+  accessLog?.flush();
+  logger.info('[SERVICE: Gateway] stopped');
+  flushLogger(logger);
+  return 0;
+}
+
+function onStopSignal(stop: () => void): void {
+  let stopping = false;
+  const handler = (): void => {
+    if (stopping) return;
+    stopping = true;
+    stop();
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
+
+export function printConfigError(error: unknown): void {
+  if (error instanceof ConfigError) {
+    for (const issue of error.issues) console.error(`${CONFIG_ERROR_PREFIX}${issue.path}: ${issue.message}`);
+  } else {
+    console.error(`${CONFIG_ERROR_PREFIX}${(error as Error)?.message ?? String(error)}`);
+  }
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('must be a port number (0-65535).');
+  return port;
+}
+
+function parseWorkers(value: string): number {
+  const workers = Number(value);
+  if (!/^\d+$/.test(value) || workers < 1 || workers > 256) throw new InvalidArgumentError('must be a whole number from 1 to 256.');
+  return workers;
+}
+
+function parseLogLevel(value: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}.`);
+  return value as LogLevel;
 }

@@ -1,0 +1,107 @@
+/**
+ * One client request on its way through the gateway: what the proxy steps
+ * share (the compiled endpoint, the deadline, the backend calls to cancel)
+ * and the few ways it can end. Every field is assigned in the constructor so
+ * the object keeps one shape on the hot path.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Authorizer } from '../authorizer/create.js';
+import type { BackendPlan, EndpointPlan } from '../config/compile.js';
+import type { PathBuilder } from './backend-url.js';
+import type { MergeState } from './merge.js';
+import type { BackendTarget } from './proxy.js';
+
+export interface BackendRuntime {
+  readonly plan: BackendPlan;
+  readonly target: BackendTarget;
+  readonly buildPath: PathBuilder;
+}
+
+export interface EndpointRuntime {
+  readonly plan: EndpointPlan;
+  readonly authorizer: Authorizer | undefined;
+  readonly backends: readonly BackendRuntime[];
+  /** `output_encoding: no-op`: a pure proxy of exactly one backend. */
+  readonly noop: boolean;
+}
+
+export class Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly endpoint: EndpointRuntime;
+  timer: NodeJS.Timeout | undefined;
+  timedOut: boolean;
+  bodyTooLarge: boolean;
+  /** Set once the gateway has chosen the answer; later backend results are ignored. */
+  settled: boolean;
+  /** Results gathered so far by a merging endpoint, for an answer at the timeout. */
+  merge: MergeState | undefined;
+  /** Why the backend calls were cancelled; set once. */
+  abortReason: Error | undefined;
+  #backendAborts: ((reason: Error) => void)[] | undefined;
+
+  constructor(req: IncomingMessage, res: ServerResponse, endpoint: EndpointRuntime) {
+    this.req = req;
+    this.res = res;
+    this.endpoint = endpoint;
+    this.timer = undefined;
+    this.timedOut = false;
+    this.bodyTooLarge = false;
+    this.settled = false;
+    this.merge = undefined;
+    this.abortReason = undefined;
+    this.#backendAborts = undefined;
+  }
+
+  /** Starts the endpoint timeout, which covers the whole pipe (all backends, merging, streaming). */
+  startTimer(onTimeout: (exchange: Exchange) => void): void {
+    this.timer = setTimeout(onTimeout, this.endpoint.plan.timeoutMs, this);
+  }
+
+  /** Stops the timer. */
+  finish(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** Called by a backend call once it is on a socket; a call that starts after the abort is cancelled at once. */
+  addBackendAbort(abort: (reason: Error) => void): void {
+    if (this.abortReason !== undefined) return abort(this.abortReason);
+    if (this.#backendAborts === undefined) this.#backendAborts = [abort];
+    else this.#backendAborts.push(abort);
+  }
+
+  /** Stops the timer and cancels every backend call still running. */
+  abort(reason: Error): void {
+    this.finish();
+    if (this.abortReason !== undefined) return;
+    this.abortReason = reason;
+    const aborts = this.#backendAborts;
+    if (aborts === undefined) return;
+    this.#backendAborts = undefined;
+    for (let i = 0; i < aborts.length; i++) aborts[i]!(reason);
+  }
+}
+
+export class GatewayTimeoutError extends Error {
+  constructor() {
+    super('endpoint timeout reached');
+    this.name = 'GatewayTimeoutError';
+  }
+}
+
+export class BodyTooLargeError extends Error {
+  constructor() {
+    super('request body exceeds the limit');
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+export class ClientGoneError extends Error {
+  constructor() {
+    super('client closed the connection');
+    this.name = 'ClientGoneError';
+  }
+}

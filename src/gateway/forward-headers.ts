@@ -1,0 +1,141 @@
+/**
+ * The headers a backend sees (krakend-compat.md §4, zero trust): only
+ * `Content-Type` plus the endpoint's `input_headers` (`*` = all but
+ * hop-by-hop), then the propagated claims, which reach the backend only when
+ * their name passes the same allowlist (KrakenD's rule). `X-Forwarded-For` and
+ * `X-Forwarded-Host` are always set.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { PropagatedHeader } from '../authorizer/propagate.js';
+
+/**
+ * Never forwarded: hop-by-hop headers (RFC 9110 §7.6.1), `host` (the backend's
+ * own is set by the client library), `content-length` (the body framing is
+ * ours to set) and `expect` (the 100-continue exchange ends at the gateway).
+ */
+export const NOT_FORWARDED: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'expect',
+  // Set by the gateway below, from the connection rather than from the client.
+  'x-forwarded-for',
+  'x-forwarded-host',
+]);
+
+/** KrakenD sends its own User-Agent when the client's is not forwarded. */
+export const GATEWAY_USER_AGENT = 'portcullis';
+
+const EMPTY: readonly string[] = [];
+const NOT_PLAIN_ASCII = /[^\t\x20-\x7e]/;
+
+/**
+ * Builds undici's flat header list `[name, value, name, value, …]` with
+ * lower-case names. `stripHeaders` are client headers the authorizer owns;
+ * they are dropped before the propagated values are added, so a client can
+ * never smuggle its own value through.
+ */
+export function buildBackendHeaders(
+  req: IncomingMessage,
+  inputHeaders: ReadonlySet<string> | '*',
+  propagated: readonly PropagatedHeader[] | undefined,
+  stripHeaders: readonly string[] | undefined,
+): string[] {
+  const headers = req.headers;
+  const strip = stripHeaders ?? EMPTY;
+  const out: string[] = [];
+  let userAgent = false;
+  if (inputHeaders === '*') {
+    const connectionTokens = connectionListed(headers.connection);
+    for (const name in headers) {
+      if (NOT_FORWARDED.has(name) || (strip.length > 0 && strip.includes(name))) continue;
+      if (connectionTokens !== undefined && connectionTokens.includes(name)) continue;
+      const value = headers[name];
+      if (value === undefined) continue;
+      if (name === 'user-agent') userAgent = true;
+      pushValue(out, name, value);
+    }
+  } else {
+    const contentType = headers['content-type'];
+    if (contentType !== undefined && !strip.includes('content-type')) out.push('content-type', contentType);
+    for (const name of inputHeaders) {
+      if (name === 'content-type' || NOT_FORWARDED.has(name) || (strip.length > 0 && strip.includes(name))) continue;
+      const value = headers[name];
+      if (value === undefined) continue;
+      if (name === 'user-agent') userAgent = true;
+      pushValue(out, name, value);
+    }
+  }
+  if (propagated !== undefined) {
+    for (let i = 0; i < propagated.length; i++) {
+      const header = propagated[i]!;
+      const name = header.name.toLowerCase();
+      if (inputHeaders !== '*' && !inputHeaders.has(name)) continue;
+      if (NOT_FORWARDED.has(name)) continue;
+      const value = header.value;
+      if (typeof value === 'string') out.push(name, headerSafe(value));
+      else for (let j = 0; j < value.length; j++) out.push(name, headerSafe(value[j]!));
+    }
+  }
+  const clientIp = clientAddress(req);
+  const priorHops = forwardedFor(headers['x-forwarded-for'], inputHeaders);
+  out.push('x-forwarded-for', priorHops === undefined ? clientIp : `${priorHops}, ${clientIp}`);
+  const host = headers.host;
+  if (host !== undefined) out.push('x-forwarded-host', host);
+  if (!userAgent) out.push('user-agent', GATEWAY_USER_AGENT);
+  return out;
+}
+
+/** The peer address; an IPv4 client of a dual-stack listener shows as `::ffff:1.2.3.4`, which backends expect as `1.2.3.4`. */
+function clientAddress(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/**
+ * The client's own X-Forwarded-For chain is kept only when the endpoint trusts
+ * it (lists it in input_headers, or `*`); otherwise a client could forge the
+ * hops a backend sees.
+ */
+function forwardedFor(value: string | string[] | undefined, inputHeaders: ReadonlySet<string> | '*'): string | undefined {
+  if (value === undefined || value.length === 0) return undefined;
+  if (typeof value !== 'string') value = value.join(', ');
+  if (inputHeaders !== '*' && !inputHeaders.has('x-forwarded-for')) return undefined;
+  return value;
+}
+
+function pushValue(out: string[], name: string, value: string | string[]): void {
+  if (typeof value === 'string') out.push(name, value);
+  else for (let i = 0; i < value.length; i++) out.push(name, value[i]!);
+}
+
+/** Header names the client marked hop-by-hop through `Connection: a, b`. */
+function connectionListed(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const lower = value.toLowerCase();
+  if (lower === 'keep-alive' || lower === 'close') return undefined;
+  return lower.split(',').map((token) => token.trim());
+}
+
+/**
+ * Claim values may hold any Unicode text. Go writes them as UTF-8 bytes, so
+ * the same bytes are sent here (as latin1 code units, which is how node puts a
+ * string on the wire); control characters that would break the header
+ * framing are removed instead of failing the request.
+ */
+export function headerSafe(value: string): string {
+  if (!NOT_PLAIN_ASCII.test(value)) return value;
+  let bytes = value;
+  // eslint-disable-next-line no-control-regex
+  if (/[^\x00-\x7f]/.test(value)) bytes = Buffer.from(value, 'utf8').toString('latin1');
+  // eslint-disable-next-line no-control-regex
+  return bytes.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
+}

@@ -1,0 +1,205 @@
+/**
+ * An allowed request on its way to the backends (design.md §2 steps 3-4):
+ * the backend request is built (headers, query, url_pattern, body), then
+ * either streamed through (`no-op`) or fanned out and merged (`json`,
+ * `string`), all within the endpoint timeout.
+ *
+ * Failure statuses: `no-op` answers 502 when the backend cannot be reached
+ * or breaks before its status line, and 504 at the endpoint timeout; a
+ * failure after the status line cuts the connection. Merging endpoints answer
+ * as KrakenD does: partial data with `X-KrakenD-Completed: false`, or 500
+ * when no backend succeeded. A body over the limit answers 413.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Allow } from '../authorizer/decision.js';
+import type { Logger } from '../lib/logger.js';
+import { filterQuery, withQuery } from './backend-url.js';
+import { BodyTooLargeError, Exchange, GatewayTimeoutError, type BackendRuntime, type EndpointRuntime } from './exchange.js';
+import { buildBackendHeaders } from './forward-headers.js';
+import { decodeBackendBody, MergeState, writeMerged } from './merge.js';
+import { dispatchForMerge, dispatchNoop, type BackendCall, type MergeCallResult } from './proxy.js';
+import { bufferedBody, declaredLength, hasRequestBody, streamedBody } from './request-body.js';
+import { BODIES, sendJson } from './respond.js';
+
+export interface ForwarderOptions {
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+export interface Forwarder {
+  /** Starts the backend work; returns the exchange to cancel if the client leaves (undefined when answered at once). */
+  forward(req: IncomingMessage, res: ServerResponse, runtime: EndpointRuntime, params: Readonly<Record<string, string>>, rawQuery: string, allow: Allow | undefined): Exchange | undefined;
+}
+
+interface MergeContext {
+  readonly exchange: Exchange;
+  readonly state: MergeState;
+  readonly backend: BackendRuntime;
+  readonly index: number;
+}
+
+export function createForwarder(options: ForwarderOptions): Forwarder {
+  const { maxBodyBytes, logger } = options;
+
+  function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    runtime: EndpointRuntime,
+    params: Readonly<Record<string, string>>,
+    rawQuery: string,
+    allow: Allow | undefined,
+  ): Exchange | undefined {
+    const endpoint = runtime.plan;
+    const bodyPresent = hasRequestBody(req);
+    const length = bodyPresent ? declaredLength(req) : undefined;
+    if (length !== undefined && length > maxBodyBytes) {
+      sendJson(res, 413, BODIES.tooLarge);
+      return undefined;
+    }
+
+    const exchange = new Exchange(req, res, runtime);
+    const headers = buildBackendHeaders(req, endpoint.inputHeaders, allow?.headers, allow?.stripHeaders);
+    const query = filterQuery(rawQuery, endpoint.inputQueryStrings);
+    const claims = allow?.claims;
+
+    if (runtime.noop) {
+      exchange.startTimer(onNoopTimeout);
+      const backend = runtime.backends[0]!;
+      const target = backend.target.next();
+      if (length !== undefined) headers.push('content-length', String(length));
+      const call: BackendCall = {
+        path: target.prefix + withQuery(backend.buildPath(params, claims), query),
+        method: backend.plan.method,
+        headers,
+        body: bodyPresent ? streamedBody(exchange, maxBodyBytes) : null,
+      };
+      dispatchNoop(exchange, target.pool, call, onNoopDone);
+      return exchange;
+    }
+
+    exchange.startTimer(onMergeTimeout);
+    const backends = runtime.backends;
+    if (!bodyPresent || backends.length === 1) {
+      if (length !== undefined) headers.push('content-length', String(length));
+      fanOut(exchange, params, claims, headers, query, bodyPresent ? streamedBody(exchange, maxBodyBytes) : null);
+    } else {
+      // Every backend needs its own copy of the body (lura clones the request).
+      bufferedBody(exchange, maxBodyBytes).then(
+        (body) => {
+          if (exchange.settled) return;
+          if (body === undefined) return tooLarge(exchange);
+          fanOut(exchange, params, claims, headers, query, body);
+        },
+        // The client went away mid-body; the close hook already cancelled the exchange.
+        () => undefined,
+      );
+    }
+    return exchange;
+  }
+
+  function onNoopTimeout(exchange: Exchange): void {
+    exchange.timer = undefined;
+    exchange.timedOut = true;
+    const reason = new GatewayTimeoutError();
+    exchange.abort(reason);
+    // A call still waiting for a connection has no abort hook yet: answer now.
+    if (!exchange.settled) onNoopDone(exchange, reason);
+  }
+
+  function onNoopDone(exchange: Exchange, error: Error | null): void {
+    exchange.finish();
+    if (exchange.settled) return;
+    exchange.settled = true;
+    if (error === null) return;
+    const res = exchange.res;
+    if (exchange.bodyTooLarge) return tooLarge(exchange);
+    if (clientGone(exchange)) return;
+    logBackendError(exchange, 0, exchange.timedOut ? 'endpoint timeout reached' : error.message);
+    // Once the backend's status is out, a failure can only cut the connection: a clean end would pass a truncated body off as complete.
+    if (res.headersSent) return void res.destroy();
+    if (exchange.timedOut) sendJson(res, 504, BODIES.gatewayTimeout);
+    else sendJson(res, 502, BODIES.badGateway);
+  }
+
+  function fanOut(
+    exchange: Exchange,
+    params: Readonly<Record<string, string>>,
+    claims: Allow['claims'] | undefined,
+    headers: string[],
+    query: string,
+    body: BackendCall['body'],
+  ): void {
+    const backends = exchange.endpoint.backends;
+    const state = new MergeState(backends.length);
+    exchange.merge = state;
+    for (let i = 0; i < backends.length; i++) {
+      const backend = backends[i]!;
+      const target = backend.target.next();
+      const call: BackendCall = {
+        path: target.prefix + withQuery(backend.buildPath(params, claims), query),
+        method: backend.plan.method,
+        headers,
+        body,
+      };
+      const context: MergeContext = { exchange, state, backend, index: i };
+      dispatchForMerge(exchange, target.pool, call, context, onMergeResult);
+    }
+  }
+
+  function onMergeResult(result: MergeCallResult<MergeContext>): void {
+    const { exchange, state, backend, index } = result.context;
+    if (exchange.settled) return;
+    if (result.error !== null) {
+      if (exchange.bodyTooLarge) return tooLarge(exchange);
+      if (clientGone(exchange)) return;
+      state.fail(undefined);
+      logBackendError(exchange, index, result.error.message);
+    } else {
+      const data = result.text === undefined ? undefined : decodeBackendBody(result.text, backend.plan.encoding);
+      if (data !== undefined) {
+        state.add(data);
+      } else {
+        state.fail(result.text === undefined && backend.plan.returnErrorCode ? result.status : undefined);
+        logBackendError(exchange, index, result.text === undefined ? `invalid status code ${result.status}` : 'invalid response body');
+      }
+    }
+    if (state.done) settleMerged(exchange, state);
+  }
+
+  function settleMerged(exchange: Exchange, state: MergeState): void {
+    exchange.settled = true;
+    exchange.finish();
+    writeMerged(exchange.res, state, exchange.endpoint.plan.outputEncoding, undefined);
+    if (!state.done) exchange.abort(new GatewayTimeoutError());
+  }
+
+  function onMergeTimeout(exchange: Exchange): void {
+    exchange.timer = undefined;
+    exchange.timedOut = true;
+    if (exchange.settled) return;
+    logBackendError(exchange, -1, 'endpoint timeout reached');
+    settleMerged(exchange, exchange.merge ?? new MergeState(exchange.endpoint.backends.length));
+  }
+
+  function tooLarge(exchange: Exchange): void {
+    exchange.settled = true;
+    exchange.abort(new BodyTooLargeError());
+    const { req, res } = exchange;
+    // The rest of a chunked body is unread: close instead of parsing it as the next request.
+    res.shouldKeepAlive = false;
+    req.resume();
+    sendJson(res, 413, BODIES.tooLarge);
+  }
+
+  /** The client closed its connection: nobody to answer, nothing worth logging as a backend failure. */
+  function clientGone(exchange: Exchange): boolean {
+    return (exchange.res.destroyed && !exchange.res.writableFinished) || exchange.req.errored !== null;
+  }
+
+  function logBackendError(exchange: Exchange, index: number, message: string): void {
+    const label = exchange.endpoint.plan.label;
+    logger.error(index >= 0 ? `${label} Error #${index}: ${message}` : `${label} ${message}`);
+  }
+
+  return { forward };
+}

@@ -1,0 +1,94 @@
+/**
+ * KrakenD's merging (krakend-compat.md §6, lura `proxy/merging.go`): every
+ * backend is called in parallel within the endpoint timeout; each JSON object
+ * is merged shallowly in arrival order (a later answer wins a key collision);
+ * `X-KrakenD-Completed` says whether every backend answered well and in time.
+ * No successful backend → 500 with an empty body (lura's default error
+ * status), or the backend's own status with `return_error_code`.
+ */
+import type { ServerResponse } from 'node:http';
+import { JSON_TYPE } from './respond.js';
+
+export type BackendEncoding = 'json' | 'no-op' | 'string';
+export type OutputEncoding = 'json' | 'no-op' | 'string';
+export type Merged = Record<string, unknown>;
+
+/**
+ * A backend body as data. `string` wraps the text as `{"content": …}`; JSON
+ * objects are used as they are and arrays are wrapped as
+ * `{"collection": […]}` (KrakenD's `is_collection` shape). Anything else
+ * (scalars, invalid or empty JSON) fails the backend.
+ */
+export function decodeBackendBody(text: string, encoding: BackendEncoding): Merged | undefined {
+  if (encoding === 'string') return { content: text };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) return { collection: value };
+  return value as Merged;
+}
+
+/** Accumulates backend results as they arrive. */
+export class MergeState {
+  /** Null prototype: a backend key named `__proto__` stays plain data. */
+  readonly data: Merged = Object.create(null) as Merged;
+  succeeded = 0;
+  failed = 0;
+  /** First error status of a backend with `return_error_code`. */
+  errorStatus: number | undefined = undefined;
+  readonly expected: number;
+
+  constructor(expected: number) {
+    this.expected = expected;
+  }
+
+  add(data: Merged): void {
+    Object.assign(this.data, data);
+    this.succeeded += 1;
+  }
+
+  fail(passStatus: number | undefined): void {
+    this.failed += 1;
+    if (passStatus !== undefined && this.errorStatus === undefined) this.errorStatus = passStatus;
+  }
+
+  get done(): boolean {
+    return this.succeeded + this.failed >= this.expected;
+  }
+
+  get complete(): boolean {
+    return this.succeeded === this.expected;
+  }
+}
+
+/** Writes the merged answer (or the failure status) in the endpoint's output encoding. */
+export function writeMerged(res: ServerResponse, state: MergeState, output: OutputEncoding, extra: string[] | undefined): void {
+  if (res.headersSent || res.destroyed) return;
+  const completed = state.complete ? 'true' : 'false';
+  if (state.succeeded === 0) {
+    const headers = ['x-krakend-completed', completed, 'content-length', '0'];
+    if (extra) headers.push(...extra);
+    res.writeHead(state.errorStatus ?? 500, headers);
+    res.end();
+    return;
+  }
+  let body: string;
+  let type: string;
+  if (output === 'string') {
+    // lura's string render writes the `content` key as text.
+    const content = state.data.content;
+    body = typeof content === 'string' ? content : '';
+    type = 'text/plain; charset=utf-8';
+  } else {
+    body = JSON.stringify(state.data);
+    type = JSON_TYPE;
+  }
+  const headers = ['content-type', type, 'content-length', String(Buffer.byteLength(body)), 'x-krakend-completed', completed];
+  if (extra) headers.push(...extra);
+  res.writeHead(200, headers);
+  res.end(body);
+}

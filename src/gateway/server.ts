@@ -1,0 +1,289 @@
+/**
+ * The gateway (design.md §2): node:http in front, the router, the authorizer
+ * per endpoint, then undici to the backends (forward.ts). Everything per
+ * endpoint is built before the first request; the request path does no config
+ * reads and no regular-expression building, and stays synchronous until the
+ * backend call unless a token names a key the key set must download first.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import { createAuthorizer, type Authorizer } from '../authorizer/create.js';
+import { createVerifiedTokenCache } from '../authorizer/cache.js';
+import type { Decision } from '../authorizer/decision.js';
+import type { EndpointPlan, GatewayPlan } from '../config/compile.js';
+import { createKeySetRegistry, type KeySetRegistry } from '../keys/registry.js';
+import type { Clock } from '../lib/clock.js';
+import { silentLogger, type Logger } from '../lib/logger.js';
+import { ACCESS_MESSAGE, type AccessLog } from '../lib/pino-logger.js';
+import { compilePathBuilder } from './backend-url.js';
+import { ClientGoneError, type BackendRuntime, type EndpointRuntime, type Exchange } from './exchange.js';
+import { createForwarder } from './forward.js';
+import { sendHealth } from './health.js';
+import { createBackendPools, type BackendPools } from './proxy.js';
+import { BODIES, sendEmpty, sendJson } from './respond.js';
+import { createRouter } from './router.js';
+
+export interface GatewayOptions {
+  logger?: Logger;
+  /** Shared key sets; by default the gateway owns one registry for all its endpoints. */
+  registry?: KeySetRegistry;
+  /** undici dispatcher for JWKS downloads, used when the gateway creates its own registry. */
+  dispatcher?: Dispatcher;
+  clock?: Clock;
+  /** Listening address; default the plan's `listen_ip`, else every interface. */
+  host?: string;
+  /** Listening port; default the plan's (8080). 0 picks a free port. */
+  port?: number;
+  /**
+   * One INFO line per request: true (default) writes it through `logger`,
+   * a function writes it itself (the CLI passes pino-logger's fast writer),
+   * false turns it off.
+   */
+  accessLog?: boolean | AccessLog;
+  /** How long `close()` waits for in-flight requests before cutting connections (default 10 s). */
+  drainTimeoutMs?: number;
+}
+
+export interface Gateway {
+  readonly port: number;
+  readonly url: string;
+  /** Stops accepting, lets in-flight requests finish (bounded), then releases sockets and key sets. */
+  close(): Promise<void>;
+  /** Resolves once every key set finished its first load attempt. */
+  ready(): Promise<void>;
+}
+
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+const SERVICE = '[SERVICE: Gateway]';
+
+/**
+ * What the close hook needs about one request, in one small fixed shape.
+ * (Extra fields on node's ServerResponse cost shape transitions of a
+ * 40-field object on every request: measured, several µs.)
+ */
+class RequestState {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly path: string;
+  readonly startedAt: number;
+  exchange: Exchange | undefined;
+
+  constructor(req: IncomingMessage, res: ServerResponse, path: string, startedAt: number) {
+    this.req = req;
+    this.res = res;
+    this.path = path;
+    this.startedAt = startedAt;
+    this.exchange = undefined;
+  }
+}
+
+export async function startGateway(plan: GatewayPlan, options: GatewayOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? silentLogger;
+  const accessLog = accessLogFor(options.accessLog ?? true, logger);
+  const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  const ownsRegistry = options.registry === undefined;
+  const registry =
+    options.registry ??
+    createKeySetRegistry({
+      logger,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    });
+  const cache = createVerifiedTokenCache(plan.verifiedTokenCacheSize);
+  const pools = createBackendPools({ keepAliveTimeoutMs: 4000 });
+  const authorizers: Authorizer[] = [];
+  const runtimes = new Map<EndpointPlan, EndpointRuntime>();
+
+  function releaseAuth(): void {
+    for (const authorizer of authorizers) authorizer.close();
+    if (ownsRegistry) registry.close();
+  }
+
+  function buildRuntime(endpoint: EndpointPlan): EndpointRuntime {
+    let authorizer: Authorizer | undefined;
+    if (endpoint.validator !== undefined) {
+      authorizer = createAuthorizer(endpoint.validator, {
+        keySets: registry,
+        cache,
+        logger,
+        label: endpoint.label,
+        path: endpoint.validatorPath,
+        routeParams: endpoint.params,
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
+      authorizers.push(authorizer);
+    } else {
+      logger.info(`${endpoint.label}[JWTValidator] Validator disabled for this endpoint`);
+    }
+    const backends: BackendRuntime[] = endpoint.backends.map((backend) => ({
+      plan: backend,
+      target: pools.target(backend.hosts),
+      buildPath: compilePathBuilder(backend.urlParts),
+    }));
+    return Object.freeze({ plan: endpoint, authorizer, backends: Object.freeze(backends), noop: endpoint.outputEncoding === 'no-op' });
+  }
+
+  try {
+    // A broken validator (a missing key file, an unknown alg) throws ConfigError here, before anything listens.
+    for (const endpoint of plan.endpoints) runtimes.set(endpoint, buildRuntime(endpoint));
+  } catch (error) {
+    releaseAuth();
+    await pools.destroy();
+    throw error;
+  }
+
+  const router = createRouter(plan.endpoints);
+  const forwarder = createForwarder({ maxBodyBytes: plan.limits.maxBodySize, logger });
+  const healthPath = plan.healthPath;
+  const limits = plan.limits;
+  let draining = false;
+
+  const server: Server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderSize,
+      requestTimeout: limits.requestTimeoutMs,
+      // node refuses a headers timeout above the request timeout.
+      headersTimeout: limits.requestTimeoutMs > 0 ? Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) : limits.headersTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // How often slow clients are checked against those timeouts; node's 30 s default lets them linger far too long.
+      connectionsCheckingInterval: 1000,
+    },
+    handle,
+  );
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const state = new RequestState(req, res, path, accessLog === undefined ? 0 : performance.now());
+    res.on('close', () => onResponseClose(state));
+    if (draining) res.shouldKeepAlive = false;
+    const method = req.method ?? 'GET';
+
+    if (healthPath !== undefined && path === healthPath) {
+      if (method === 'GET' || method === 'HEAD') sendHealth(res, method);
+      else sendJson(res, 405, BODIES.methodNotAllowed, { allow: 'GET, HEAD' });
+      return;
+    }
+    const match = router.match(method, path);
+    if (match.kind === 'not_found') return sendJson(res, 404, BODIES.notFound);
+    if (match.kind === 'method_not_allowed') return sendJson(res, 405, BODIES.methodNotAllowed, { allow: match.allow.join(', ') });
+
+    const runtime = runtimes.get(match.endpoint)!;
+    const query = q === -1 ? '' : url.slice(q + 1);
+    const authorizer = runtime.authorizer;
+    if (authorizer === undefined) {
+      state.exchange = forwarder.forward(req, res, runtime, match.params, query, undefined);
+      return;
+    }
+    let decision: Decision | Promise<Decision>;
+    try {
+      decision = authorizer.authorize({ headers: req.headers, query, params: match.params });
+    } catch (error) {
+      return internalError(res, runtime, error);
+    }
+    if (decision instanceof Promise) {
+      decision.then(
+        (settled) => decide(state, runtime, match.params, query, settled),
+        (error: unknown) => internalError(res, runtime, error),
+      );
+    } else {
+      decide(state, runtime, match.params, query, decision);
+    }
+  }
+
+  function decide(state: RequestState, runtime: EndpointRuntime, params: Record<string, string>, query: string, decision: Decision): void {
+    const res = state.res;
+    // The client may have left while a key was being fetched.
+    if (res.destroyed) return;
+    if (decision.allowed) {
+      state.exchange = forwarder.forward(state.req, res, runtime, params, query, decision);
+      return;
+    }
+    // A denied request never reaches a backend and carries no X-KrakenD headers.
+    const headers: Record<string, string> = {};
+    if (decision.wwwAuthenticate !== undefined) headers['www-authenticate'] = decision.wwwAuthenticate;
+    if (decision.body !== undefined) sendJson(res, decision.status, decision.body, headers);
+    else sendEmpty(res, decision.status, headers);
+  }
+
+  function internalError(res: ServerResponse, runtime: EndpointRuntime, error: unknown): void {
+    logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, `${runtime.plan.label} unexpected error`);
+    sendEmpty(res, 500);
+  }
+
+  function onResponseClose(state: RequestState): void {
+    const res = state.res;
+    const exchange = state.exchange;
+    if (exchange !== undefined && !exchange.settled && !res.writableFinished) {
+      // The client left: stop the backend calls made on its behalf.
+      exchange.settled = true;
+      exchange.abort(new ClientGoneError());
+    }
+    if (accessLog !== undefined) {
+      const durationMs = Math.round((performance.now() - state.startedAt) * 1000) / 1000;
+      accessLog(state.req.method ?? '', state.path, res.statusCode, durationMs, !res.writableFinished);
+    }
+  }
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: options.port ?? plan.port, host: options.host ?? plan.listenIp }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    releaseAuth();
+    await pools.destroy();
+    throw error;
+  }
+
+  const address = server.address() as AddressInfo;
+  const port = address.port;
+  logger.info(`${SERVICE} Listening on port ${port}`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    url: `http://${urlHost(address.address)}:${port}`,
+    ready: async () => {
+      await Promise.all(authorizers.map((authorizer) => authorizer.ready()));
+    },
+    close() {
+      draining = true;
+      closing ??= drain(server, pools, drainTimeoutMs).finally(releaseAuth);
+      return closing;
+    },
+  };
+}
+
+function accessLogFor(option: boolean | AccessLog, logger: Logger): AccessLog | undefined {
+  if (typeof option === 'function') return option;
+  if (!option) return undefined;
+  return (method, path, status, durationMs, aborted) =>
+    logger.info(aborted ? { method, path, status, durationMs, aborted } : { method, path, status, durationMs }, ACCESS_MESSAGE);
+}
+
+async function drain(server: Server, pools: BackendPools, drainTimeoutMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  // Keep-alive connections become idle as their last request finishes; close them as they do.
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  const deadline = setTimeout(() => server.closeAllConnections(), drainTimeoutMs);
+  try {
+    await closed;
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(deadline);
+  }
+  await pools.destroy();
+}
+
+function urlHost(address: string): string {
+  if (address === '0.0.0.0' || address === '::' || address === '') return '127.0.0.1';
+  return address.includes(':') ? `[${address}]` : address;
+}

@@ -1,0 +1,148 @@
+/** The gateway's pure steps: health time format, query filtering, url filling, header safety, body decoding. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { goTimeString, healthBody } from '../../src/gateway/health.js';
+import { claimText, compilePathBuilder, encodeComponent, filterQuery, withQuery } from '../../src/gateway/backend-url.js';
+import { headerSafe } from '../../src/gateway/forward-headers.js';
+import { decodeBackendBody, MergeState } from '../../src/gateway/merge.js';
+import { ACCESS_MESSAGE, createAccessLog, createPinoLogger } from '../../src/lib/pino-logger.js';
+
+describe('health', () => {
+  it("formats time as Go's time.Now().String() in UTC", () => {
+    const epochNs = BigInt(Date.UTC(2025, 4, 1, 10, 0, 0)) * 1_000_000n + 123_456_789n;
+    assert.equal(goTimeString(epochNs, 12_345_678_901n), '2025-05-01 10:00:00.123456789 +0000 UTC m=+12.345678901');
+  });
+
+  it('trims trailing zeros of the fraction, and the dot when it is whole', () => {
+    const base = BigInt(Date.UTC(2025, 0, 2, 3, 4, 5)) * 1_000_000n;
+    assert.equal(goTimeString(base + 120_000_000n, 5n), '2025-01-02 03:04:05.12 +0000 UTC m=+0.000000005');
+    assert.equal(goTimeString(base, 1_000_000_000n), '2025-01-02 03:04:05 +0000 UTC m=+1.000000000');
+  });
+
+  it('has KrakenD\'s key order', () => {
+    assert.match(healthBody(), /^\{"agents":\{\},"now":"[^"]+","status":"ok"\}$/);
+  });
+});
+
+describe('query filtering', () => {
+  it('keeps allowed keys case-sensitively and byte for byte', () => {
+    assert.equal(filterQuery('a=1&B=2&b=3&a=4', new Set(['a', 'b'])), 'a=1&b=3&a=4');
+    assert.equal(filterQuery('q=%20x+y&other', new Set(['q'])), 'q=%20x+y');
+  });
+
+  it('matches the decoded key and ignores malformed escapes', () => {
+    assert.equal(filterQuery('fil%74er=1&%zz=2', new Set(['filter', '%zz'])), 'fil%74er=1');
+  });
+
+  it('forwards all with *, none with an empty list', () => {
+    assert.equal(filterQuery('x=1&y=2', '*'), 'x=1&y=2');
+    assert.equal(filterQuery('x=1', new Set()), '');
+    assert.equal(filterQuery('', new Set(['x'])), '');
+    assert.equal(filterQuery('&&x=1&', new Set(['x'])), 'x=1');
+  });
+
+  it('appends to a pattern that has its own query', () => {
+    assert.equal(withQuery('/a?x=1', 'y=2'), '/a?x=1&y=2');
+    assert.equal(withQuery('/a', 'y=2'), '/a?y=2');
+    assert.equal(withQuery('/a', ''), '/a');
+  });
+});
+
+describe('url_pattern filling', () => {
+  it('formats claims: strings as is, integers as integer text, others as JSON, missing as empty', () => {
+    assert.equal(claimText('abc'), 'abc');
+    assert.equal(claimText(1651529725), '1651529725');
+    assert.equal(claimText(1e21), '1000000000000000000000');
+    assert.equal(claimText(-42.42), '-42.42');
+    assert.equal(claimText(true), 'true');
+    assert.equal(claimText(null), 'null');
+    assert.equal(claimText(['a', 'b']), '["a","b"]');
+    assert.equal(claimText(undefined), '');
+  });
+
+  it('percent-encodes every value, and never throws on lone surrogates', () => {
+    const build = compilePathBuilder([
+      { kind: 'literal', text: '/u/' },
+      { kind: 'claim', name: 'sub' },
+      { kind: 'literal', text: '/p/' },
+      { kind: 'param', name: 'id' },
+    ]);
+    assert.equal(build({ id: 'a/b?c' }, { sub: 'x y' }), '/u/x%20y/p/a%2Fb%3Fc');
+    assert.equal(build({}, undefined), '/u//p/');
+    assert.equal(encodeComponent('a\ud800b'), 'a%EF%BF%BDb');
+    assert.equal(encodeComponent('😀'), '%F0%9F%98%80');
+  });
+
+  it('returns a fixed path without placeholders', () => {
+    const build = compilePathBuilder([{ kind: 'literal', text: '/static' }]);
+    assert.equal(build({}, undefined), '/static');
+  });
+});
+
+describe('header safety', () => {
+  it('sends Unicode as UTF-8 bytes and strips framing characters', () => {
+    assert.equal(headerSafe('plain'), 'plain');
+    assert.equal(headerSafe('é'), Buffer.from('é', 'utf8').toString('latin1'));
+    assert.equal(headerSafe('€'), Buffer.from('€', 'utf8').toString('latin1'));
+    assert.equal(headerSafe('a\r\nx-injected: 1'), 'ax-injected: 1');
+    assert.equal(headerSafe('tab\tok'), 'tab\tok');
+  });
+});
+
+describe('backend bodies', () => {
+  it('decodes objects, wraps arrays and strings, fails scalars and garbage', () => {
+    assert.deepEqual(decodeBackendBody('{"a":1}', 'json'), { a: 1 });
+    assert.deepEqual(decodeBackendBody('[1,2]', 'json'), { collection: [1, 2] });
+    assert.deepEqual(decodeBackendBody('not json', 'string'), { content: 'not json' });
+    assert.equal(decodeBackendBody('42', 'json'), undefined);
+    assert.equal(decodeBackendBody('null', 'json'), undefined);
+    assert.equal(decodeBackendBody('', 'json'), undefined);
+    assert.equal(decodeBackendBody('{"a":', 'json'), undefined);
+  });
+
+  it('merges later answers over earlier ones and tracks completeness', () => {
+    const state = new MergeState(3);
+    state.add({ a: 1, x: 'first' });
+    state.fail(undefined);
+    assert.equal(state.done, false);
+    state.add({ x: 'second' });
+    assert.equal(state.done, true);
+    assert.equal(state.complete, false);
+    assert.deepEqual({ ...state.data }, { a: 1, x: 'second' });
+  });
+});
+
+describe('access log', () => {
+  function capture() {
+    const lines: string[] = [];
+    const destination = { write: (text: string) => void lines.push(...text.split('\n').filter(Boolean)) };
+    return { lines, destination };
+  }
+
+  it('writes the same JSON line pino would, batched', async () => {
+    const { lines, destination } = capture();
+    const logger = createPinoLogger({ destination });
+    const access = createAccessLog(logger)!;
+    access('GET', '/a"b\\c', 200, 1.234, false);
+    access('POST', '/x', 502, 10, true);
+    assert.equal(lines.length, 0, 'lines wait to be written together');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    logger.info({ method: 'GET', path: '/a"b\\c', status: 200, durationMs: 1.234 }, ACCESS_MESSAGE);
+    assert.equal(lines.length, 3);
+    const [fast, aborted, viaPino] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(Object.keys(fast!), Object.keys(viaPino!));
+    assert.deepEqual({ ...fast, time: undefined }, { ...viaPino, time: undefined });
+    assert.equal(fast!.level, 'INFO');
+    assert.match(String(fast!.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.deepEqual(aborted, { ...aborted, method: 'POST', path: '/x', status: 502, durationMs: 10, aborted: true, msg: ACCESS_MESSAGE });
+  });
+
+  it('is off when INFO is off, and flushes on demand', () => {
+    assert.equal(createAccessLog(createPinoLogger({ level: 'warn', destination: capture().destination })), undefined);
+    const { lines, destination } = capture();
+    const access = createAccessLog(createPinoLogger({ destination }))!;
+    access('GET', '/', 200, 0, false);
+    access.flush();
+    assert.equal(lines.length, 1);
+  });
+});
