@@ -8,6 +8,18 @@ import type { Claims } from '../jwt/parse.js';
 
 export type PathBuilder = (params: Readonly<Record<string, string>>, claims: Claims | undefined) => string;
 
+/**
+ * A claim whose value is "." or "..": every path normaliser reads it as a dot
+ * segment (WHATWG URL also reads "%2e" forms that way), so no encoding makes
+ * it safe, and the request is refused instead of reaching another resource.
+ */
+export class UnroutableClaimError extends Error {
+  constructor(claim: string) {
+    super(`claim "${claim}" cannot be a path segment`);
+    this.name = 'UnroutableClaimError';
+  }
+}
+
 /** Compiles the pattern once; a pattern without placeholders costs nothing per request. */
 export function compilePathBuilder(parts: readonly UrlPart[]): PathBuilder {
   if (parts.every((part) => part.kind === 'literal')) {
@@ -21,7 +33,11 @@ export function compilePathBuilder(parts: readonly UrlPart[]): PathBuilder {
       const part = frozen[i]!;
       if (part.kind === 'literal') path += part.text;
       else if (part.kind === 'param') path += encodeComponent(params[part.name] ?? '');
-      else path += encodeComponent(claimText(claims?.[part.name]));
+      else {
+        const text = encodeComponent(claimText(claims?.[part.name]));
+        if (text === '.' || text === '..') throw new UnroutableClaimError(part.name);
+        path += text;
+      }
     }
     return path;
   };

@@ -23,6 +23,8 @@ export interface EndpointRuntime {
   readonly backends: readonly BackendRuntime[];
   /** `output_encoding: no-op`: a pure proxy of exactly one backend. */
   readonly noop: boolean;
+  /** Some backend's url_pattern reads a `{JWT.claim}`. */
+  readonly claimPaths: boolean;
 }
 
 export class Exchange {

@@ -56,7 +56,7 @@ export function buildBackendHeaders(
   if (inputHeaders === '*') {
     const connectionTokens = connectionListed(headers.connection);
     for (const name in headers) {
-      if (NOT_FORWARDED.has(name) || (strip.length > 0 && strip.includes(name))) continue;
+      if (NOT_FORWARDED.has(name) || (strip.length > 0 && owned(name, strip))) continue;
       if (connectionTokens !== undefined && connectionTokens.includes(name)) continue;
       const value = headers[name];
       if (value === undefined) continue;
@@ -67,7 +67,7 @@ export function buildBackendHeaders(
     const contentType = headers['content-type'];
     if (contentType !== undefined && !strip.includes('content-type')) out.push('content-type', contentType);
     for (const name of inputHeaders) {
-      if (name === 'content-type' || NOT_FORWARDED.has(name) || (strip.length > 0 && strip.includes(name))) continue;
+      if (name === 'content-type' || NOT_FORWARDED.has(name) || (strip.length > 0 && owned(name, strip))) continue;
       const value = headers[name];
       if (value === undefined) continue;
       if (name === 'user-agent') userAgent = true;
@@ -115,6 +115,15 @@ function forwardedFor(value: string | string[] | undefined, inputHeaders: Readon
 function pushValue(out: string[], name: string, value: string | string[]): void {
   if (typeof value === 'string') out.push(name, value);
   else for (let i = 0; i < value.length; i++) out.push(name, value[i]!);
+}
+
+/**
+ * Whether a client header stands for one the authorizer sets. CGI, WSGI, PHP
+ * and Rack backends read `X_User` and `X-User` as the same variable
+ * (`HTTP_X_USER`), so a client spelling with underscores must go too.
+ */
+function owned(name: string, strip: readonly string[]): boolean {
+  return strip.includes(name) || (name.indexOf('_') !== -1 && strip.includes(name.replace(/_/g, '-')));
 }
 
 /** Header names the client marked hop-by-hop through `Connection: a, b`. */

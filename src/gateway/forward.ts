@@ -13,7 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Allow } from '../authorizer/decision.js';
 import type { Logger } from '../lib/logger.js';
-import { filterQuery, withQuery } from './backend-url.js';
+import { filterQuery, UnroutableClaimError, withQuery } from './backend-url.js';
 import { BodyTooLargeError, Exchange, GatewayTimeoutError, type BackendRuntime, type EndpointRuntime } from './exchange.js';
 import { buildBackendHeaders } from './forward-headers.js';
 import { decodeBackendBody, MergeState, writeMerged } from './merge.js';
@@ -55,6 +55,18 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     if (length !== undefined && length > maxBodyBytes) {
       sendJson(res, 413, BODIES.tooLarge);
       return undefined;
+    }
+
+    // Claims fill url_pattern placeholders; one that cannot be a path segment refuses the request before any backend work.
+    if (runtime.claimPaths) {
+      try {
+        for (let i = 0; i < runtime.backends.length; i++) runtime.backends[i]!.buildPath(params, allow?.claims);
+      } catch (error) {
+        if (!(error instanceof UnroutableClaimError)) throw error;
+        logger.warn(`${endpoint.label} ${error.message}`);
+        sendJson(res, 403, BODIES.unroutableClaim);
+        return undefined;
+      }
     }
 
     const exchange = new Exchange(req, res, runtime);

@@ -122,7 +122,8 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
       target: pools.target(backend.hosts),
       buildPath: compilePathBuilder(backend.urlParts),
     }));
-    return Object.freeze({ plan: endpoint, authorizer, backends: Object.freeze(backends), noop: endpoint.outputEncoding === 'no-op' });
+    const claimPaths = endpoint.backends.some((backend) => backend.urlParts.some((part) => part.kind === 'claim'));
+    return Object.freeze({ plan: endpoint, authorizer, backends: Object.freeze(backends), noop: endpoint.outputEncoding === 'no-op', claimPaths });
   }
 
   try {
