@@ -18,8 +18,14 @@ export type PolicyRule = (claims: Claims, context: PolicyContext) => void;
 
 type Matcher = 'any' | 'all';
 
-function matches(held: readonly string[], wanted: readonly string[], matcher: Matcher): boolean {
+/**
+ * Whether a claim (a list, or a space-separated string) holds the wanted items.
+ * Lists are searched in place, without copying: this runs on every request.
+ * Non-string elements never equal a wanted string, so they never match.
+ */
+function matches(claim: unknown, wanted: readonly string[], matcher: Matcher): boolean {
   if (wanted.length === 0) return true;
+  const held: readonly unknown[] = Array.isArray(claim) ? claim : stringItems(claim);
   return matcher === 'all' ? wanted.every((item) => held.includes(item)) : wanted.some((item) => held.includes(item));
 }
 
@@ -27,7 +33,7 @@ export function rolesRule(roles: readonly string[], rolesKey: string, nested: bo
   // KrakenD: nested only with roles_key_is_nested, and never for URL-style keys.
   const read = claimReader(rolesKey, nested && isNestedPath(rolesKey));
   return (claims) => {
-    if (!matches(stringItems(read(claims)), roles, 'any')) throw new AuthError('insufficient_roles');
+    if (!matches(read(claims), roles, 'any')) throw new AuthError('insufficient_roles');
   };
 }
 
@@ -40,14 +46,14 @@ export function scopesRule(scopes: readonly string[], scopesKeys: readonly strin
       value = read(claims);
       if (value !== undefined) break;
     }
-    if (!matches(stringItems(value), scopes, matcher)) throw new AuthError('insufficient_scope');
+    if (!matches(value, scopes, matcher)) throw new AuthError('insufficient_scope');
   };
 }
 
 export function permissionsRule(permissions: readonly string[], permissionsKey: string): PolicyRule {
   const read = claimReader(permissionsKey, isNestedPath(permissionsKey));
   return (claims) => {
-    if (!matches(stringItems(read(claims)), permissions, 'all')) throw new AuthError('insufficient_permissions');
+    if (!matches(read(claims), permissions, 'all')) throw new AuthError('insufficient_permissions');
   };
 }
 
@@ -83,8 +89,8 @@ export function tenantRule(config: TenantRuleConfig): PolicyRule {
       grants = claims;
     }
     if (!grants) throw new AuthError('tenant_not_allowed', 'the token is not associated with the tenant');
-    if (!matches(stringItems(grants.roles), roles, rolesMatcher)) throw new AuthError('insufficient_roles', 'tenant roles');
-    if (!matches(stringItems(grants.permissions), permissions, permissionsMatcher)) {
+    if (!matches(grants.roles, roles, rolesMatcher)) throw new AuthError('insufficient_roles', 'tenant roles');
+    if (!matches(grants.permissions, permissions, permissionsMatcher)) {
       throw new AuthError('insufficient_permissions', 'tenant permissions');
     }
   };
