@@ -408,7 +408,8 @@ export function checkValidators(plan: GatewayPlan): ConfigIssue[] {
   return issues;
 }
 
-function createOfflineRegistry(): KeySetRegistry {
+/** A registry that builds file and inline key sets for real and never downloads: for checking configs offline. */
+export function createOfflineRegistry(): KeySetRegistry {
   return {
     keySetFor(source: KeySource): KeySet {
       if (source.kind === 'file') return createFileKeySet(source.path);

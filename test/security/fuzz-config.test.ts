@@ -17,12 +17,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify as toYaml } from 'yaml';
 import { createAuthorizer } from '../../src/authorizer/create.js';
-import { checkValidators, compileGateway } from '../../src/config/compile.js';
+import { checkValidators, compileGateway, createOfflineRegistry } from '../../src/config/compile.js';
 import { loadGatewayPlan, parseConfigText } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/validate.js';
-import type { KeySet } from '../../src/keys/key-set.js';
-import { createFileKeySet, createInlineKeySet } from '../../src/keys/local.js';
-import type { KeySetRegistry } from '../../src/keys/registry.js';
 
 const RUNS = Math.max(1, Number(process.env.FUZZ_RUNS ?? 150) || 150);
 /** The base configs' HMAC secret; edits never copy it elsewhere, so a message quoting it leaks it. */
@@ -47,26 +44,8 @@ after(() => {
 
 // ------------------------------------------------------------------ outcome checks
 
-const inertKeySet: KeySet = {
-  source: 'offline',
-  current: () => undefined,
-  refreshForMiss: async () => undefined,
-  ready: async () => {},
-  status: () => ({ source: 'offline', loaded: false, keyCount: 0, lastSuccessAt: undefined, lastErrorAt: undefined, lastError: undefined, fetchCount: 0, coolingDown: false }),
-  close: () => {},
-};
-
-/** Builds file and inline key sets for real; remote and discovery sources never download. */
-const offlineRegistry: KeySetRegistry = {
-  keySetFor(source) {
-    if (source.kind === 'file') return createFileKeySet(source.path);
-    if (source.kind === 'inline') return createInlineKeySet(source.jwks);
-    return inertKeySet;
-  },
-  statuses: () => [],
-  ready: async () => {},
-  close: () => {},
-};
+/** File and inline key sets are built for real; remote and discovery sources never download. */
+const offlineRegistry = createOfflineRegistry();
 
 /** Runs `step`; it may succeed, or fail with a ConfigError whose issues all carry a `$` path. Returns whether it succeeded. */
 function settles(step: () => void, what: string): boolean {
