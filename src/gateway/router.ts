@@ -58,10 +58,17 @@ export function createRouter(endpoints: readonly EndpointPlan[]): Router {
 
   return {
     match(method, rawPath) {
-      const decoded = decodePath(rawPath);
+      const q = rawPath.indexOf('?');
+      const path = q === -1 ? rawPath : rawPath.slice(0, q);
+      const routes = byMethod.get(method);
+      // The common case, an exact route with nothing to decode, needs no split and no allocation.
+      if (routes !== undefined && path.indexOf('%') === -1) {
+        const exact = routes.exact.get(path);
+        if (exact) return { kind: 'found', endpoint: exact, params: NO_PARAMS };
+      }
+      const decoded = decodePath(path);
       if (decoded === undefined) return NOT_FOUND;
       const { exactPath, segments } = decoded;
-      const routes = byMethod.get(method);
       const found = routes ? lookup(routes, exactPath, segments) : undefined;
       if (found) return found;
       // Only a miss pays for looking at the other methods.
