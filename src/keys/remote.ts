@@ -66,7 +66,7 @@ export interface RemoteKeySetOptions extends JwksTlsOptions {
 }
 
 export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet {
-  const source = options.url;
+  const source = describeUrl(options.url);
   // A misconfigured URL is a startup error, not a runtime one.
   if (!options.resolveUrl) assertJwksUrlAllowed(options.url, options.allowInsecure);
   const clock = options.clock ?? systemClock;
@@ -245,4 +245,17 @@ function describe(error: unknown): string {
   if (error instanceof JwksFetchError || error instanceof JwksDocumentError) return error.message;
   // Anything else is a bug; its message could hold anything, so only the type is reported.
   return `unexpected ${error instanceof Error ? error.name : typeof error}`;
+}
+
+/**
+ * The URL as logs, status and denial details show it: without its query or
+ * fragment, which some deployments use to carry an access token.
+ */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}${parsed.search || parsed.hash ? '?…' : ''}`;
+  } catch {
+    return 'invalid URL';
+  }
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash, X509Certificate } from 'node:crypto';
-import { createRemoteKeySet, type RemoteKeySetOptions } from '../../src/keys/remote.js';
+import { createRemoteKeySet, describeUrl, type RemoteKeySetOptions } from '../../src/keys/remote.js';
 import { createDiscoveryKeySet, discoveryUrlForIssuer } from '../../src/keys/discovery.js';
 import { assertJwksUrlAllowed, fetchJson, JwksFetchError, PIN_MISMATCH_MESSAGE } from '../../src/keys/fetch-jwks.js';
 import type { KeySet } from '../../src/keys/key-set.js';
@@ -475,5 +475,16 @@ describe('discovery', () => {
     await server.setMode('ok');
     clock.advance(1000);
     assert.ok((await set.refreshForMiss('kid:a'))?.byKid.has('a'));
+  });
+});
+
+describe('what the key set shows of its URL', () => {
+  test('never shows the query, which may carry an access token', async () => {
+    assert.equal(describeUrl('https://idp.example/keys?access_token=s3cret#x'), 'https://idp.example/keys?…');
+    assert.equal(describeUrl('https://idp.example/v2/keys/P2abc'), 'https://idp.example/v2/keys/P2abc');
+    const set = createRemoteKeySet({ url: 'http://127.0.0.1:9/keys?token=s3cret', scheduleRefresh: false, timeoutMs: 200 });
+    await set.ready();
+    assert.ok(!set.source.includes('s3cret') && !JSON.stringify(set.status()).includes('s3cret'));
+    set.close();
   });
 });
