@@ -251,6 +251,12 @@ export function parseEndpointPath(path: string, issuePath: string, issues: Confi
     issues.push({ path: issuePath, message: 'must start with "/"' });
     return [];
   }
+  if (path.includes('%')) {
+    // Requests are matched after percent-decoding, so an encoded endpoint could never match; a neighbouring
+    // {param} route would then serve what this endpoint was meant to protect.
+    issues.push({ path: issuePath, message: 'must not contain percent-encoded text ("%"): write the path decoded, as requests are matched decoded' });
+    return [];
+  }
   const params: string[] = [];
   for (const segment of path.slice(1).split('/')) {
     if (!segment.includes('{') && !segment.includes('}')) continue;

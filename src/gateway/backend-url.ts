@@ -5,17 +5,20 @@
  */
 import type { UrlPart } from '../config/compile.js';
 import type { Claims } from '../jwt/parse.js';
+import { isSafeParamValue } from '../lib/path-segment.js';
 
 export type PathBuilder = (params: Readonly<Record<string, string>>, claims: Claims | undefined) => string;
 
 /**
- * A claim whose value is "." or "..": every path normaliser reads it as a dot
- * segment (WHATWG URL also reads "%2e" forms that way), so no encoding makes
- * it safe, and the request is refused instead of reaching another resource.
+ * A claim that cannot fill its `{JWT.claim}` placeholder as one harmless path
+ * segment: missing, empty, not a string or number, a dot segment, or holding
+ * `/`, `\` or a control character. Sent anyway it would make `/tenants//orders`
+ * (which slash-merging backends serve as `/tenants/orders`) or walk upwards
+ * once a backend decodes and normalises the path, so the request is refused.
  */
 export class UnroutableClaimError extends Error {
-  constructor(claim: string) {
-    super(`claim "${claim}" cannot be a path segment`);
+  constructor(claim: string, why: string) {
+    super(`claim "${claim}" cannot be a path segment: ${why}`);
     this.name = 'UnroutableClaimError';
   }
 }
@@ -33,25 +36,25 @@ export function compilePathBuilder(parts: readonly UrlPart[]): PathBuilder {
       const part = frozen[i]!;
       if (part.kind === 'literal') path += part.text;
       else if (part.kind === 'param') path += encodeComponent(params[part.name] ?? '');
-      else {
-        const text = encodeComponent(claimText(claims?.[part.name]));
-        if (text === '.' || text === '..') throw new UnroutableClaimError(part.name);
-        path += text;
-      }
+      else path += encodeComponent(claimSegment(part.name, claims?.[part.name]));
     }
     return path;
   };
 }
 
 /**
- * A claim as a path segment: strings as they are, integral numbers as integer
- * text, anything else as JSON text, and a missing claim as the empty string.
+ * A claim as a path segment: a string as it is, an integral number as integer
+ * text, another finite number in JavaScript's shortest form. Anything else
+ * throws UnroutableClaimError.
  */
-export function claimText(value: unknown): string {
-  if (value === undefined) return '';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' && Number.isInteger(value)) return Number.isSafeInteger(value) ? String(value) : BigInt(value).toString();
-  return JSON.stringify(value) ?? '';
+export function claimSegment(name: string, value: unknown): string {
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else if (typeof value === 'number' && Number.isFinite(value)) {
+    text = Number.isInteger(value) && !Number.isSafeInteger(value) ? BigInt(value).toString() : String(value);
+  } else throw new UnroutableClaimError(name, value === undefined ? 'missing' : `a ${value === null ? 'null' : Array.isArray(value) ? 'list' : typeof value}`);
+  if (!isSafeParamValue(text)) throw new UnroutableClaimError(name, text === '' ? 'empty' : 'a dot segment, "/", "\\" or a control character');
+  return text;
 }
 
 /** encodeURIComponent, except that a lone surrogate (legal in JSON text) becomes U+FFFD instead of throwing. */

@@ -19,7 +19,7 @@ import { buildBackendHeaders } from './forward-headers.js';
 import { decodeBackendBody, MergeState, writeMerged } from './merge.js';
 import { dispatchForMerge, dispatchNoop, type BackendCall, type MergeCallResult } from './proxy.js';
 import { bufferedBody, declaredLength, hasRequestBody, streamedBody } from './request-body.js';
-import { BODIES, sendJson } from './respond.js';
+import { BODIES, sendEmpty, sendJson } from './respond.js';
 
 export interface ForwarderOptions {
   maxBodyBytes: number;
@@ -64,7 +64,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       } catch (error) {
         if (!(error instanceof UnroutableClaimError)) throw error;
         logger.warn(`${endpoint.label} ${error.message}`);
-        sendJson(res, 403, BODIES.unroutableClaim);
+        // Claim placeholders need a validator (compileGateway), so its prebuilt denial shape is there.
+        const denial = runtime.authorizer!.policy.denials.unroutable_claim;
+        const headers: Record<string, string> = {};
+        if (denial.wwwAuthenticate !== undefined) headers['www-authenticate'] = denial.wwwAuthenticate;
+        if (denial.body !== undefined) sendJson(res, denial.status, denial.body, headers);
+        else sendEmpty(res, denial.status, headers);
         return undefined;
       }
     }

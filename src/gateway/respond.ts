@@ -21,5 +21,4 @@ export const BODIES = Object.freeze({
   tooLarge: '{"error":"request_body_too_large"}',
   badGateway: '{"error":"bad_gateway"}',
   gatewayTimeout: '{"error":"gateway_timeout"}',
-  unroutableClaim: '{"error":"forbidden","reason":"a token claim cannot be used in the backend path"}',
 });

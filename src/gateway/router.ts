@@ -11,6 +11,7 @@
  * normalises its path would otherwise resolve them upwards.
  */
 import type { EndpointPlan } from '../config/compile.js';
+import { isSafeParamValue } from '../lib/path-segment.js';
 
 export type RouteMatch =
   | { kind: 'found'; endpoint: EndpointPlan; params: Record<string, string> }
@@ -131,7 +132,7 @@ function walk(node: TrieNode, segments: readonly string[], index: number, values
     const found = walk(literal, segments, index + 1, values);
     if (found) return found;
   }
-  if (node.param && segment !== '' && segment !== '.' && segment !== '..') {
+  if (node.param && isSafeParamValue(segment)) {
     values.push(segment);
     const found = walk(node.param, segments, index + 1, values);
     if (found) return found;

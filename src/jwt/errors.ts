@@ -24,6 +24,7 @@ export const FAILURE_CODES = {
   insufficient_permissions: { status: 403, challenge: 'insufficient_scope', message: 'The token lacks a required permission.' },
   tenant_not_allowed: { status: 403, challenge: 'insufficient_scope', message: 'The token does not grant access to this tenant.' },
   claim_mismatch: { status: 403, challenge: 'insufficient_scope', message: 'A required claim does not have an accepted value.' },
+  unroutable_claim: { status: 403, challenge: 'insufficient_scope', message: 'A token claim cannot be used in the backend path.' },
   keys_unavailable: { status: 503, challenge: 'none', message: 'Signing keys are not available yet; try again shortly.' },
 } as const satisfies Record<string, { status: 401 | 403 | 503; challenge: Challenge; message: string }>;
 

@@ -140,6 +140,16 @@ describe('compileGateway errors', () => {
     assertIssue(() => compileRaw(configWith({ endpoint: 'users' })), '$.endpoints[0].endpoint', 'must start with "/"');
   });
 
+  it('rejects an endpoint path with percent-encoded text, which could never match a decoded request', () => {
+    for (const endpoint of ['/admin%2Fpanel', '/%61dmin', '/files/{name}/a%20b', '/100%']) {
+      assertIssue(
+        () => compile(configWith({ endpoint })),
+        '$.endpoints[0].endpoint',
+        'must not contain percent-encoded text ("%"): write the path decoded, as requests are matched decoded',
+      );
+    }
+  });
+
   it('rejects a malformed parameter segment', () => {
     assertIssue(
       () => compile(configWith({ endpoint: '/users/id-{id}' })),

@@ -61,9 +61,16 @@ describe('router', () => {
     assert.deepEqual(match('GET', '/users?page=2'), { route: 'GET /users', params: {} });
   });
 
-  it('percent-decodes parameters and keeps an encoded "/" inside its segment', () => {
+  it('percent-decodes parameters', () => {
     assert.deepEqual(match('PUT', '/files/a%20b%C3%A9'), { route: 'PUT /files/{name}', params: { name: 'a bé' } });
-    assert.deepEqual(match('PUT', '/files/dir%2Ffile'), { route: 'PUT /files/{name}', params: { name: 'dir/file' } });
+    assert.deepEqual(match('PUT', '/files/a..b'), { route: 'PUT /files/{name}', params: { name: 'a..b' } });
+  });
+
+  it('never binds a parameter that a decoding backend would read as more than one segment', () => {
+    // nginx decodes %2F and then resolves dot segments: /files/..%2Fadmin would become /admin.
+    for (const value of ['dir%2Ffile', '..%2Fadmin', '%2e%2e%2fadmin', 'x%2F..%2F..%2Fadmin', '..%5Cadmin', 'a%5Cb', 'a\\b', 'a%00b', 'a%0Ab', 'a%0d%0ab', 'a%7Fb', 'a%C2%85b', '%09']) {
+      assert.deepEqual(match('PUT', `/files/${value}`), { kind: 'not_found' }, value);
+    }
   });
 
   it('decodes literal segments before matching, so an encoded path cannot dodge its route', () => {

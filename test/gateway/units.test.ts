@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { goTimeString, healthBody } from '../../src/gateway/health.js';
-import { claimText, compilePathBuilder, encodeComponent, filterQuery, withQuery } from '../../src/gateway/backend-url.js';
+import { claimSegment, compilePathBuilder, UnroutableClaimError, encodeComponent, filterQuery, withQuery } from '../../src/gateway/backend-url.js';
 import { headerSafe } from '../../src/gateway/forward-headers.js';
 import { decodeBackendBody, MergeState } from '../../src/gateway/merge.js';
 import { ACCESS_MESSAGE, createAccessLog, createPinoLogger } from '../../src/lib/pino-logger.js';
@@ -49,15 +49,22 @@ describe('query filtering', () => {
 });
 
 describe('url_pattern filling', () => {
-  it('formats claims: strings as is, integers as integer text, others as JSON, missing as empty', () => {
-    assert.equal(claimText('abc'), 'abc');
-    assert.equal(claimText(1651529725), '1651529725');
-    assert.equal(claimText(1e21), '1000000000000000000000');
-    assert.equal(claimText(-42.42), '-42.42');
-    assert.equal(claimText(true), 'true');
-    assert.equal(claimText(null), 'null');
-    assert.equal(claimText(['a', 'b']), '["a","b"]');
-    assert.equal(claimText(undefined), '');
+  it('formats claims: strings as is, integers as integer text, other finite numbers in shortest form', () => {
+    assert.equal(claimSegment('c', 'abc'), 'abc');
+    assert.equal(claimSegment('c', 1651529725), '1651529725');
+    assert.equal(claimSegment('c', 1e21), '1000000000000000000000');
+    assert.equal(claimSegment('c', -42.42), '-42.42');
+    assert.equal(claimSegment('c', 'T2acme'), 'T2acme');
+  });
+
+  it('refuses claims that are not one harmless segment: missing, empty, non-scalar, dot segments, separators, controls', () => {
+    const refused: unknown[] = [undefined, '', null, true, ['a', 'b'], { x: 1 }, NaN, '.', '..', '../admin', 'a/b', 'a\\b', 'a\u0000b', 'a\nb', 'a\u007fb', 'a\u0085b'];
+    for (const value of refused) {
+      assert.throws(() => claimSegment('tenant', value), UnroutableClaimError, `accepted ${JSON.stringify(value)}`);
+    }
+    // Dots inside a value are not dot segments.
+    assert.equal(claimSegment('c', '...'), '...');
+    assert.equal(claimSegment('c', 'a..b'), 'a..b');
   });
 
   it('percent-encodes every value, and never throws on lone surrogates', () => {
@@ -67,8 +74,8 @@ describe('url_pattern filling', () => {
       { kind: 'literal', text: '/p/' },
       { kind: 'param', name: 'id' },
     ]);
-    assert.equal(build({ id: 'a/b?c' }, { sub: 'x y' }), '/u/x%20y/p/a%2Fb%3Fc');
-    assert.equal(build({}, undefined), '/u//p/');
+    assert.equal(build({ id: 'a?c' }, { sub: 'x y' }), '/u/x%20y/p/a%3Fc');
+    assert.throws(() => build({}, undefined), UnroutableClaimError);
     assert.equal(encodeComponent('a\ud800b'), 'a%EF%BF%BDb');
     assert.equal(encodeComponent('😀'), '%F0%9F%98%80');
   });
