@@ -30,31 +30,45 @@ export function compilePathBuilder(parts: readonly UrlPart[]): PathBuilder {
     return () => fixed;
   }
   const frozen = parts.slice();
+  // Placeholders after the pattern's "?" fill query values, where "/" and dots are harmless once encoded.
+  const inQuery = frozen.map((_, i) => frozen.slice(0, i).some((part) => part.kind === 'literal' && part.text.includes('?')));
   return (params, claims) => {
     let path = '';
     for (let i = 0; i < frozen.length; i++) {
       const part = frozen[i]!;
       if (part.kind === 'literal') path += part.text;
       else if (part.kind === 'param') path += encodeComponent(params[part.name] ?? '');
-      else path += encodeComponent(claimSegment(part.name, claims?.[part.name]));
+      else path += encodeComponent(claimSegment(part.name, claims?.[part.name], inQuery[i]!));
     }
     return path;
   };
 }
 
 /**
- * A claim as a path segment: a string as it is, an integral number as integer
- * text, another finite number in JavaScript's shortest form. Anything else
- * throws UnroutableClaimError.
+ * A claim as a path segment (or, with `inQuery`, a query value): a string as
+ * it is, an integral number as integer text, another finite number in
+ * JavaScript's shortest form. Anything else throws UnroutableClaimError, and
+ * so does an empty value: `?user=` may read as "no filter" to a backend.
  */
-export function claimSegment(name: string, value: unknown): string {
+export function claimSegment(name: string, value: unknown, inQuery = false): string {
   let text: string;
   if (typeof value === 'string') text = value;
   else if (typeof value === 'number' && Number.isFinite(value)) {
     text = Number.isInteger(value) && !Number.isSafeInteger(value) ? BigInt(value).toString() : String(value);
   } else throw new UnroutableClaimError(name, value === undefined ? 'missing' : `a ${value === null ? 'null' : Array.isArray(value) ? 'list' : typeof value}`);
-  if (!isSafeParamValue(text)) throw new UnroutableClaimError(name, text === '' ? 'empty' : 'a dot segment, "/", "\\" or a control character');
+  if (text === '') throw new UnroutableClaimError(name, 'empty');
+  if (inQuery ? hasControl(text) : !isSafeParamValue(text)) {
+    throw new UnroutableClaimError(name, inQuery ? 'a control character' : 'a dot segment, "/", "\\" or a control character');
+  }
   return text;
+}
+
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
 }
 
 /** encodeURIComponent, except that a lone surrogate (legal in JSON text) becomes U+FFFD instead of throwing. */
@@ -75,26 +89,49 @@ export function encodeComponent(text: string): string {
 }
 
 /**
- * The raw query string (no `?`) reduced to the allowed keys, matched
- * case-sensitively on the decoded key; kept pairs are forwarded byte for byte.
+ * The raw query string (no `?`) reduced to what a backend may see: keys the
+ * allowlist lets through (matched case-sensitively on the decoded key), minus
+ * any key the backend's own url_pattern sets, which the config decides and the
+ * client must not repeat (backends that read the last value would act on the
+ * client's). `;` separates pairs just as `&` does, because some backend stacks
+ * split on it: `a=1;admin=1` must not carry `admin` past an allowlist. Kept
+ * pairs are forwarded byte for byte, joined by `&`.
  */
-export function filterQuery(raw: string, allowed: ReadonlySet<string> | '*'): string {
-  if (raw.length === 0 || allowed === '*') return raw;
-  if (allowed.size === 0) return '';
+export function filterQuery(raw: string, allowed: ReadonlySet<string> | '*', reserved?: ReadonlySet<string>): string {
+  if (raw.length === 0) return raw;
+  const anyKey = allowed === '*';
+  if (anyKey && reserved === undefined) return raw;
+  if (!anyKey && allowed.size === 0) return '';
   let out = '';
   let start = 0;
   while (start <= raw.length) {
-    let end = raw.indexOf('&', start);
-    if (end === -1) end = raw.length;
+    let end = start;
+    while (end < raw.length && raw.charCodeAt(end) !== 38 /* & */ && raw.charCodeAt(end) !== 59 /* ; */) end++;
     if (end > start) {
       const pair = raw.slice(start, end);
       const eq = pair.indexOf('=');
       const key = decodeKey(eq === -1 ? pair : pair.slice(0, eq));
-      if (key !== undefined && allowed.has(key)) out = out.length === 0 ? pair : `${out}&${pair}`;
+      if (key !== undefined && (anyKey || allowed.has(key)) && (reserved === undefined || !reserved.has(key))) {
+        out = out.length === 0 ? pair : `${out}&${pair}`;
+      }
     }
     start = end + 1;
   }
   return out;
+}
+
+/** The decoded keys a url_pattern's own query sets (`/orders?user={JWT.sub}` → `user`), or undefined when it sets none. */
+export function patternQueryKeys(urlPattern: string): ReadonlySet<string> | undefined {
+  const q = urlPattern.indexOf('?');
+  if (q === -1) return undefined;
+  const keys = new Set<string>();
+  for (const pair of urlPattern.slice(q + 1).split(/[&;]/)) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const key = decodeKey(eq === -1 ? pair : pair.slice(0, eq));
+    if (key !== undefined) keys.add(key);
+  }
+  return keys.size === 0 ? undefined : keys;
 }
 
 function decodeKey(key: string): string | undefined {

@@ -15,6 +15,8 @@ export interface BackendRuntime {
   readonly plan: BackendPlan;
   readonly target: BackendTarget;
   readonly buildPath: PathBuilder;
+  /** Query keys the url_pattern sets itself; client pairs with these keys are dropped. */
+  readonly reservedQueryKeys: ReadonlySet<string> | undefined;
 }
 
 export interface EndpointRuntime {

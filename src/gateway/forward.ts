@@ -85,7 +85,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       const target = backend.target.next();
       if (length !== undefined) headers.push('content-length', String(length));
       const call: BackendCall = {
-        path: target.prefix + withQuery(backend.buildPath(params, claims), query),
+        path: target.prefix + withQuery(backend.buildPath(params, claims), backendQuery(backend, exchange.endpoint.plan.inputQueryStrings, rawQuery, query)),
         method: backend.plan.method,
         headers,
         body: bodyPresent ? streamedBody(exchange, maxBodyBytes) : null,
@@ -98,14 +98,14 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     const backends = runtime.backends;
     if (!bodyPresent || backends.length === 1) {
       if (length !== undefined) headers.push('content-length', String(length));
-      fanOut(exchange, params, claims, headers, query, bodyPresent ? streamedBody(exchange, maxBodyBytes) : null);
+      fanOut(exchange, params, claims, headers, rawQuery, query, bodyPresent ? streamedBody(exchange, maxBodyBytes) : null);
     } else {
       // Every backend needs its own copy of the body (lura clones the request).
       bufferedBody(exchange, maxBodyBytes).then(
         (body) => {
           if (exchange.settled) return;
           if (body === undefined) return tooLarge(exchange);
-          fanOut(exchange, params, claims, headers, query, body);
+          fanOut(exchange, params, claims, headers, rawQuery, query, body);
         },
         // The client went away mid-body; the close hook already cancelled the exchange.
         () => undefined,
@@ -143,6 +143,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     params: Readonly<Record<string, string>>,
     claims: Allow['claims'] | undefined,
     headers: string[],
+    rawQuery: string,
     query: string,
     body: BackendCall['body'],
   ): void {
@@ -153,7 +154,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       const backend = backends[i]!;
       const target = backend.target.next();
       const call: BackendCall = {
-        path: target.prefix + withQuery(backend.buildPath(params, claims), query),
+        path: target.prefix + withQuery(backend.buildPath(params, claims), backendQuery(backend, exchange.endpoint.plan.inputQueryStrings, rawQuery, query)),
         method: backend.plan.method,
         headers,
         body,
@@ -219,4 +220,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   }
 
   return { forward };
+}
+
+/** The endpoint's filtered query, or for a backend whose url_pattern sets query keys, the same without those keys. */
+function backendQuery(backend: BackendRuntime, allowed: ReadonlySet<string> | '*', rawQuery: string, filtered: string): string {
+  const reserved = backend.reservedQueryKeys;
+  return reserved === undefined ? filtered : filterQuery(rawQuery, allowed, reserved);
 }

@@ -17,7 +17,7 @@ import { createKeySetRegistry, type KeySetRegistry } from '../keys/registry.js';
 import type { Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import { ACCESS_MESSAGE, type AccessLog } from '../lib/pino-logger.js';
-import { compilePathBuilder } from './backend-url.js';
+import { compilePathBuilder, patternQueryKeys } from './backend-url.js';
 import { ClientGoneError, type BackendRuntime, type EndpointRuntime, type Exchange } from './exchange.js';
 import { createForwarder } from './forward.js';
 import { sendHealth } from './health.js';
@@ -121,6 +121,7 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
       plan: backend,
       target: pools.target(backend.hosts),
       buildPath: compilePathBuilder(backend.urlParts),
+      reservedQueryKeys: patternQueryKeys(backend.urlPattern),
     }));
     const claimPaths = endpoint.backends.some((backend) => backend.urlParts.some((part) => part.kind === 'claim'));
     return Object.freeze({ plan: endpoint, authorizer, backends: Object.freeze(backends), noop: endpoint.outputEncoding === 'no-op', claimPaths });

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { goTimeString, healthBody } from '../../src/gateway/health.js';
-import { claimSegment, compilePathBuilder, UnroutableClaimError, encodeComponent, filterQuery, withQuery } from '../../src/gateway/backend-url.js';
+import { claimSegment, compilePathBuilder, UnroutableClaimError, encodeComponent, filterQuery, patternQueryKeys, withQuery } from '../../src/gateway/backend-url.js';
 import { headerSafe } from '../../src/gateway/forward-headers.js';
 import { decodeBackendBody, MergeState } from '../../src/gateway/merge.js';
 import { ACCESS_MESSAGE, createAccessLog, createPinoLogger } from '../../src/lib/pino-logger.js';
@@ -39,6 +39,21 @@ describe('query filtering', () => {
     assert.equal(filterQuery('x=1', new Set()), '');
     assert.equal(filterQuery('', new Set(['x'])), '');
     assert.equal(filterQuery('&&x=1&', new Set(['x'])), 'x=1');
+  });
+
+  it('reads ";" as a pair separator, so an allowlist cannot be bypassed with it', () => {
+    assert.equal(filterQuery('a=1;admin=1', new Set(['a'])), 'a=1');
+    assert.equal(filterQuery('admin=1;a=1&b=2', new Set(['a', 'b'])), 'a=1&b=2');
+    assert.equal(filterQuery(';;a=1;', new Set(['a'])), 'a=1');
+  });
+
+  it('drops the keys a url_pattern sets itself, also with "*", whatever their spelling', () => {
+    const reserved = patternQueryKeys('/orders?user={JWT.sub}&view=own')!;
+    assert.deepEqual([...reserved], ['user', 'view']);
+    assert.equal(filterQuery('user=eve&x=1;user=x&us%65r=y&User=z', '*', reserved), 'x=1&User=z');
+    assert.equal(filterQuery('user=eve&x=1', new Set(['user', 'x']), reserved), 'x=1');
+    assert.equal(patternQueryKeys('/orders'), undefined);
+    assert.equal(patternQueryKeys('/orders?'), undefined);
   });
 
   it('appends to a pattern that has its own query', () => {
