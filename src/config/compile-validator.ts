@@ -9,7 +9,7 @@ import type { Alg } from '../jwt/algorithms.js';
 import { ALL_FAILURE_CODES, shapeDenial, type DenialShape, type FailureCode } from '../jwt/errors.js';
 import { DEFAULT_PARSE_LIMITS, type ParseLimits } from '../jwt/parse.js';
 import type { IdentityRules, TimeRules } from '../jwt/claims.js';
-import { claimRule, permissionsRule, rolesRule, scopesRule, tenantRule, type PolicyRule } from '../jwt/policy.js';
+import { claimRule, DEFAULT_TENANT_NAMES, permissionsRule, rolesRule, scopesRule, tenantRule, type PolicyRule } from '../jwt/policy.js';
 import type { KeySet } from '../keys/key-set.js';
 import type { KeySetRegistry, KeySource } from '../keys/registry.js';
 import type { KeyIdentifyStrategy } from '../keys/select.js';
@@ -32,6 +32,8 @@ export interface EndpointPolicy {
   readonly typs: ReadonlySet<string> | undefined;
   readonly rules: readonly NamedRule[];
   readonly propagation: Propagation;
+  /** Lower-case names of request headers the rules read (the tenant header); other spellings of them are not forwarded. */
+  readonly checkedHeaders: readonly string[];
   readonly denials: Readonly<Record<FailureCode, DenialShape>>;
   readonly operationDebug: boolean;
 }
@@ -149,6 +151,9 @@ export function compileValidator(raw: unknown, options: CompileValidatorOptions)
       (config.propagate_claims ?? []) as unknown as [string, string][],
       config.propagate_claims_preserve_array ?? false,
       config.forward_payload_header,
+    ),
+    checkedHeaders: Object.freeze(
+      config.tenant?.from === 'header' ? [(config.tenant.name ?? DEFAULT_TENANT_NAMES.header).toLowerCase()] : [],
     ),
     denials: Object.freeze(denials),
     operationDebug: config.operation_debug ?? false,

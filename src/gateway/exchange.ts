@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authorizer } from '../authorizer/create.js';
 import type { BackendPlan, EndpointPlan } from '../config/compile.js';
 import type { PathBuilder } from './backend-url.js';
+import type { StripRule } from '../authorizer/identity-headers.js';
 import type { MergeState } from './merge.js';
 import type { BackendTarget } from './proxy.js';
 
@@ -27,6 +28,8 @@ export interface EndpointRuntime {
   readonly noop: boolean;
   /** Some backend's url_pattern reads a `{JWT.claim}`. */
   readonly claimPaths: boolean;
+  /** Client headers never forwarded from this endpoint (identity headers of every endpoint, other spellings of checked ones). */
+  readonly strip: StripRule;
 }
 
 export class Exchange {

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { PropagatedHeader } from '../authorizer/propagate.js';
+import type { StripRule } from '../authorizer/identity-headers.js';
 
 /**
  * Never forwarded: hop-by-hop headers (RFC 9110 §7.6.1), `host` (the backend's
@@ -34,29 +35,27 @@ export const NOT_FORWARDED: ReadonlySet<string> = new Set([
 /** KrakenD sends its own User-Agent when the client's is not forwarded. */
 export const GATEWAY_USER_AGENT = 'portcullis';
 
-const EMPTY: readonly string[] = [];
 const NOT_PLAIN_ASCII = /[^\t\x20-\x7e]/;
 
 /**
  * Builds undici's flat header list `[name, value, name, value, …]` with
- * lower-case names. `stripHeaders` are client headers the authorizer owns;
- * they are dropped before the propagated values are added, so a client can
- * never smuggle its own value through.
+ * lower-case names. Client headers the `strip` rule owns are dropped before
+ * the propagated values are added, so a client can never smuggle its own
+ * value through.
  */
 export function buildBackendHeaders(
   req: IncomingMessage,
   inputHeaders: ReadonlySet<string> | '*',
   propagated: readonly PropagatedHeader[] | undefined,
-  stripHeaders: readonly string[] | undefined,
+  strip: StripRule,
 ): string[] {
   const headers = req.headers;
-  const strip = stripHeaders ?? EMPTY;
   const out: string[] = [];
   let userAgent = false;
   if (inputHeaders === '*') {
     const connectionTokens = connectionListed(headers.connection);
     for (const name in headers) {
-      if (NOT_FORWARDED.has(name) || (strip.length > 0 && owned(name, strip))) continue;
+      if (NOT_FORWARDED.has(name) || strip.owns(name)) continue;
       if (connectionTokens !== undefined && connectionTokens.includes(name)) continue;
       const value = headers[name];
       if (value === undefined) continue;
@@ -65,9 +64,9 @@ export function buildBackendHeaders(
     }
   } else {
     const contentType = headers['content-type'];
-    if (contentType !== undefined && !strip.includes('content-type')) out.push('content-type', contentType);
+    if (contentType !== undefined && !strip.owns('content-type')) out.push('content-type', contentType);
     for (const name of inputHeaders) {
-      if (name === 'content-type' || NOT_FORWARDED.has(name) || (strip.length > 0 && owned(name, strip))) continue;
+      if (name === 'content-type' || NOT_FORWARDED.has(name) || strip.owns(name)) continue;
       const value = headers[name];
       if (value === undefined) continue;
       if (name === 'user-agent') userAgent = true;
@@ -115,15 +114,6 @@ function forwardedFor(value: string | string[] | undefined, inputHeaders: Readon
 function pushValue(out: string[], name: string, value: string | string[]): void {
   if (typeof value === 'string') out.push(name, value);
   else for (let i = 0; i < value.length; i++) out.push(name, value[i]!);
-}
-
-/**
- * Whether a client header stands for one the authorizer sets. CGI, WSGI, PHP
- * and Rack backends read `X_User` and `X-User` as the same variable
- * (`HTTP_X_USER`), so a client spelling with underscores must go too.
- */
-function owned(name: string, strip: readonly string[]): boolean {
-  return strip.includes(name) || (name.indexOf('_') !== -1 && strip.includes(name.replace(/_/g, '-')));
 }
 
 /** Header names the client marked hop-by-hop through `Connection: a, b`. */

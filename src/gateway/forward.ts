@@ -75,7 +75,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     }
 
     const exchange = new Exchange(req, res, runtime);
-    const headers = buildBackendHeaders(req, endpoint.inputHeaders, allow?.headers, allow?.stripHeaders);
+    const headers = buildBackendHeaders(req, endpoint.inputHeaders, allow?.headers, runtime.strip);
     const query = filterQuery(rawQuery, endpoint.inputQueryStrings);
     const claims = allow?.claims;
 

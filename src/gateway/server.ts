@@ -18,6 +18,7 @@ import type { Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import { ACCESS_MESSAGE, type AccessLog } from '../lib/pino-logger.js';
 import { compilePathBuilder, patternQueryKeys } from './backend-url.js';
+import { createStripRule } from '../authorizer/identity-headers.js';
 import { ClientGoneError, type BackendRuntime, type EndpointRuntime, type Exchange } from './exchange.js';
 import { createForwarder } from './forward.js';
 import { sendHealth } from './health.js';
@@ -101,22 +102,25 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
     if (ownsRegistry) registry.close();
   }
 
-  function buildRuntime(endpoint: EndpointPlan): EndpointRuntime {
-    let authorizer: Authorizer | undefined;
-    if (endpoint.validator !== undefined) {
-      authorizer = createAuthorizer(endpoint.validator, {
-        keySets: registry,
-        cache,
-        logger,
-        label: endpoint.label,
-        path: endpoint.validatorPath,
-        routeParams: endpoint.params,
-        ...(options.clock ? { clock: options.clock } : {}),
-      });
-      authorizers.push(authorizer);
-    } else {
+  function buildAuthorizer(endpoint: EndpointPlan): Authorizer | undefined {
+    if (endpoint.validator === undefined) {
       logger.info(`${endpoint.label}[JWTValidator] Validator disabled for this endpoint`);
+      return undefined;
     }
+    const authorizer = createAuthorizer(endpoint.validator, {
+      keySets: registry,
+      cache,
+      logger,
+      label: endpoint.label,
+      path: endpoint.validatorPath,
+      routeParams: endpoint.params,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    authorizers.push(authorizer);
+    return authorizer;
+  }
+
+  function buildRuntime(endpoint: EndpointPlan, authorizer: Authorizer | undefined, identityHeaders: readonly string[]): EndpointRuntime {
     const backends: BackendRuntime[] = endpoint.backends.map((backend) => ({
       plan: backend,
       target: pools.target(backend.hosts),
@@ -124,12 +128,16 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
       reservedQueryKeys: patternQueryKeys(backend.urlPattern),
     }));
     const claimPaths = endpoint.backends.some((backend) => backend.urlParts.some((part) => part.kind === 'claim'));
-    return Object.freeze({ plan: endpoint, authorizer, backends: Object.freeze(backends), noop: endpoint.outputEncoding === 'no-op', claimPaths });
+    const strip = createStripRule(identityHeaders, authorizer?.policy.checkedHeaders ?? []);
+    return Object.freeze({ plan: endpoint, authorizer, backends: Object.freeze(backends), noop: endpoint.outputEncoding === 'no-op', claimPaths, strip });
   }
 
   try {
     // A broken validator (a missing key file, an unknown alg) throws ConfigError here, before anything listens.
-    for (const endpoint of plan.endpoints) runtimes.set(endpoint, buildRuntime(endpoint));
+    const endpointAuthorizers = plan.endpoints.map(buildAuthorizer);
+    // Every identity header any endpoint sets is stripped on every endpoint, public ones included.
+    const identityHeaders = [...new Set(authorizers.flatMap((authorizer) => authorizer.policy.propagation.headerNames))];
+    plan.endpoints.forEach((endpoint, i) => runtimes.set(endpoint, buildRuntime(endpoint, endpointAuthorizers[i], identityHeaders)));
   } catch (error) {
     releaseAuth();
     await pools.destroy();

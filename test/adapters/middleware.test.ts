@@ -235,3 +235,79 @@ describe('Fastify', () => {
     }
   });
 });
+
+describe('spoofed identity headers are gone from every header view a handler can read', () => {
+  // Node exposes request headers as `headers`, `headersDistinct` and `rawHeaders`; CGI-style code reads X_User as X-User.
+  function views(req: { headers: Record<string, unknown>; headersDistinct: Record<string, unknown>; rawHeaders: string[] }) {
+    const raw: string[] = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i]!.toLowerCase();
+      if (name.replace(/_/g, '-').startsWith('x-user') || name.replace(/_/g, '-') === 'x-tenant-id') raw.push(`${name}=${req.rawHeaders[i + 1]}`);
+    }
+    return {
+      headers: [req.headers['x-user'], req.headers['x_user'], req.headers['x-tenant-id'], req.headers['x_tenant_id']],
+      distinct: [req.headersDistinct['x-user'], req.headersDistinct['x_user'], req.headersDistinct['x_tenant_id']],
+      raw: raw.sort(),
+    };
+  }
+  const expected = {
+    // JSON turns absent values into null.
+    headers: ['U2alice', null, 'T1', null],
+    distinct: [['U2alice'], null, null],
+    raw: ['x-tenant-id=T1', 'x-user=U2alice'],
+  };
+  const spoofs = async (): Promise<string[]> => [
+    'authorization', `Bearer ${await token()}`,
+    'x-user', 'root',
+    'X-User', 'root2',
+    'X_User', 'root3',
+    'x-tenant-id', 'T1',
+    'X_Tenant_Id', 'T2',
+  ];
+  const guarded = () => validator({ propagate_claims: [['sub', 'X-User']], tenant: { from: 'header' } });
+
+  async function send(url: string): Promise<Record<string, unknown>> {
+    const response = await request(url, { headers: await spoofs() });
+    assert.equal(response.statusCode, 200);
+    return (await response.body.json()) as Record<string, unknown>;
+  }
+
+  test('node:http', async () => {
+    const middleware = portcullisMiddleware(guarded());
+    const server = await listen(createServer((req, res) => middleware(req, res, () => res.end(JSON.stringify(views(req as never))))));
+    try {
+      assert.deepEqual(await send(`${server.url}/x`), expected);
+    } finally {
+      await server.close();
+      middleware.close();
+    }
+  });
+
+  test('Express', async () => {
+    const app = express();
+    const middleware = portcullisExpress(guarded());
+    app.get('/x', middleware, (req, res) => {
+      res.json(views(req as never));
+    });
+    const server = await listen(createServer(app));
+    try {
+      assert.deepEqual(await send(`${server.url}/x`), expected);
+    } finally {
+      await server.close();
+      middleware.close();
+    }
+  });
+
+  test('Fastify', async () => {
+    const app = Fastify();
+    await app.register(portcullisFastify, { validator: guarded() });
+    app.get('/x', async (request) => ({ ...views(request.raw as never), fastifyHeaders: request.headers['x-user'] }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const address = app.server.address() as AddressInfo;
+      assert.deepEqual(await send(`http://127.0.0.1:${address.port}/x`), { ...expected, fastifyHeaders: 'U2alice' });
+    } finally {
+      await app.close();
+    }
+  });
+});

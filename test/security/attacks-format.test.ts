@@ -220,6 +220,33 @@ describe('attack classes: the request around the token', () => {
     for (const name of ['x_user', 'x_jwt_payload', 'x_roles']) assert.equal(received.headers[name], undefined, `${name} was forwarded`);
   });
 
+  it('identity headers never come from the client, on public endpoints too and in every spelling', async () => {
+    // Every header some endpoint propagates a claim into is stripped everywhere: a public route must not hand a
+    // backend (which trusts X-User because the gateway sets it) a client-made identity.
+    const spoofs = { 'X-User': 'admin', X_User: 'admin', 'x-roles': 'admin', x_jwt_payload: 'forged', 'X-Other': 'kept' };
+    for (const path of ['/public', '/public-listed']) {
+      const before = t.rig.backend.requests.length;
+      const answer = await send(t.rig.gateway.url, path, { headers: spoofs });
+      assert.equal(answer.status, 200, path);
+      assert.equal(t.rig.backend.requests.length, before + 1);
+      const seen = t.rig.backend.requests.at(-1)!.headers;
+      for (const name of ['x-user', 'x_user', 'x-roles', 'x_jwt_payload']) assert.equal(seen[name], undefined, `${path}: ${name} was forwarded`);
+      assert.equal(seen['x-other'], 'kept', path);
+    }
+  });
+
+  it('the checked tenant header is the only spelling of it a backend sees', async () => {
+    const token = genuine(t.material, 'RS256', claims({ tenants: { T2acme: { roles: ['admin'] } } }));
+    const received = await t.rig.expectAllowed('/tenant-header', {
+      token,
+      headers: { 'X-Tenant-Id': 'T2acme', X_Tenant_Id: 'T2globex', 'x_tenant-id': 'T2globex' },
+    });
+    assert.equal(received.headers['x-tenant-id'], 'T2acme');
+    assert.equal(received.headers['x_tenant_id'], undefined);
+    assert.equal(received.headers['x_tenant-id'], undefined);
+    await t.rig.expectDenied('/tenant-header', { token, headers: { X_Tenant_Id: 'T2acme' } }, 'tenant_not_allowed');
+  });
+
   it('claims used in url_pattern cannot walk the backend path (dot segments, slashes, encodings)', async () => {
     // Each of these, sent even percent-encoded, becomes another path on a backend that decodes "%2F" and
     // resolves dot segments (nginx), or an empty segment that slash-merging backends drop.

@@ -97,6 +97,9 @@ export function attackConfig(jwksUrl: string, hmac: Material['hmac'], backendUrl
       endpoint('/identity', { alg: 'RS256', ...remote, issuer: ISSUER, audience: AUDIENCE, subject: 'alice' }),
       endpoint('/locations', { alg: 'RS256', ...remote, cookie_key: 'session', query_key: 'access_token' }),
       endpoint('/claim-path/{id}', { alg: 'RS256', ...remote }, { backend: [{ host: [backendUrl], url_pattern: '/users/{JWT.sub}/items/{id}' }] }),
+      endpoint('/tenant-header', { alg: 'RS256', ...remote, tenant: { from: 'header' } }),
+      { endpoint: '/public', input_headers: ['*'], backend: [{ host: [backendUrl], url_pattern: '/public' }] },
+      { endpoint: '/public-listed', input_headers: ['X-User', 'X_User', 'X-Other'], backend: [{ host: [backendUrl], url_pattern: '/public-listed' }] },
     ],
   };
 }

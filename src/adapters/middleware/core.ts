@@ -2,10 +2,14 @@
  * What every Node middleware shares: building (or reusing) the core
  * authorizer, and on an allow, the request's `auth` plus the gateway's header
  * rule applied to the request itself: client-sent copies of the propagated
- * claim headers are removed and the verified values set, so handler code that
- * reads `x-user` sees what a backend behind the gateway would see.
+ * claim headers (in any spelling, `X_User` too) and other spellings of the
+ * checked tenant header are removed and the verified values set, so handler
+ * code that reads `x-user` sees what a backend behind the gateway would see.
+ * Node exposes the request headers three ways (`headers`, `headersDistinct`,
+ * `rawHeaders`); all three are cleaned, so no view keeps a client's value.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { createStripRule, type StripRule } from '../../authorizer/identity-headers.js';
 import { createAuthorizer, type Authorizer, type AuthorizerOptions } from '../../authorizer/create.js';
 import type { Allow, AuthorizeRequest, Decision } from '../../authorizer/decision.js';
 import type { PropagatedHeader } from '../../authorizer/propagate.js';
@@ -52,9 +56,44 @@ export function authorizeNode(
   return authorizer.authorize(authorizeRequestOf(headers, url, params));
 }
 
-/** Applies an allow to the request's headers and returns the `auth` value. */
-export function acceptRequest(headers: IncomingHttpHeaders, allow: Allow): RequestAuth {
-  for (const name of allow.stripHeaders) delete headers[name];
-  for (const { name, value } of allow.headers) headers[name.toLowerCase()] = typeof value === 'string' ? value : [...value];
+const stripRules = new WeakMap<Authorizer, StripRule>();
+
+function stripRuleFor(authorizer: Authorizer): StripRule {
+  let rule = stripRules.get(authorizer);
+  if (rule === undefined) {
+    rule = createStripRule(authorizer.policy.propagation.headerNames, authorizer.policy.checkedHeaders);
+    stripRules.set(authorizer, rule);
+  }
+  return rule;
+}
+
+/** The three header views of a node request that handlers read. */
+export type NodeRequestHeaders = Pick<IncomingMessage, 'headers' | 'headersDistinct' | 'rawHeaders'>;
+
+/** Applies an allow to every header view of the request and returns the `auth` value. */
+export function acceptRequest(req: NodeRequestHeaders, authorizer: Authorizer, allow: Allow): RequestAuth {
+  const strip = stripRuleFor(authorizer);
+  // Node builds `headers` and `headersDistinct` from rawHeaders on first use, counting the pairs the parser
+  // saw: both must exist before rawHeaders shrinks.
+  const headers = req.headers;
+  const distinct = req.headersDistinct;
+  for (const name of Object.keys(headers)) if (strip.owns(name)) delete headers[name];
+  for (const name of Object.keys(distinct)) if (strip.owns(name)) delete distinct[name];
+  const raw = req.rawHeaders;
+  let kept = 0;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (strip.owns(raw[i]!.toLowerCase())) continue;
+    raw[kept] = raw[i]!;
+    raw[kept + 1] = raw[i + 1]!;
+    kept += 2;
+  }
+  raw.length = kept;
+  for (const { name, value } of allow.headers) {
+    const lower = name.toLowerCase();
+    const values = typeof value === 'string' ? [value] : [...value];
+    headers[lower] = typeof value === 'string' ? value : values;
+    distinct[lower] = values;
+    for (const item of values) raw.push(name, item);
+  }
   return Object.freeze({ claims: allow.claims, header: allow.header, headers: allow.headers });
 }

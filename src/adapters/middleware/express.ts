@@ -29,7 +29,7 @@ export function portcullisExpress(source: AuthorizerSource, options?: Authorizer
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     const settle = (decision: Decision): void => {
       if (decision.allowed) {
-        req.auth = acceptRequest(req.headers, decision);
+        req.auth = acceptRequest(req, authorizer, decision);
         next();
       } else {
         writeDenial(res, decision);

@@ -25,7 +25,7 @@ export function createFastifyHook(source: AuthorizerSource, options?: Authorizer
   const hook = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const decision = await authorizeNode(authorizer, request.headers, request.url, request.params as Record<string, string> | undefined);
     if (decision.allowed) {
-      request.auth = acceptRequest(request.headers, decision);
+      request.auth = acceptRequest(request.raw, authorizer, decision);
       return;
     }
     // Sending from an async hook ends the request; Fastify skips the handler.

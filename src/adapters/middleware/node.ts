@@ -23,7 +23,7 @@ export function portcullisMiddleware(source: AuthorizerSource, options?: Authori
   const middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
     const settle = (decision: Decision): void => {
       if (decision.allowed) {
-        (req as AuthorizedRequest).auth = acceptRequest(req.headers, decision);
+        (req as AuthorizedRequest).auth = acceptRequest(req, authorizer, decision);
         next();
       } else {
         writeDenial(res, decision);
