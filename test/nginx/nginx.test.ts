@@ -8,11 +8,7 @@
  * test fails in CI and is skipped, with the reason, elsewhere.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startForwardAuth, type ForwardAuthServer } from '../../src/adapters/forward-auth/server.js';
@@ -20,60 +16,25 @@ import { compileGateway } from '../../src/config/compile.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { startBackendServer, unusedPort, type BackendServer } from '../support/backend-server.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
+import { nginxSkip as skip, startNginx, swapOnce, type NginxProcess } from './nginx-process.js';
 
 const EXAMPLE_CONF = 'examples/nginx/portcullis.conf';
 const EXAMPLE_CONFIG = 'examples/nginx/portcullis.json';
 
-function findNginx(): string | undefined {
-  const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' });
-  if (which.status === 0 && which.stdout.trim() !== '') return which.stdout.trim();
-  return ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'].find((path) => existsSync(path));
-}
-
-const nginxBin = findNginx();
-const inCi = process.env.CI === 'true' || process.env.CI === '1';
-const skip = nginxBin === undefined && !inCi ? 'nginx is not installed (apt-get install nginx); CI installs it and runs this test' : false;
-
-/** Replaces exactly one occurrence, so the example cannot drift away from what this test runs. */
-function swap(text: string, from: string, to: string): string {
-  const count = text.split(from).length - 1;
-  assert.equal(count, 1, `${EXAMPLE_CONF} should contain "${from}" once`);
-  return text.replace(from, to);
-}
-
-async function waitForPort(port: number, child: ChildProcess, errorLog: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : ''}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`nginx did not listen on ${port}: ${existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : ''}`);
-}
+const swap = (text: string, from: string, to: string): string => swapOnce(text, from, to, EXAMPLE_CONF);
 
 describe('nginx auth_request in front of portcullis forward-auth', { skip }, () => {
-  let dir: string;
   let jwks: JwksServer;
   let key: TestSigningKey;
   let backend: BackendServer;
   let forwardAuth: ForwardAuthServer;
-  let nginx: ChildProcess;
+  let nginx: NginxProcess;
   let base: string;
   const now = () => Math.floor(Date.now() / 1000);
   const token = (claims: Record<string, unknown> = {}) =>
     mintToken(key, { iss: 'https://api.descope.com/v1/apps/P2abc', aud: ['P2abc'], sub: 'U2alice', roles: ['viewer'], exp: now() + 600, ...claims });
 
   before(async () => {
-    if (nginxBin === undefined) throw new Error('nginx is not installed: .ci/run must install it (apt-get install nginx)');
-    dir = mkdtempSync(join(tmpdir(), 'portcullis-nginx-'));
     key = await generateSigningKey('nginx-key');
     jwks = await startJwksServer();
     jwks.setKeys(jwksOf(key));
@@ -93,38 +54,15 @@ describe('nginx auth_request in front of portcullis forward-auth', { skip }, () 
     site = swap(site, 'server 127.0.0.1:9000;', `server 127.0.0.1:${forwardAuth.port};`);
     site = swap(site, 'server 127.0.0.1:8000;', `server 127.0.0.1:${backend.port};`);
     site = swap(site, 'listen 8080;', `listen 127.0.0.1:${port};`);
-    for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub));
-    const errorLog = join(dir, 'error.log');
-    writeFileSync(
-      join(dir, 'nginx.conf'),
-      [
-        'daemon off;',
-        'master_process off;',
-        `pid ${join(dir, 'nginx.pid')};`,
-        `error_log ${errorLog} info;`,
-        'events { worker_connections 64; }',
-        'http {',
-        `  access_log ${join(dir, 'access.log')};`,
-        ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((sub) => `  ${sub}_temp_path ${join(dir, sub)};`),
-        site,
-        '}',
-      ].join('\n'),
-    );
-    nginx = spawn(nginxBin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', errorLog], { stdio: 'ignore' });
-    await waitForPort(port, nginx, errorLog);
+    nginx = await startNginx(() => site, [port]);
     base = `http://127.0.0.1:${port}`;
   });
 
   after(async () => {
-    if (nginx && nginx.exitCode === null) {
-      const exited = new Promise((resolve) => nginx.once('exit', resolve));
-      nginx.kill('SIGTERM');
-      await exited;
-    }
+    await nginx?.stop();
     await forwardAuth?.close();
     await backend?.close();
     await jwks?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   async function get(path: string, headers: Record<string, string> = {}, method = 'GET') {
