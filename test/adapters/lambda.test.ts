@@ -586,9 +586,14 @@ describe('answers API Gateway may cache: an Allow must not outlive the rule that
     );
   });
 
-  test('the example config is accepted', () => {
-    const example = JSON.parse(readFileSync(new URL('../../examples/lambda/portcullis-lambda.json', import.meta.url), 'utf8')) as unknown;
-    assert.deepEqual(lambdaConfigIssues(example), []);
+  test('the example configs are accepted, and the tenant one only with its resultCache', () => {
+    const read = (name: string) => JSON.parse(readFileSync(new URL(`../../examples/lambda/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(lambdaConfigIssues(read('portcullis-lambda.json')), []);
+    const tenant = read('portcullis-lambda-tenant.json');
+    assert.deepEqual(lambdaConfigIssues(tenant), []);
+    const { resultCache, ...withoutCache } = tenant;
+    assert.ok(resultCache);
+    assert.deepEqual(lambdaConfigIssues(withoutCache).map((i) => i.path), ['$.response']);
   });
 
   test('a misspelled validator key is refused with its path', { todo: 'central unknown-key check' }, () => {
@@ -639,6 +644,16 @@ describe('the esbuild bundle (scripts/build-lambda.mjs)', () => {
     });
     assert.notEqual(child.status, 0);
     assert.match(child.stderr.slice(-2000), /portcullis-lambda\.json/);
+  });
+
+  test('a config where a cached answer could admit another tenant stops the container start, with the reason', async () => {
+    const config = lambdaConfig({}, { tenant: { from: 'param', roles: ['admin'] } });
+    const child = await runNode(['--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL(join(dir, 'index.mjs')).href)})`], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, PORTCULLIS_LAMBDA_CONFIG: JSON.stringify(config) },
+    });
+    assert.notEqual(child.status, 0);
+    assert.match(child.stderr, /ERROR in the portcullis Lambda config: \$\.response: a simple response/);
   });
 });
 
