@@ -12,32 +12,23 @@
  * - no signing keys could be loaded (503) → a thrown `KeysUnavailable`
  *   error → 500: never cached by API Gateway, unlike an answer, and never an
  *   accept.
+ *
+ * API Gateway may cache an answer and reuse it for other requests; the config
+ * check (config.ts) refuses every setup where a cached Allow could admit a
+ * request the validator would have refused.
  */
 import type { Dispatcher } from 'undici';
 import { createAuthorizer, type Authorizer } from '../../authorizer/create.js';
 import type { Decision } from '../../authorizer/decision.js';
-import { ConfigError, type ConfigIssue } from '../../config/validate.js';
-import type { ValidatorConfig } from '../../config/validator-schema.js';
+import { ConfigError } from '../../config/validate.js';
 import type { KeySetRegistry } from '../../keys/registry.js';
 import type { Clock } from '../../lib/clock.js';
 import { silentLogger, type Logger } from '../../lib/logger.js';
+import { allowReliesOnArn, lambdaConfigIssues, requestInputs, type LambdaAuthorizerConfig } from './config.js';
 import { normalizeEvent, type LambdaAuthorizerEvent } from './events.js';
-import { flatContext, iamPolicy, principalOf, ANONYMOUS_PRINCIPAL, stageWildcard, type LambdaAuthorizerResult } from './response.js';
+import { flatContext, iamPolicy, principalOf, ANONYMOUS_PRINCIPAL, namesOneCall, stageWildcard, type LambdaAuthorizerResult } from './response.js';
 
-export interface LambdaAuthorizerConfig {
-  /** The `auth/validator` block, exactly as in a gateway endpoint. */
-  validator: ValidatorConfig;
-  /** HTTP API payload 2.0 answer: `simple` (`{isAuthorized, context}`, default) or `iam`. REST always gets IAM. */
-  response?: 'simple' | 'iam';
-  /**
-   * Resource of an Allow: `method` (default) the ARN of this call only;
-   * `stage` every route of the API stage, for authorizer result caching
-   * keyed on the token alone (REST TOKEN authorizers).
-   */
-  resource?: 'method' | 'stage';
-  /** Claims copied into the context; default all of them. */
-  contextClaims?: string[];
-}
+export type { LambdaAuthorizerConfig, ResultCacheConfig } from './config.js';
 
 export interface LambdaAuthorizerOptions {
   logger?: Logger;
@@ -65,10 +56,24 @@ export class KeysUnavailableError extends Error {
   }
 }
 
+/**
+ * The call's ARN holds a wildcard or a route template where the concrete path
+ * should be, so an Allow on it could be reused from the cache for another
+ * tenant's path. Thrown instead of answering: API Gateway returns 500 and
+ * caches nothing.
+ */
+export class AllowTooWideError extends Error {
+  constructor() {
+    super('The call\'s ARN does not name a single path; refusing an Allow that a cache could reuse for another tenant');
+    this.name = 'AllowTooWide';
+  }
+}
+
 const LABEL = '[SERVICE: LambdaAuthorizer]';
 
 export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, options: LambdaAuthorizerOptions = {}): LambdaAuthorizerHandler {
-  checkConfig(config);
+  const issues = lambdaConfigIssues(config);
+  if (issues.length > 0) throw new ConfigError(issues);
   const logger = options.logger ?? silentLogger;
   const authorizer = createAuthorizer(config.validator, {
     path: '$.validator',
@@ -83,6 +88,9 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, options: 
   const simple = (config.response ?? 'simple') === 'simple';
   const stage = config.resource === 'stage';
   const pick = config.contextClaims;
+  const inputs = requestInputs(config.validator);
+  const checkArn = allowReliesOnArn(config);
+  let warnedTokenEvent = false;
 
   async function handler(event: LambdaAuthorizerEvent): Promise<LambdaAuthorizerResult> {
     const normalized = normalizeEvent(event, tokenHeader);
@@ -91,12 +99,22 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, options: 
       logger.warn(`${LABEL} the event is not a TOKEN, REQUEST or payload 2.0 authorizer event`);
       throw new Error(UNAUTHORIZED_MESSAGE);
     }
+    if (normalized.kind === 'token' && inputs.length > 0 && !warnedTokenEvent) {
+      // Not refusable at build time: the config cannot tell which event kind API Gateway will send.
+      warnedTokenEvent = true;
+      logger.warn(`${LABEL} a TOKEN event carries no path or headers, so the tenant rule denies every call; use a REQUEST authorizer`);
+    }
     const decision: Decision = await authorizer.authorize(normalized.request);
     const answerSimple = normalized.kind === 'v2' && simple;
     const resource = stage ? (stageWildcard(normalized.arn) ?? normalized.arn) : normalized.arn;
     if (decision.allowed) {
       const context = flatContext(decision.claims, pick);
-      return answerSimple ? { isAuthorized: true, context } : iamPolicy(principalOf(decision.claims), 'Allow', resource, context);
+      if (answerSimple) return { isAuthorized: true, context };
+      if (checkArn && !namesOneCall(resource)) {
+        logger.error({ kind: normalized.kind }, `${LABEL} the ARN does not name a single path, and the tenant rule reads the path: no Allow is given (500)`);
+        throw new AllowTooWideError();
+      }
+      return iamPolicy(principalOf(decision.claims), 'Allow', resource, context);
     }
     logger.debug({ code: decision.code, kind: normalized.kind }, `${LABEL} denied: ${decision.detail}`);
     if (decision.status === 401) throw new Error(UNAUTHORIZED_MESSAGE);
@@ -111,22 +129,4 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, options: 
     close: () => authorizer.close(),
     authorizer,
   });
-}
-
-function checkConfig(config: LambdaAuthorizerConfig): void {
-  const issues: ConfigIssue[] = [];
-  if (typeof config !== 'object' || config === null) throw new ConfigError([{ path: '$', message: 'must be an object' }]);
-  if (config.validator === undefined) issues.push({ path: '$.validator', message: 'missing: the auth/validator block' });
-  if (config.response !== undefined && config.response !== 'simple' && config.response !== 'iam') {
-    issues.push({ path: '$.response', message: 'must be "simple" or "iam"' });
-  }
-  if (config.resource !== undefined && config.resource !== 'method' && config.resource !== 'stage') {
-    issues.push({ path: '$.resource', message: 'must be "method" or "stage"' });
-  }
-  if (config.contextClaims !== undefined && (!Array.isArray(config.contextClaims) || !config.contextClaims.every((c) => typeof c === 'string'))) {
-    issues.push({ path: '$.contextClaims', message: 'must be a list of claim names' });
-  }
-  const known = new Set(['validator', 'response', 'resource', 'contextClaims']);
-  for (const key of Object.keys(config)) if (!known.has(key)) issues.push({ path: `$.${key}`, message: 'unknown key' });
-  if (issues.length > 0) throw new ConfigError(issues);
 }

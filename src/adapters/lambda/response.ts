@@ -75,3 +75,17 @@ export function stageWildcard(arn: string): string | undefined {
   if (stageEnd === -1) return undefined;
   return `${arn.slice(0, stageEnd)}/*`;
 }
+
+/**
+ * Whether the ARN names one call: after `{apiId}/{stage}/` there is no IAM
+ * wildcard (`*`, `?`) and no route template (`{tenant}`), so an Allow on it,
+ * cached, matches no other path. API Gateway puts the concrete request path
+ * there; this is the check that it did, for answers whose safety rests on it.
+ */
+export function namesOneCall(arn: string): boolean {
+  const slash = arn.indexOf('/');
+  if (slash === -1 || !arn.startsWith('arn:')) return false;
+  const stageEnd = arn.indexOf('/', slash + 1);
+  if (stageEnd === -1) return false;
+  return !/[*?{}]/.test(arn.slice(stageEnd + 1));
+}
