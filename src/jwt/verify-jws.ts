@@ -36,7 +36,7 @@ export function indexKeys(keys: readonly VerificationKey[]): KeyIndex {
   try {
     return indexKeySet(keys).index;
   } catch (error) {
-    if (error instanceof MixedKeySetError) throw new TypeError(error.message);
+    if (error instanceof MixedKeySetError) throw new TypeError(error.message, { cause: error });
     throw error;
   }
 }
@@ -86,7 +86,7 @@ function indexOf(keys: unknown): KeyIndex {
       return buildKeyIndex((keys as { keys: Jwk[] }).keys).index;
     } catch (error) {
       // A mixed set is the caller's configuration mistake, not a property of the token.
-      if (error instanceof MixedKeySetError) throw new TypeError(error.message);
+      if (error instanceof MixedKeySetError) throw new TypeError(error.message, { cause: error });
       throw new AuthError('key_not_found', (error as Error).message);
     }
   }
