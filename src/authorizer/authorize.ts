@@ -110,10 +110,11 @@ export function createEndpointAuthorizer(policy: EndpointPolicy, deps: EndpointA
 /** Parses and verifies a token not seen before. Synchronous unless the key set must download. */
 export function verifyFresh(token: string, policy: EndpointPolicy): VerifiedToken | Promise<VerifiedToken> {
   const parsed = parseJwsParts(token, policy.parseLimits);
-  if (!policy.allowedAlgs.has(parsed.header.alg as Alg)) throw new AuthError('alg_not_allowed');
+  const alg = parsed.header.alg as Alg;
+  if (!policy.allowedAlgs.has(alg)) throw new AuthError('alg_not_allowed');
   const reference = keyReference(parsed.header, policy.keyStrategy);
   const index = policy.keySet.current();
-  const key = index === undefined ? undefined : findKey(index, reference);
+  const key = index === undefined ? undefined : findKey(index, reference, alg);
   if (key !== undefined) return verifiedWith(key, token, parsed, policy);
   if (index !== undefined && reference.identifier === undefined) {
     throw new AuthError('key_not_found', index.keys.length > 1 ? 'the token names no key and the key set holds several' : 'no key fits');
@@ -131,11 +132,12 @@ async function verifyAfterKeyMiss(
   const keySet = policy.keySet;
   let fresh: KeyIndex | undefined = await keySet.refreshForMiss(reference.identifier ?? '');
   if (!fresh) throw new AuthError('keys_unavailable', `no keys loaded from ${keySet.source}`);
-  let key = findKey(fresh, reference);
+  const alg = parsed.header.alg as Alg;
+  let key = findKey(fresh, reference, alg);
   if (!key && neverLoaded && reference.identifier !== undefined) {
     // The first load just happened; the token may still name a key published after it.
     fresh = await keySet.refreshForMiss(reference.identifier);
-    key = fresh ? findKey(fresh, reference) : undefined;
+    key = fresh ? findKey(fresh, reference, alg) : undefined;
   }
   if (!key) throw new AuthError('key_not_found', reference.identifier ? `unknown ${reference.identifier.slice(0, 80)}` : 'no key fits');
   return verifiedWith(key, token, parsed, policy);

@@ -12,6 +12,7 @@ import { assertRegisteredClaimTypes, checkIdentity, checkTimes } from '../jwt/cl
 import { parseCompactJws, type ParsedJws } from '../jwt/parse.js';
 import { signingInput, verifySignature } from '../jwt/verify.js';
 import type { Alg } from '../jwt/algorithms.js';
+import type { VerificationKey } from '../jwt/keys.js';
 import { findKey, keyReference } from '../keys/select.js';
 import { normalizeTyp, type EndpointPolicy } from '../config/compile-validator.js';
 import type { Clock } from '../lib/clock.js';
@@ -87,12 +88,20 @@ export async function explainRequest(
     info('key set', `${status.source}: ${status.loaded ? `${status.keyCount} key(s)` : 'never loaded'}${status.lastError ? `, last error: ${status.lastError}` : ''}`);
     const reference = keyReference(jws.header, policy.keyStrategy);
     let index = policy.keySet.current();
-    let key = index ? findKey(index, reference) : undefined;
-    if (!key) {
-      index = await policy.keySet.refreshForMiss(reference.identifier ?? '');
-      key = index ? findKey(index, reference) : undefined;
+    let key: VerificationKey | undefined;
+    // An ambiguous name is a lookup failure like any other: shown on the key lookup line, not thrown.
+    let lookupError: unknown;
+    try {
+      key = index ? findKey(index, reference, alg as Alg) : undefined;
+      if (!key) {
+        index = await policy.keySet.refreshForMiss(reference.identifier ?? '');
+        key = index ? findKey(index, reference, alg as Alg) : undefined;
+      }
+    } catch (error) {
+      lookupError = error;
     }
     const found = attempt('key lookup', () => {
+      if (lookupError !== undefined) throw lookupError;
       if (!index) throw new AuthError('keys_unavailable');
       if (!key) throw new AuthError('key_not_found', reference.identifier ? `unknown ${reference.identifier.slice(0, 80)}` : 'the token names no key');
       if (!key.algs.has(alg as Alg)) throw new AuthError('key_not_found', `the key does not verify ${alg}`);

@@ -7,6 +7,7 @@
 import { createHash, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { algSpec, isSupportedAlg, type Alg, SUPPORTED_ALGS } from './algorithms.js';
 import { decodeBase64url, isStrictBase64url } from './base64url.js';
+import { hasRocaFingerprint } from './roca.js';
 
 export interface Jwk {
   kty?: unknown;
@@ -93,6 +94,10 @@ export function importJwk(jwk: Jwk, allowedAlgs: readonly Alg[]): VerificationKe
     if (kty === 'RSA') {
       const bits = keyObject.asymmetricKeyDetails?.modulusLength ?? 0;
       if (bits < MIN_RSA_MODULUS_BITS) throw new KeyImportError(`RSA modulus of ${bits} bits is below ${MIN_RSA_MODULUS_BITS}`);
+      // createPublicKey accepted `n`, so it is a string; node decodes it with this same decoder.
+      if (hasRocaFingerprint(decodeBase64url(jwk.n as string))) {
+        throw new KeyImportError('RSA key has the ROCA fingerprint (CVE-2017-15361, Infineon weak key generation): it can be factored');
+      }
       modulusBytes = Math.ceil(bits / 8);
     }
   }

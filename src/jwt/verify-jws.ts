@@ -11,7 +11,7 @@ import { signingInput, verifySignature } from './verify.js';
 import type { Jwk, VerificationKey } from './keys.js';
 import { findKey, keyReference, type KeyIdentifyStrategy } from '../keys/select.js';
 import type { KeyIndex, KeySet } from '../keys/key-set.js';
-import { buildKeyIndex } from '../keys/key-index.js';
+import { buildKeyIndex, indexKeySet, MixedKeySetError } from '../keys/key-index.js';
 
 export interface VerifyJwsOptions {
   /** Allowed algorithms; the token header must name one exactly. */
@@ -26,11 +26,19 @@ export interface VerifiedJws {
   key: VerificationKey;
 }
 
-/** Builds a key index from verification keys (see importJwk) for use with verifyJws. */
+/**
+ * Builds a key index from verification keys (see importJwk) for use with
+ * verifyJws. Throws TypeError when the keys mix HMAC secrets with public keys.
+ * A name shared by different keys for the same alg is not an error here; a
+ * token that uses it is refused with `key_not_found`.
+ */
 export function indexKeys(keys: readonly VerificationKey[]): KeyIndex {
-  const byKid = new Map<string, VerificationKey>();
-  for (const key of keys) if (key.kid !== undefined && !byKid.has(key.kid)) byKid.set(key.kid, key);
-  return { keys, byKid, byX5t: new Map(keys.filter((k) => k.x5t).map((k) => [k.x5t!, k])), byX5tS256: new Map(keys.filter((k) => k.x5tS256).map((k) => [k.x5tS256!, k])) };
+  try {
+    return indexKeySet(keys).index;
+  } catch (error) {
+    if (error instanceof MixedKeySetError) throw new TypeError(error.message, { cause: error });
+    throw error;
+  }
 }
 
 /**
@@ -51,14 +59,14 @@ export async function verifyJws(
   let key: VerificationKey | undefined;
   if (isKeySet(keys)) {
     let index = keys.current();
-    key = index ? findKey(index, reference) : undefined;
+    key = index ? findKey(index, reference, alg) : undefined;
     if (!key && (index === undefined || reference.identifier !== undefined)) {
       index = await keys.refreshForMiss(reference.identifier ?? '');
       if (!index) throw new AuthError('keys_unavailable');
-      key = findKey(index, reference);
+      key = findKey(index, reference, alg);
     }
   } else {
-    key = findKey(indexOf(keys), reference);
+    key = findKey(indexOf(keys), reference, alg);
   }
   if (!key) throw new AuthError('key_not_found');
   if (!key.algs.has(alg)) throw new AuthError('key_not_found', `the matching key does not verify ${alg}`);
@@ -77,6 +85,8 @@ function indexOf(keys: unknown): KeyIndex {
     try {
       return buildKeyIndex((keys as { keys: Jwk[] }).keys).index;
     } catch (error) {
+      // A mixed set is the caller's configuration mistake, not a property of the token.
+      if (error instanceof MixedKeySetError) throw new TypeError(error.message, { cause: error });
       throw new AuthError('key_not_found', (error as Error).message);
     }
   }

@@ -9,6 +9,14 @@ export interface KeyIndex {
   readonly byKid: ReadonlyMap<string, VerificationKey>;
   readonly byX5t: ReadonlyMap<string, VerificationKey>;
   readonly byX5tS256: ReadonlyMap<string, VerificationKey>;
+  /** kid followed directly by x5t, as KrakenD's `kid_x5t` strategy names keys. */
+  readonly byKidX5t: ReadonlyMap<string, VerificationKey>;
+  /**
+   * Names (`kid:…`, `x5t:…`, `x5t#S256:…`, `kid_x5t:…`) that several keys carry,
+   * with every key that carries them; the maps above hold only the first. Empty
+   * in a well-formed set, so a lookup pays for it only when a set has duplicates.
+   */
+  readonly shared: ReadonlyMap<string, readonly VerificationKey[]>;
 }
 
 export interface KeySetStatus {

@@ -1,8 +1,14 @@
 /** Key sets that never change: a JWKS file read once at start, or keys written inline in the config. */
 import { readFileSync } from 'node:fs';
 import type { Jwk } from '../jwt/keys.js';
+import { silentLogger, type Logger } from '../lib/logger.js';
 import { buildKeyIndex, jwksMembers } from './key-index.js';
 import type { KeyIndex, KeySet, KeySetStatus } from './key-set.js';
+
+export interface StaticKeySetOptions {
+  /** Receives the warning about key names shared by different keys. */
+  logger?: Logger;
+}
 
 export class KeySourceError extends Error {
   constructor(message: string) {
@@ -11,10 +17,11 @@ export class KeySourceError extends Error {
   }
 }
 
-export function createStaticKeySet(source: string, jwks: readonly Jwk[]): KeySet {
-  const { index, skipped } = buildKeyIndex(jwks);
+export function createStaticKeySet(source: string, jwks: readonly Jwk[], options: StaticKeySetOptions = {}): KeySet {
+  const { index, skipped, ambiguous } = buildKeyIndex(jwks);
   // Keys written by the operator are configuration: a weak or broken one stops startup instead of being skipped.
   if (skipped.length > 0) throw new KeySourceError(`unusable key: ${skipped.join('; ')}`);
+  if (ambiguous.length > 0) (options.logger ?? silentLogger).warn({ keySet: source }, `[KeySet] ambiguous key names: ${ambiguous.join('; ')}`);
   const loadedAt = Date.now();
   const status: KeySetStatus = Object.freeze({
     source,
@@ -37,7 +44,7 @@ export function createStaticKeySet(source: string, jwks: readonly Jwk[]): KeySet
 }
 
 /** Reads a JWKS (object, or bare array) from a file. Errors name the file, never its contents. */
-export function createFileKeySet(path: string): KeySet {
+export function createFileKeySet(path: string, options: StaticKeySetOptions = {}): KeySet {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -51,15 +58,15 @@ export function createFileKeySet(path: string): KeySet {
     throw new KeySourceError(`JWKS file ${path} is not JSON`);
   }
   try {
-    return createStaticKeySet(`file:${path}`, jwksMembers(document, true));
+    return createStaticKeySet(`file:${path}`, jwksMembers(document, true), options);
   } catch (error) {
     throw new KeySourceError(`JWKS file ${path}: ${(error as Error).message}`);
   }
 }
 
-export function createInlineKeySet(jwks: readonly Jwk[]): KeySet {
+export function createInlineKeySet(jwks: readonly Jwk[], options: StaticKeySetOptions = {}): KeySet {
   try {
-    return createStaticKeySet('inline', jwks);
+    return createStaticKeySet('inline', jwks, options);
   } catch (error) {
     throw new KeySourceError(`inline keys: ${(error as Error).message}`);
   }

@@ -73,9 +73,9 @@ export function createKeySetRegistry(options: RegistryOptions = {}): KeySetRegis
   function create(source: KeySource): KeySet {
     switch (source.kind) {
       case 'file':
-        return createFileKeySet(source.path);
+        return createFileKeySet(source.path, { logger });
       case 'inline':
-        return createInlineKeySet(source.jwks);
+        return createInlineKeySet(source.jwks, { logger });
       case 'remote':
         return createRemoteKeySet({ ...fetchOptions(source), url: source.url });
       case 'discovery':

@@ -150,6 +150,7 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet {
       lastAttemptFailed = false;
       consecutiveFailures = 0;
       for (const reason of built.skipped) logger.warn({ keySet: source }, `[KeySet] skipped ${reason}`);
+      if (built.ambiguous.length > 0) logger.warn({ keySet: source }, `[KeySet] ambiguous key names: ${built.ambiguous.join('; ')}`);
       logger.debug({ keySet: source, keyCount: built.index.keys.length }, '[KeySet] JWKS loaded');
     } catch (error) {
       if (closed || seq < appliedSeq) return;
