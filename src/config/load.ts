@@ -1,10 +1,14 @@
 /**
  * Reads a gateway config file (JSON, or YAML by extension), validates it
- * against THE schema and reports every problem with its JSON path. Unknown
- * keys are warnings (KrakenD's `run` ignores them) unless `strict` is set.
- * Keys KrakenD silently drops but that change behaviour (v1 names) are errors,
- * as are namespaces that enforce access control portcullis cannot enforce:
- * running without them would run open.
+ * against THE schema and reports every problem with its JSON path.
+ *
+ * What portcullis does not implement is sorted by krakend-compat.ts: keys
+ * that restrict access or filter data are errors (running without them would
+ * run open), the others are warnings that say what is not applied. Keys
+ * KrakenD silently drops but that change behaviour (v1 names) are errors. An
+ * unknown key inside `auth/validator`, or one that looks like a misspelling of
+ * a known key, is an error with a "did you mean"; any other unknown key is a
+ * warning (KrakenD's `run` ignores them) unless `strict` is set.
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -13,6 +17,15 @@ import { checkValidators, compileGateway, VALIDATOR_KEY, VALIDATOR_V1_KEY, type 
 import { GatewayConfigSchema, type GatewayConfig } from './schema.js';
 import { checkSchema, ConfigError, jsonPath, type ConfigIssue } from './validate.js';
 import { ValidatorSchema } from './validator-schema.js';
+import {
+  BACKEND_KEY_TREATMENTS,
+  describeTreatment,
+  ENDPOINT_KEY_TREATMENTS,
+  NAMESPACE_TREATMENTS,
+  PROXY_KEY_TREATMENTS,
+  ROOT_KEY_TREATMENTS,
+  type Treatment,
+} from './krakend-compat.js';
 
 export interface LoadOptions {
   /** Unknown keys are errors instead of warnings. */
@@ -32,19 +45,8 @@ const LEGACY_ENDPOINT_KEYS: Readonly<Record<string, string>> = {
   querystring_params: 'input_query_strings',
 };
 
-/**
- * KrakenD namespaces that reject requests. Without them an endpoint would let
- * through what KrakenD refuses, so they stop the load instead of warning.
- */
-const ACCESS_CONTROL_NAMESPACES: ReadonlySet<string> = new Set([
-  'auth/api-keys',
-  'auth/basic',
-  'auth/revoker',
-  'github.com/devopsfaith/bloomfilter',
-  'validation/cel',
-  'github.com/devopsfaith/krakend-cel',
-  'security/policies',
-]);
+/** An unknown key under a validator block: `auth/validator` restricts access, so a typo there must stop the load. */
+const IN_VALIDATOR = /^\$\.endpoints\[\d+\]\.extra_config\["(auth\/validator|github\.com\/devopsfaith\/krakend-jose\/validator)"\]/;
 
 const VALIDATOR_KEYS: ReadonlySet<string> = new Set(Object.keys(ValidatorSchema.properties));
 
@@ -63,13 +65,20 @@ export function parseConfigText(text: string, sourceName: string, options: LoadO
   const raw = isYamlName(sourceName) ? parseYaml(text, sourceName) : parseJson(text, sourceName);
   const { errors, unknownKeys } = checkSchema(GatewayConfigSchema, raw);
   const special = specialIssues(raw);
-  const specialPaths = new Set(special.map((issue) => issue.path));
+  const handled = new Set([...special.errors, ...special.warnings].map((issue) => issue.path));
   const schemaErrors = dedupe(errors.map((issue) => rewriteSchemaError(issue, raw)));
-  const unknown = unknownKeys.filter((issue) => !specialPaths.has(issue.path));
+  const misspelled: ConfigIssue[] = [];
+  const unknown: ConfigIssue[] = [];
+  for (const issue of unknownKeys) {
+    if (handled.has(issue.path)) continue;
+    if (IN_VALIDATOR.test(issue.path) || issue.message.includes('did you mean')) misspelled.push(issue);
+    else unknown.push(issue);
+  }
+  const warnings = [...special.warnings, ...unknown];
 
-  const fatal = [...schemaErrors, ...special, ...(options.strict ? unknown : [])];
+  const fatal = [...schemaErrors, ...special.errors, ...misspelled, ...(options.strict ? warnings : [])];
   if (fatal.length > 0) throw new ConfigError(fatal);
-  return { config: raw as GatewayConfig, warnings: unknown };
+  return { config: raw as GatewayConfig, warnings };
 }
 
 /** Load, compile and run the validators' static checks: everything short of opening sockets. */
@@ -156,45 +165,76 @@ function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
   });
 }
 
-/** Keys the schema would only call "unknown" but that must stop the load, with a message saying why. */
-function specialIssues(raw: unknown): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if (!isObject(raw)) return issues;
-  accessControl(raw.extra_config, '/extra_config', issues);
-  if (!Array.isArray(raw.endpoints)) return issues;
+interface SpecialIssues {
+  /** Keys that must stop the load, each with a message saying why. */
+  errors: ConfigIssue[];
+  /** Keys portcullis knows from KrakenD and does not apply, each saying what is lost. */
+  warnings: ConfigIssue[];
+}
+
+/** The keys the schema would only call "unknown", sorted by what running without them would mean. */
+function specialIssues(raw: unknown): SpecialIssues {
+  const found: SpecialIssues = { errors: [], warnings: [] };
+  if (!isObject(raw)) return found;
+  treatKeys(raw, '', ROOT_KEY_TREATMENTS, found);
+  tlsIssue(raw.tls, found);
+  treatNamespaces(raw.extra_config, '/extra_config', found);
+  if (!Array.isArray(raw.endpoints)) return found;
   raw.endpoints.forEach((endpoint: unknown, i: number) => {
     if (!isObject(endpoint)) return;
     const base = `/endpoints/${i}`;
     for (const [legacy, current] of Object.entries(LEGACY_ENDPOINT_KEYS)) {
       if (legacy in endpoint) {
-        issues.push({ path: jsonPath('$', `${base}/${legacy}`), message: `"${legacy}" is the KrakenD v1 name, ignored by v2; use "${current}"` });
+        found.errors.push({ path: jsonPath('$', `${base}/${legacy}`), message: `"${legacy}" is the KrakenD v1 name, ignored by v2; use "${current}"` });
       }
     }
-    accessControl(endpoint.extra_config, `${base}/extra_config`, issues);
+    treatKeys(endpoint, base, ENDPOINT_KEY_TREATMENTS, found);
+    treatNamespaces(endpoint.extra_config, `${base}/extra_config`, found);
     if (isObject(endpoint.extra_config)) {
       for (const namespace of [VALIDATOR_KEY, VALIDATOR_V1_KEY]) {
-        hyphenatedValidatorKeys(endpoint.extra_config[namespace], `${base}/extra_config/${escapeKey(namespace)}`, issues);
+        hyphenatedValidatorKeys(endpoint.extra_config[namespace], `${base}/extra_config/${escapeKey(namespace)}`, found.errors);
       }
     }
     if (Array.isArray(endpoint.backend)) {
       endpoint.backend.forEach((backend: unknown, j: number) => {
-        if (isObject(backend)) accessControl(backend.extra_config, `${base}/backend/${j}/extra_config`, issues);
+        if (!isObject(backend)) return;
+        treatKeys(backend, `${base}/backend/${j}`, BACKEND_KEY_TREATMENTS, found);
+        treatNamespaces(backend.extra_config, `${base}/backend/${j}/extra_config`, found);
       });
     }
   });
-  return issues;
+  return found;
 }
 
-function accessControl(extra: unknown, pointer: string, issues: ConfigIssue[]): void {
-  if (!isObject(extra)) return;
-  for (const namespace of Object.keys(extra)) {
-    if (ACCESS_CONTROL_NAMESPACES.has(namespace)) {
-      issues.push({
-        path: jsonPath('$', `${pointer}/${escapeKey(namespace)}`),
-        message: `"${namespace}" is not supported by portcullis; refusing to run without the access control it configures`,
-      });
-    }
+function treatKeys(object: Record<string, unknown>, pointer: string, table: ReadonlyMap<string, Treatment>, found: SpecialIssues): void {
+  for (const key of Object.keys(object)) {
+    const treatment = table.get(key);
+    if (treatment === undefined) continue;
+    const issue = { path: jsonPath('$', `${pointer}/${escapeKey(key)}`), message: describeTreatment(key, treatment) };
+    (treatment.action === 'refuse' ? found.errors : found.warnings).push(issue);
   }
+}
+
+function treatNamespaces(extra: unknown, pointer: string, found: SpecialIssues): void {
+  if (!isObject(extra)) return;
+  treatKeys(extra, pointer, NAMESPACE_TREATMENTS, found);
+  const proxy = extra.proxy;
+  if (isObject(proxy)) treatKeys(proxy, `${pointer}/proxy`, PROXY_KEY_TREATMENTS, found);
+}
+
+/** `tls` asks for HTTPS (and with `enable_mtls`, client certificates): without it portcullis would serve plain HTTP. */
+function tlsIssue(tls: unknown, found: SpecialIssues): void {
+  if (tls === undefined) return;
+  const path = jsonPath('$', '/tls');
+  if (isObject(tls) && tls.disabled === true) {
+    found.warnings.push({ path, message: '"tls" is disabled (ignored)' });
+    return;
+  }
+  const mtls = isObject(tls) && tls.enable_mtls === true ? ' and client certificates (enable_mtls)' : '';
+  found.errors.push({
+    path,
+    message: `"tls" is not supported by portcullis; refusing to serve plain HTTP where the config asks for HTTPS${mtls}: terminate TLS in front of portcullis, or set "disabled": true`,
+  });
 }
 
 /** v1 spelled some validator keys with hyphens (`jwk-url`); v2 ignores them, leaving the endpoint misconfigured. */

@@ -6,6 +6,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
 import { DURATION_PATTERN } from '../lib/duration.js';
+import { unknownKeyMessage } from './suggest.js';
 
 export interface ConfigIssue {
   /** JSON path of the offending value, `$` for the root. */
@@ -49,7 +50,8 @@ function describeErrors(raw: ErrorObject[], basePath: string): SchemaCheck {
   for (const error of raw) {
     if (error.keyword === 'additionalProperties') {
       const key = (error.params as { additionalProperty: string }).additionalProperty;
-      unknownKeys.push({ path: jsonPath(basePath, `${error.instancePath}/${escapePointer(key)}`), message: 'unknown key' });
+      const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      unknownKeys.push({ path: jsonPath(basePath, `${error.instancePath}/${escapePointer(key)}`), message: unknownKeyMessage(key, known) });
       continue;
     }
     if (error.keyword !== 'anyOf' && unionPaths.some((p) => isWithin(error.instancePath, p))) continue;
