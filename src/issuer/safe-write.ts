@@ -67,7 +67,7 @@ export class DataDirError extends Error {
  * could tamper with: writable by everyone, or owned by another uid. A symlinked
  * dir is followed and its target checked; the link itself must be ours too, so
  * a link someone else planted is refused even when it points at a good dir.
- * Group or world read access only warns: the key files inside stay 0600.
+ * Other access by the group or by everyone (reading) only warns: the key files inside stay 0600.
  */
 export async function prepareDataDir(dir: string, logger: Logger = silentLogger): Promise<void> {
   const created = await mkdir(dir, { recursive: true, mode: 0o700 });
