@@ -14,7 +14,7 @@ import { DEFAULT_ISSUER_CONFIG } from '../issuer/default-config.js';
 import { callAdmin } from '../issuer/admin-client.js';
 import { createIssuer } from '../issuer/issuer.js';
 import { createKeyStore } from '../issuer/key-store.js';
-import { startIssuerServer } from '../issuer/server.js';
+import { checkDemoKeyExposure, startIssuerServer } from '../issuer/server.js';
 import { waitForShutdownSignal } from '../lib/signals.js';
 
 export const DEFAULT_ISSUER_URL = 'http://127.0.0.1:4000';
@@ -29,9 +29,15 @@ interface ServeOptions {
   issForm?: string;
   publicUrl?: string;
   logLevel: string;
+  allowDemoKeyOnNetwork?: boolean;
 }
 
-export function registerIssuer(program: Command): void {
+export interface IssuerCommandOptions {
+  /** What `serve` waits for before it stops; default SIGINT or SIGTERM. Tests stop it without a signal. */
+  untilStopped?: (server: { url: string }) => Promise<unknown>;
+}
+
+export function registerIssuer(program: Command, commandOptions: IssuerCommandOptions = {}): void {
   const issuer = program.command('issuer').description('Local development issuer with Descope-compatible endpoints (never for production).');
   issuer
     .command('serve', { isDefault: true })
@@ -45,7 +51,8 @@ export function registerIssuer(program: Command): void {
     .option('--iss-form <form>', '`iss` form: project, url or apps (default: from the config, apps)')
     .option('--public-url <url>', 'base URL in iss and discovery (default http://<host>:<port>)')
     .option('--log-level <level>', 'log level on stderr: debug, info, warn, error', 'info')
-    .action((options: ServeOptions) => run(() => serve(options)));
+    .option('--allow-demo-key-on-network', 'serve the built-in (published) demo access key on a non-loopback --host anyway')
+    .action((options: ServeOptions) => run(() => serve(options, commandOptions.untilStopped ?? waitForShutdownSignal)));
 
   issuer
     .command('rotate')
@@ -92,38 +99,54 @@ export function settingsOverrides(options: { projectId?: string; alg?: string; i
   };
 }
 
-async function serve(options: ServeOptions): Promise<void> {
+async function serve(options: ServeOptions, untilStopped: NonNullable<IssuerCommandOptions['untilStopped']>): Promise<void> {
   const logger = createStderrLogger(options.logLevel);
   const port = parsePort(options.port, '--port');
   const overrides = settingsOverrides(options);
   const raw = options.config === undefined ? DEFAULT_ISSUER_CONFIG : readIssuerConfigFile(options.config);
   const settings = resolveIssuerConfig(raw, overrides);
+  // Checked before the data dir is touched; startIssuerServer checks again for library callers.
+  const allowDemoKey = options.allowDemoKeyOnNetwork === true;
+  const exposedDemoKey = checkDemoKeyExposure(settings, options.host, allowDemoKey);
+  if (exposedDemoKey !== undefined) {
+    console.error(
+      [
+        `WARNING: serving the PUBLIC demo access key ${exposedDemoKey.id} on ${options.host}, which is not loopback (--allow-demo-key-on-network).`,
+        'WARNING: its secret is printed in the portcullis docs and examples: anyone who can reach this port can exchange it for tokens.',
+        'WARNING: development only. For anything others can reach, use --config with access keys of your own.',
+      ].join('\n'),
+    );
+  }
   const keyStore = await createKeyStore({ dataDir: options.dataDir, alg: settings.alg, keepRotatedKeys: settings.keepRotatedKeys, logger });
   const issuer = createIssuer(settings, keyStore);
   let server;
   try {
-    server = await startIssuerServer(issuer, { host: options.host, port, logger });
+    server = await startIssuerServer(issuer, { host: options.host, port, logger, allowDemoKeyOnNetwork: allowDemoKey });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`port ${port} is already in use; choose another with --port`, { cause: error });
     throw error;
   }
-  await saveSnapshot(options.dataDir, { config: raw, overrides, base_url: server.baseUrl });
-  const pid = settings.projectId;
-  const lines = [
-    `portcullis issuer listening on ${server.url} (project ${pid}, ${keyStore.current().alg}, development only)`,
-    `  iss          ${issuerFor(settings.issuerForm, pid, server.baseUrl)}`,
-    `  JWKS         ${server.baseUrl}/v2/keys/${pid}`,
-    `               ${server.baseUrl}/${pid}/.well-known/jwks.json`,
-    `  discovery    ${server.baseUrl}/${pid}/.well-known/openid-configuration`,
-    `               ${server.baseUrl}/v1/apps/${pid}/.well-known/openid-configuration`,
-    `  exchange     POST ${server.baseUrl}/v1/auth/accesskey/exchange`,
-    `  admin        POST ${server.url}/admin/mint, POST ${server.url}/admin/rotate (loopback only)`,
-    `  data dir     ${options.dataDir}`,
-    `mint a token:  npx portcullis token --roles admin${port === 4000 ? '' : ` --issuer ${server.url}`}`,
-  ];
-  console.log(lines.join('\n'));
-  await waitForShutdownSignal();
-  await server.close();
+  // Closed on any failure below too, so a refused snapshot write does not leave the port open.
+  try {
+    await saveSnapshot(options.dataDir, { config: raw, overrides, base_url: server.baseUrl });
+    const pid = settings.projectId;
+    const lines = [
+      `portcullis issuer listening on ${server.url} (project ${pid}, ${keyStore.current().alg}, development only)`,
+      `  iss          ${issuerFor(settings.issuerForm, pid, server.baseUrl)}`,
+      `  JWKS         ${server.baseUrl}/v2/keys/${pid}`,
+      `               ${server.baseUrl}/${pid}/.well-known/jwks.json`,
+      `  discovery    ${server.baseUrl}/${pid}/.well-known/openid-configuration`,
+      `               ${server.baseUrl}/v1/apps/${pid}/.well-known/openid-configuration`,
+      `  exchange     POST ${server.baseUrl}/v1/auth/accesskey/exchange`,
+      `  admin        POST ${server.url}/admin/mint, POST ${server.url}/admin/rotate (loopback only)`,
+      `  data dir     ${options.dataDir}`,
+      `mint a token:  npx portcullis token --roles admin${port === 4000 ? '' : ` --issuer ${server.url}`}`,
+    ];
+    console.log(lines.join('\n'));
+    await untilStopped(server);
+  } finally {
+    await server.close();
+  }
 }
 
 async function rotate(options: { issuer: string; dataDir: string; config?: string }): Promise<void> {

@@ -4,7 +4,7 @@
  * then custom claims in the order a JWT template applies them.
  */
 import { randomBytes } from 'node:crypto';
-import type { Grants, IssuerForm, IssuerSettings } from './config.js';
+import { EXCHANGE_RESERVED_CLAIMS, type Grants, type IssuerForm, type IssuerSettings } from './config.js';
 
 /** `sub` of a minted token when the request names none and matches no configured user. */
 export const DEFAULT_SUBJECT = 'U2portcullisdev0000000000000';
@@ -59,12 +59,15 @@ export function buildAccessKeyClaims(
   key: Grants & { id: string },
   options: { customClaims?: Readonly<Record<string, unknown>> | undefined; selectedTenant?: string | undefined },
 ): Record<string, unknown> {
-  return {
+  const configured = {
     ...baseClaims(context, key.id, { dct: options.selectedTenant }, key.roles, [], key.tenants),
     ...context.settings.templateClaims,
     ...key.claims,
-    ...options.customClaims,
   };
+  // The exchange refuses such names with a 400 first; this keeps any other caller from
+  // letting a key holder's claims replace what the issuer computed or the config set.
+  const added = Object.entries(options.customClaims ?? {}).filter(([name]) => !Object.hasOwn(configured, name) && !EXCHANGE_RESERVED_CLAIMS.has(name));
+  return { ...configured, ...Object.fromEntries(added) };
 }
 
 function baseClaims(

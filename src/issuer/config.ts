@@ -23,6 +23,13 @@ export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
   'sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'jti', 'drn', 'amr', 'roles', 'permissions', 'tenants', 'dct', 'dsub',
 ]);
 
+/**
+ * Names an access-key exchange's `customClaims` may not set. Beyond the reserved claims, the scope
+ * claims (both spellings `scopes_key` commonly reads): the config may grant a key scopes, the caller
+ * holding the key may not grant itself more.
+ */
+export const EXCHANGE_RESERVED_CLAIMS: ReadonlySet<string> = new Set([...RESERVED_CLAIMS, 'scope', 'scp']);
+
 const Id = (description: string) => Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._:@-]+$', description });
 const Names = (description: string) => Type.Array(Type.String({ minLength: 1 }), { description });
 const Claims = Type.Record(Type.String({ minLength: 1, maxLength: 60 }), Type.Unknown(), { description: 'Custom claims (JWT template style).' });

@@ -4,7 +4,7 @@
  * keys). `portcullis token` and `portcullis issuer rotate` use it when no
  * issuer is listening, so offline tokens match what the server would mint.
  */
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../config/validate.js';
 import type { Logger } from '../lib/logger.js';
@@ -12,6 +12,7 @@ import { DEFAULT_ISSUER_CONFIG } from './default-config.js';
 import { readIssuerConfigFile, resolveIssuerConfig, type SettingsOverrides } from './config.js';
 import { createIssuer, type Issuer } from './issuer.js';
 import { createKeyStore } from './key-store.js';
+import { checkDataDir, prepareDataDir, writeFileSafely } from './safe-write.js';
 
 export const DEFAULT_DATA_DIR = '.portcullis/issuer';
 export const SNAPSHOT_FILE = 'issuer.json';
@@ -24,14 +25,13 @@ export interface IssuerSnapshot {
 }
 
 export async function saveSnapshot(dir: string, snapshot: Omit<IssuerSnapshot, 'version'>): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `${SNAPSHOT_FILE}.${process.pid}.tmp`);
-  await writeFile(tmp, `${JSON.stringify({ version: 1, ...snapshot }, null, 2)}\n`, { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, join(dir, SNAPSHOT_FILE));
+  await prepareDataDir(dir);
+  await writeFileSafely(dir, SNAPSHOT_FILE, `${JSON.stringify({ version: 1, ...snapshot }, null, 2)}\n`);
 }
 
 export async function loadSnapshot(dir: string): Promise<IssuerSnapshot | undefined> {
+  // A snapshot another user could have planted would choose the config (and access keys) offline tokens use.
+  await checkDataDir(dir);
   let text: string;
   try {
     text = await readFile(join(dir, SNAPSHOT_FILE), 'utf8');

@@ -3,6 +3,12 @@
  * holds the same object (test/issuer/config.test.ts keeps them equal) so users
  * can copy and edit it.
  */
+/**
+ * The built-in access key's secret. It is published (docs, examples), so whoever can reach an issuer
+ * serving it can exchange it for tokens: `startIssuerServer` refuses it on non-loopback hosts.
+ */
+export const DEMO_ACCESS_KEY_SECRET = 'demo-access-key-do-not-use-in-production';
+
 export const DEFAULT_ISSUER_CONFIG: unknown = Object.freeze({
   '@comment': 'Default config of `portcullis issuer` (also built in). Development only: access-key secrets are stored in clear.',
   project_id: 'P2portcullisdemo0000000000000',
@@ -37,7 +43,7 @@ export const DEFAULT_ISSUER_CONFIG: unknown = Object.freeze({
   access_keys: [
     {
       id: 'K2demoaccesskey0000000000001',
-      key: 'demo-access-key-do-not-use-in-production',
+      key: DEMO_ACCESS_KEY_SECRET,
       name: 'billing worker',
       roles: ['service'],
       tenants: [{ id: 'T2acme', roles: ['service'] }],

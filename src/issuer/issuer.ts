@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { RESERVED_CLAIMS, type IssuerAccessKey, type IssuerSettings } from './config.js';
+import { EXCHANGE_RESERVED_CLAIMS, type IssuerAccessKey, type IssuerSettings } from './config.js';
 import { buildAccessKeyClaims, buildSessionClaims, type MintRequest } from './claims.js';
 import type { KeyStore, PublicJwk, SigningKey } from './key-store.js';
 import { mintToken } from './mint.js';
@@ -77,6 +77,12 @@ export function createIssuer(settings: IssuerSettings, keyStore: KeyStore, optio
     exchangeAccessKey(authorization, body, baseUrl) {
       const key = findAccessKey(authorization);
       const { customClaims, selectedTenant } = readLoginOptions(body);
+      for (const name of Object.keys(customClaims ?? {})) {
+        // The key's grants come from the config; the caller may add claims but never change configured ones.
+        if (Object.hasOwn(key.claims, name) || Object.hasOwn(settings.templateClaims, name)) {
+          throw new IssuerRequestError(400, 'claim_conflict', `customClaims may not override "${name}", which the issuer config sets for this key`);
+        }
+      }
       if (selectedTenant !== undefined && !key.tenants.has(selectedTenant)) {
         throw new IssuerRequestError(400, 'tenant_not_allowed', 'the access key is not associated with selectedTenant');
       }
@@ -105,7 +111,7 @@ function readLoginOptions(body: unknown): { customClaims?: Record<string, unknow
     const entries = Object.entries(claims);
     if (entries.length > MAX_CUSTOM_CLAIMS) throw new IssuerRequestError(400, 'bad_request', `at most ${MAX_CUSTOM_CLAIMS} custom claims`);
     for (const [name, value] of entries) {
-      if (RESERVED_CLAIMS.has(name)) throw new IssuerRequestError(400, 'reserved_claim', `customClaims may not set the reserved claim "${name}"`);
+      if (EXCHANGE_RESERVED_CLAIMS.has(name)) throw new IssuerRequestError(400, 'reserved_claim', `customClaims may not set the reserved claim "${name}"`);
       if (name.length === 0 || name.length > 60) throw new IssuerRequestError(400, 'bad_request', 'custom claim names must be 1-60 characters');
       if (!['string', 'number', 'boolean'].includes(typeof value)) {
         throw new IssuerRequestError(400, 'bad_request', `custom claim "${name}" must be a string, number or boolean`);

@@ -6,10 +6,11 @@
  */
 import { generateKeyPair, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import type { IssuerAlg } from './config.js';
+import { prepareDataDir, writeFileSafely } from './safe-write.js';
 
 const generate = promisify(generateKeyPair);
 
@@ -116,7 +117,7 @@ function makeKey(kid: string, alg: IssuerAlg, privateKey: KeyObject, createdAt: 
 }
 
 async function loadKeys(dir: string, logger: Logger): Promise<SigningKey[]> {
-  await ensureDir(dir, logger);
+  await prepareDataDir(dir, logger);
   let text: string;
   try {
     text = await readFile(join(dir, KEYS_FILE), 'utf8');
@@ -171,31 +172,17 @@ function sameKey(a: PublicJwk, b: PublicJwk): boolean {
 }
 
 async function persist(dir: string, added: SigningKey, keys: readonly SigningKey[], dropped: readonly SigningKey[]): Promise<void> {
-  await ensureDir(dir, silentLogger);
+  await prepareDataDir(dir);
   const pem = added.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
-  const pemPath = join(dir, `${added.kid}.pem`);
-  await writeFile(pemPath, pem, { mode: 0o600, flag: 'wx' });
-  await chmod(pemPath, 0o600);
-  // The PEM is written before keys.json names it, and keys.json is replaced atomically,
+  await writeFileSafely(dir, `${added.kid}.pem`, pem);
+  // The PEM is in place before keys.json names it, and keys.json is replaced atomically,
   // so a crash at any point leaves a loadable store.
   const file: KeysFile = {
     version: 1,
     keys: keys.map((k) => ({ kid: k.kid, alg: k.alg, created_at: k.createdAt, public_jwk: k.publicJwk })),
   };
-  const tmp = join(dir, `${KEYS_FILE}.${process.pid}.tmp`);
-  await writeFile(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-  await rename(tmp, join(dir, KEYS_FILE));
+  await writeFileSafely(dir, KEYS_FILE, `${JSON.stringify(file, null, 2)}\n`);
   for (const key of dropped) await rm(join(dir, `${key.kid}.pem`), { force: true });
-}
-
-async function ensureDir(dir: string, logger: Logger): Promise<void> {
-  const created = await mkdir(dir, { recursive: true, mode: 0o700 });
-  if (created !== undefined) {
-    await chmod(dir, 0o700);
-    return;
-  }
-  const { mode } = await stat(dir);
-  if ((mode & 0o077) !== 0) logger.warn({ dir }, 'issuer: data dir is readable by other users; private keys inside are 0600');
 }
 
 async function tightenMode(path: string, mode: number, logger: Logger): Promise<void> {

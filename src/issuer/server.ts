@@ -4,8 +4,10 @@
  * minting and rotation that answer loopback clients only.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../lib/logger.js';
+import type { IssuerAccessKey, IssuerSettings } from './config.js';
+import { DEMO_ACCESS_KEY_SECRET } from './default-config.js';
 import { IssuerRequestError, type Issuer } from './issuer.js';
 import { parseMintRequest } from './mint-request.js';
 
@@ -22,6 +24,8 @@ export interface IssuerServerOptions {
   host?: string;
   port?: number;
   logger?: Logger;
+  /** Serve the published demo access key on a non-loopback host anyway (the CLI's --allow-demo-key-on-network). */
+  allowDemoKeyOnNetwork?: boolean;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -39,6 +43,7 @@ interface Route {
 export async function startIssuerServer(issuer: Issuer, options: IssuerServerOptions = {}): Promise<IssuerServer> {
   const logger = options.logger ?? silentLogger;
   const host = options.host ?? '127.0.0.1';
+  checkDemoKeyExposure(issuer.settings, host, options.allowDemoKeyOnNetwork === true);
   const pid = issuer.settings.projectId;
   let baseUrl = '';
 
@@ -126,6 +131,45 @@ export async function startIssuerServer(issuer: Issuer, options: IssuerServerOpt
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * A listening address reachable only from this machine: 127.0.0.0/8, ::1 (also as ::ffff:127.x.x.x)
+ * or `localhost`. Wildcards (`0.0.0.0`, `::`, ``), other names and other addresses are not.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.toLowerCase();
+  if (name === 'localhost') return true;
+  if (isIPv4(name)) return name.startsWith('127.');
+  if (!isIPv6(name)) return false;
+  try {
+    const canonical = new URL(`http://[${name}]/`).hostname;
+    return canonical === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
+  } catch {
+    return false; // e.g. a zone id (fe80::1%eth0): link-local, not loopback
+  }
+}
+
+/** The published demo access key when `host` would serve it beyond this machine. */
+export function exposedDemoKey(settings: IssuerSettings, host: string): IssuerAccessKey | undefined {
+  if (isLoopbackHost(host)) return undefined;
+  return settings.accessKeys.find((key) => key.key === DEMO_ACCESS_KEY_SECRET);
+}
+
+/**
+ * Throws when the demo key would be served on a non-loopback host without `allow`; returns the key
+ * when it is served there with `allow` (the caller warns), else undefined.
+ */
+export function checkDemoKeyExposure(settings: IssuerSettings, host: string, allow: boolean): IssuerAccessKey | undefined {
+  const key = exposedDemoKey(settings, host);
+  if (key !== undefined && !allow) {
+    throw new Error(
+      `refusing to serve the built-in demo access key (${key.id}) on ${JSON.stringify(host)}, which is not a loopback address: ` +
+        'its secret is published, so anyone who can reach this port could exchange it for tokens. ' +
+        'Listen on 127.0.0.1, use --config with access keys of your own, or pass --allow-demo-key-on-network',
+    );
+  }
+  return key;
 }
 
 function pathOf(rawUrl: string | undefined): string | undefined {

@@ -1,7 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { loadIssuerSettings } from '../../src/issuer/config.js';
+import { buildAccessKeyClaims } from '../../src/issuer/claims.js';
+import { loadIssuerSettings, resolveIssuerConfig } from '../../src/issuer/config.js';
 import { createIssuer } from '../../src/issuer/issuer.js';
 import { createKeyStore } from '../../src/issuer/key-store.js';
 import { startIssuerServer, type IssuerServer } from '../../src/issuer/server.js';
@@ -92,6 +93,74 @@ describe('POST /v1/auth/accesskey/exchange', () => {
       assert.equal(((await res.json()) as { errorCode: string }).errorCode, code);
     });
   }
+
+  const RESERVED = ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'jti', 'drn', 'amr', 'roles', 'permissions', 'tenants', 'dct', 'dsub', 'scope', 'scp'];
+
+  test('customClaims naming any reserved claim (scope and scp included) → 400 reserved_claim naming it, no token', async () => {
+    const values: Record<string, string | number | boolean> = { exp: 9999999999, iat: 1, nbf: 1 };
+    for (const name of RESERVED) {
+      const res = await exchange(`Bearer ${PID}:${KEY}`, JSON.stringify({ loginOptions: { customClaims: { plan: 'pro', [name]: values[name] ?? 'admin' } } }));
+      assert.equal(res.status, 400, name);
+      const body = (await res.json()) as { errorCode: string; errorMessage: string; sessionJwt?: string };
+      assert.equal(body.errorCode, 'reserved_claim', name);
+      assert.equal(body.errorMessage, `customClaims may not set the reserved claim "${name}"`);
+      assert.equal(body.sessionJwt, undefined, name);
+    }
+  });
+
+  for (const [name, source] of [['client', "the access key's claims"], ['app', 'the template claims']] as const) {
+    test(`customClaims may not override "${name}", set by ${source} → 400 claim_conflict`, async () => {
+      const res = await exchange(`Bearer ${PID}:${KEY}`, JSON.stringify({ loginOptions: { customClaims: { [name]: 'attacker' } } }));
+      assert.equal(res.status, 400);
+      const body = (await res.json()) as { errorCode: string; errorMessage: string; sessionJwt?: string };
+      assert.equal(body.errorCode, 'claim_conflict');
+      assert.equal(body.errorMessage, `customClaims may not override "${name}", which the issuer config sets for this key`);
+      assert.equal(body.sessionJwt, undefined);
+    });
+  }
+
+  test('a key configured with scope keeps it: the caller cannot replace it, and the token carries the configured one', async () => {
+    const settings = resolveIssuerConfig({
+      roles: [{ name: 'service' }],
+      access_keys: [{ id: 'K2scoped', key: 'scoped-local-secret', roles: ['service'], claims: { scope: 'jobs:read' } }],
+    });
+    const scoped = await startIssuerServer(createIssuer(settings, await createKeyStore({ alg: 'ES256', keepRotatedKeys: 0 })), { port: 0 });
+    try {
+      const call = (customClaims: Record<string, unknown>) =>
+        fetch(`${scoped.url}/v1/auth/accesskey/exchange`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${PID}:scoped-local-secret`, 'content-type': 'application/json' },
+          body: JSON.stringify({ loginOptions: { customClaims } }),
+        });
+      const refused = await call({ scope: 'jobs:read jobs:admin' });
+      assert.equal(refused.status, 400);
+      assert.equal(((await refused.json()) as { errorCode: string }).errorCode, 'reserved_claim');
+      const ok = await call({ note: 'hello' });
+      assert.equal(ok.status, 200);
+      const { sessionJwt } = (await ok.json()) as { sessionJwt: string };
+      const { payload } = await jwtVerify(sessionJwt, createRemoteJWKSet(new URL(`${scoped.url}/v2/keys/${PID}`)));
+      assert.equal(payload.scope, 'jobs:read');
+      assert.equal(payload.note, 'hello');
+      assert.deepEqual(payload.roles, ['service']);
+    } finally {
+      await scoped.close();
+    }
+  });
+
+  test('buildAccessKeyClaims itself never lets customClaims replace computed or configured claims', () => {
+    const settings = loadIssuerSettings(undefined);
+    const key = settings.accessKeys[0]!;
+    const claims = buildAccessKeyClaims({ settings, baseUrl: 'http://127.0.0.1:4000', nowSeconds: 1_000 }, key, {
+      customClaims: { roles: ['admin'], sub: 'U2admin', exp: 9_999_999_999, scope: 'all', client: 'attacker', app: 'other', extra: 1 },
+    });
+    assert.deepEqual(claims.roles, ['service']);
+    assert.equal(claims.sub, KEY_ID);
+    assert.equal(claims.exp, 1_000 + settings.sessionTtlSeconds);
+    assert.equal(claims.scope, undefined);
+    assert.equal(claims.client, 'billing-worker');
+    assert.equal(claims.app, 'portcullis-demo');
+    assert.equal(claims.extra, 1);
+  });
 
   test('GET is not allowed', async () => {
     const res = await fetch(`${server.url}/v1/auth/accesskey/exchange`);
