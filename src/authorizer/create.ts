@@ -10,7 +10,7 @@ import { createKeySetRegistry, type KeySetRegistry } from '../keys/registry.js';
 import type { KeySetStatus } from '../keys/key-set.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
-import { createVerifiedTokenCache, DEFAULT_CACHE_ENTRIES, type VerifiedTokenCache } from './cache.js';
+import { createVerifiedTokenCache, DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_MAX_BYTES, type VerifiedTokenCache } from './cache.js';
 import { createEndpointAuthorizer } from './authorize.js';
 import type { AuthorizeRequest, Decision } from './decision.js';
 
@@ -21,6 +21,8 @@ export interface AuthorizerOptions {
   cache?: VerifiedTokenCache;
   /** Entries of the default cache (default 100,000; 0 turns caching off). */
   cacheSize?: number;
+  /** Approximate memory bound of the default cache in bytes (default 64 MiB; 0 turns caching off). */
+  cacheMaxBytes?: number;
   clock?: Clock;
   logger?: Logger;
   /** Log prefix, e.g. `[ENDPOINT: /orders]`. */
@@ -58,7 +60,7 @@ export function createAuthorizer(config: ValidatorConfig, options: AuthorizerOpt
     throw error;
   }
   const authorize = createEndpointAuthorizer(policy, {
-    cache: options.cache ?? createVerifiedTokenCache(options.cacheSize ?? DEFAULT_CACHE_ENTRIES),
+    cache: options.cache ?? createVerifiedTokenCache(options.cacheSize ?? DEFAULT_CACHE_ENTRIES, options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES),
     clock: options.clock ?? systemClock,
     logger,
     label: options.label ?? '',

@@ -57,14 +57,20 @@ function checked(token: string, location: TokenLocation, spec: ExtractionSpec): 
   return { token, location };
 }
 
-/** The first cookie with this exact name (RFC 6265 §5.4 pairs), quotes removed. */
+/**
+ * The first cookie with this exact name (RFC 6265 §5.4 pairs), quotes removed.
+ * One left-to-right pass: each pair is looked at between its own `;`s only,
+ * so a header of many pairs without `=` costs linear time, not quadratic.
+ */
 export function cookieValue(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;
+  const length = header.length;
   let start = 0;
-  while (start < header.length) {
+  while (start < length) {
     let end = header.indexOf(';', start);
-    if (end < 0) end = header.length;
-    const eq = header.indexOf('=', start);
+    if (end < 0) end = length;
+    let eq = start;
+    while (eq < end && header.charCodeAt(eq) !== 61 /* = */) eq++;
     if (eq > start && eq < end && header.slice(start, eq).trim() === name) {
       let value = header.slice(eq + 1, end).trim();
       if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);

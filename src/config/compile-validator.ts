@@ -67,8 +67,9 @@ export const DEFAULTS = Object.freeze({
 
 export function compileValidator(raw: unknown, options: CompileValidatorOptions): EndpointPolicy {
   const path = options.path ?? '$';
-  const { errors } = checkSchema(ValidatorSchema, raw, path);
-  if (errors.length > 0) throw new ConfigError(errors);
+  // A misspelled key here (`role` for `roles`) would silently drop an access rule: unknown keys are errors.
+  const { errors, unknownKeys } = checkSchema(ValidatorSchema, raw, path);
+  if (errors.length > 0 || unknownKeys.length > 0) throw new ConfigError([...errors, ...unknownKeys]);
   const config = raw as ValidatorConfig;
   const issues: ConfigIssue[] = [];
   const at = (key: string) => `${path}.${key}`;
@@ -215,7 +216,7 @@ function keySource(
   }
   const security = {
     allowInsecure: config.disable_jwk_security ?? false,
-    fingerprints: config.jwk_fingerprints,
+    fingerprints: config.jwk_fingerprints?.map((pin, i) => normalizeFingerprint(pin, `${at('jwk_fingerprints')}[${i}]`, issues)),
     caFile: config.jwk_local_ca,
   };
   const timing = {
@@ -254,6 +255,19 @@ function keySource(
     default:
       return { kind: 'inline', jwks: config.jwk_keys! };
   }
+}
+
+/**
+ * A pin is the base64url SHA-256 of a DER public key: 43 characters, or 44
+ * with KrakenD's `=` padding (Go's base64.URLEncoding), compared unpadded. Any
+ * other text could never match a certificate, so the pin would silently refuse
+ * every download.
+ */
+function normalizeFingerprint(pin: string, path: string, issues: ConfigIssue[]): string {
+  const unpadded = pin.endsWith('=') ? pin.slice(0, -1) : pin;
+  if (/^[A-Za-z0-9_-]{43}$/.test(unpadded) && Buffer.from(unpadded, 'base64url').toString('base64url') === unpadded) return unpadded;
+  issues.push({ path, message: 'must be the base64url SHA-256 of a DER public key (43 characters, or 44 ending in "=")' });
+  return unpadded;
 }
 
 function sourcePath(config: ValidatorConfig, at: (key: string) => string): string {

@@ -69,6 +69,8 @@ export interface GatewayPlan {
   readonly limits: ServerLimits;
   /** Default 100000; 0 disables the cache. */
   readonly verifiedTokenCacheSize: number;
+  /** Approximate memory bound of that cache; default 64 MiB, 0 disables it. */
+  readonly verifiedTokenCacheMaxBytes: number;
 }
 
 export const GATEWAY_DEFAULTS = Object.freeze({
@@ -77,6 +79,7 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   healthPath: '/__health',
   method: 'GET',
   verifiedTokenCacheSize: 100_000,
+  verifiedTokenCacheMaxBytes: 64 * 1024 * 1024,
   limits: Object.freeze({
     maxHeaderSize: 16_384,
     maxBodySize: 10 * 1024 * 1024,
@@ -126,6 +129,8 @@ export function compileGateway(config: GatewayConfig, options: { path?: string }
     endpoints: Object.freeze(endpoints),
     limits: Object.freeze(limits),
     verifiedTokenCacheSize: config.extra_config?.['portcullis/server']?.verified_token_cache_size ?? GATEWAY_DEFAULTS.verifiedTokenCacheSize,
+    verifiedTokenCacheMaxBytes:
+      config.extra_config?.['portcullis/server']?.verified_token_cache_max_bytes ?? GATEWAY_DEFAULTS.verifiedTokenCacheMaxBytes,
   });
 }
 

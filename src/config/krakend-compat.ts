@@ -23,7 +23,7 @@ const NO_FILTER = refuse('refusing to run without the request or response filter
 const NO_LIMIT = refuse('refusing to run without the rate limit it configures');
 const NO_BACKEND_KIND = refuse('refusing to call this backend over plain HTTP instead');
 const NO_MODIFIER = refuse('refusing to pass requests and responses through unmodified');
-const NO_PLUGIN = refuse('plugins cannot run in portcullis, so refusing to run without what the plugin does');
+const NO_PLUGIN = refuse('refusing to run without what the plugin does (plugins cannot run in portcullis)');
 const NO_TELEMETRY = warn('nothing is exported (observability only)');
 
 /** Namespaces under `extra_config`, wherever they appear. */

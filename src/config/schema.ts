@@ -60,6 +60,9 @@ export const ServiceExtraSchema = strictObject(
         request_timeout: Type.Optional(Duration('Time allowed to receive a whole request (default "30s").')),
         keep_alive_timeout: Type.Optional(Duration('Idle keep-alive time (default "5s").')),
         verified_token_cache_size: Type.Optional(Type.Integer({ minimum: 0, description: 'Verified-token cache entries (default 100000; 0 disables).' })),
+        verified_token_cache_max_bytes: Type.Optional(
+          Type.Integer({ minimum: 0, description: 'Approximate memory bound of the verified-token cache in bytes (default 67108864, 64 MiB; 0 disables).' }),
+        ),
       }),
     ),
   },

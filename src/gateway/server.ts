@@ -92,7 +92,7 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
     });
-  const cache = createVerifiedTokenCache(plan.verifiedTokenCacheSize);
+  const cache = createVerifiedTokenCache(plan.verifiedTokenCacheSize, plan.verifiedTokenCacheMaxBytes);
   const pools = createBackendPools({ keepAliveTimeoutMs: 4000 });
   const authorizers: Authorizer[] = [];
   const runtimes = new Map<EndpointPlan, EndpointRuntime>();

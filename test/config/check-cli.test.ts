@@ -40,12 +40,15 @@ describe('portcullis check', () => {
   });
 
   it('prints unknown keys as warnings and still passes; --strict makes them errors', async () => {
-    const path = file('unknown.json', configWith({ cache_ttl: '1s' }));
+    const path = file('unknown.json', configWith({ cache_ttl: '1s', x_team: 'payments' }));
     const lenient = await runCheck(['-c', path]);
-    assert.equal(lenient.stdout, `Parsing configuration file: ${path}\nWARNING $.endpoints[0].cache_ttl: unknown key\nSyntax OK!\n`);
+    assert.equal(lenient.stdout, `Parsing configuration file: ${path}\nWARNING $.endpoints[0].cache_ttl: "cache_ttl": not implemented by portcullis: no Cache-Control header is set\nWARNING $.endpoints[0].x_team: unknown key\nSyntax OK!\n`);
     assert.equal(lenient.code, 0);
     const strict = await runCheck(['-c', path, '--strict']);
-    assert.equal(strict.stdout, `Parsing configuration file: ${path}\nERROR parsing the configuration file: $.endpoints[0].cache_ttl: unknown key\n`);
+    assert.equal(
+      strict.stdout,
+      `Parsing configuration file: ${path}\nERROR parsing the configuration file: $.endpoints[0].cache_ttl: "cache_ttl": not implemented by portcullis: no Cache-Control header is set\nERROR parsing the configuration file: $.endpoints[0].x_team: unknown key\n`,
+    );
     assert.equal(strict.code, 1);
   });
 
@@ -79,7 +82,7 @@ describe('portcullis check', () => {
       result.stdout,
       [
         `Parsing configuration file: ${path}`,
-        'WARNING $.endpoints[0].cache_ttl: unknown key',
+        'WARNING $.endpoints[0].cache_ttl: "cache_ttl": not implemented by portcullis: no Cache-Control header is set',
         'ERROR parsing the configuration file: $.endpoints[0].extra_config["auth/validator"].jwk_url: JWKS URL http://idp.example must use https (http is allowed only for loopback hosts or with disable_jwk_security)',
         '',
       ].join('\n'),

@@ -9,6 +9,13 @@ import { join } from 'node:path';
 import { checkValidators, compileGateway } from '../../src/config/compile.js';
 import type { GatewayConfig } from '../../src/config/schema.js';
 import { configWith } from './helpers.js';
+import { createAuthorizer } from '../../src/authorizer/create.js';
+import { portcullisMiddleware } from '../../src/adapters/middleware/node.js';
+import { portcullisExpress } from '../../src/adapters/middleware/express.js';
+import { createFastifyHook } from '../../src/adapters/middleware/fastify.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { ConfigError } from '../../src/config/validate.js';
+import type { ValidatorConfig } from '../../src/config/validator-schema.js';
 
 const PATH = '$.endpoints[0].extra_config["auth/validator"]';
 const issuesFor = (validator: Record<string, unknown>, endpoint: Record<string, unknown> = {}) =>
@@ -112,6 +119,47 @@ describe('checkValidators', () => {
         path: '$.endpoints[0].extra_config["github.com/devopsfaith/krakend-jose/validator"].jwk_url',
         message: 'JWKS URL http://idp.example must use https (http is allowed only for loopback hosts or with disable_jwk_security)',
       },
+    ]);
+  });
+});
+
+describe('every entry point refuses a misspelled validator key, naming it and the likely intent', () => {
+  const misspelled = { alg: 'RS256', jwk_url: 'https://idp.example/jwks', role: ['admin'], audiance: ['api'] } as unknown as ValidatorConfig;
+  const expected = [
+    { path: '$.role', message: 'unknown key; did you mean "roles"?' },
+    { path: '$.audiance', message: 'unknown key; did you mean "audience"?' },
+  ];
+
+  it('the library (createAuthorizer)', () => {
+    assert.throws(() => createAuthorizer(misspelled), (error: unknown) => error instanceof ConfigError && assert.deepEqual(error.issues, expected) === undefined);
+  });
+
+  it('the node:http, Express and Fastify middleware', () => {
+    for (const create of [() => portcullisMiddleware(misspelled), () => portcullisExpress(misspelled), () => createFastifyHook(misspelled)]) {
+      assert.throws(create, (error: unknown) => error instanceof ConfigError && assert.deepEqual(error.issues, expected) === undefined);
+    }
+  });
+
+  it('the gateway and forward-auth loader (check and run)', () => {
+    assert.throws(
+      () => parseConfigText(JSON.stringify(configWith({ extra_config: { 'auth/validator': misspelled } })), 'c.json'),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        assert.deepEqual(
+          error.issues.map((issue) => issue.path),
+          [`${PATH}.role`, `${PATH}.audiance`],
+        ) === undefined,
+    );
+  });
+});
+
+describe('jwk_fingerprints', () => {
+  const SHA = 'n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg';
+  it('refuses a pin that is not the base64url SHA-256 of a key, which could never match', () => {
+    assert.deepEqual(issuesFor({ alg: 'RS256', jwk_url: 'https://idp.example/jwks', jwk_fingerprints: ['base64-encoded-certificate-fingerprint', SHA, `${SHA}=`, 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg', `${SHA.slice(0, -1)}h`] }), [
+      { path: `${PATH}.jwk_fingerprints[0]`, message: 'must be the base64url SHA-256 of a DER public key (43 characters, or 44 ending in "=")' },
+      { path: `${PATH}.jwk_fingerprints[3]`, message: 'must be the base64url SHA-256 of a DER public key (43 characters, or 44 ending in "=")' },
+      { path: `${PATH}.jwk_fingerprints[4]`, message: 'must be the base64url SHA-256 of a DER public key (43 characters, or 44 ending in "=")' },
     ]);
   });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfigFile, loadGatewayPlan, parseConfigText, scanJson } from '../../src/config/load.js';
 import { assertIssue, assertIssues, configWith, SEED_CONFIG } from './helpers.js';
+import { ConfigError } from '../../src/config/validate.js';
 
 const json = (value: unknown, options?: { strict?: boolean }) => parseConfigText(JSON.stringify(value), 'test.json', options);
 const VALIDATOR = { alg: 'RS256', jwk_url: 'https://idp.example/jwks' };
@@ -116,17 +117,31 @@ describe('syntax errors', () => {
   });
 });
 
+function issuesOf(fn: () => unknown): readonly { path: string; message: string }[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+  assert.fail('expected a ConfigError');
+}
+
 describe('schema checks', () => {
   it('allows $schema and @comment keys', () => {
     const config = { $schema: 'https://www.krakend.io/schema/v2.13/krakend.json', '@comment': 'x', ...configWith({ '@comment': 'y' }) };
     assert.deepEqual(json(config).warnings, []);
   });
 
-  it('warns on unknown keys with their JSON path, and fails on them with strict', () => {
-    const config = configWith({ cache_ttl: '1s', extra_config: { 'qos/ratelimit/router': { max_rate: 5 } } });
+  it('warns on unknown keys with their JSON path, saying what is not applied, and fails on them with strict', () => {
+    const config = configWith({ cache_ttl: '1s', x_owner: 'team-a', extra_config: { 'security/cors': { allow_origins: ['*'] } } });
     const expected = [
-      { path: '$.endpoints[0].cache_ttl', message: 'unknown key' },
-      { path: '$.endpoints[0].extra_config["qos/ratelimit/router"]', message: 'unknown key' },
+      { path: '$.endpoints[0].cache_ttl', message: '"cache_ttl": not implemented by portcullis: no Cache-Control header is set' },
+      {
+        path: '$.endpoints[0].extra_config["security/cors"]',
+        message: '"security/cors": not implemented by portcullis: CORS preflight requests will get 405 and browsers will block cross-origin calls',
+      },
+      { path: '$.endpoints[0].x_owner', message: 'unknown key' },
     ];
     assert.deepEqual(json(config).warnings, expected);
     assertIssues(() => json(config, { strict: true }), expected);
@@ -189,9 +204,11 @@ describe('keys KrakenD ignores silently', () => {
     );
   });
 
-  it('leaves other hyphenated keys as unknown-key warnings', () => {
-    assert.deepEqual(json(configWith({ extra_config: { 'auth/validator': { ...VALIDATOR, 'no-such-key': 1 } } })).warnings, [
+  it('refuses any other unknown key inside auth/validator: a misspelled rule must not run open', () => {
+    assertIssues(() => json(configWith({ extra_config: { 'auth/validator': { ...VALIDATOR, 'no-such-key': 1, role: ['admin'], audiance: ['api'] } } })), [
       { path: '$.endpoints[0].extra_config["auth/validator"]["no-such-key"]', message: 'unknown key' },
+      { path: '$.endpoints[0].extra_config["auth/validator"].role', message: 'unknown key; did you mean "roles"?' },
+      { path: '$.endpoints[0].extra_config["auth/validator"].audiance', message: 'unknown key; did you mean "audience"?' },
     ]);
   });
 
@@ -204,5 +221,56 @@ describe('keys KrakenD ignores silently', () => {
       message('validation/cel'),
     );
     assertIssue(() => json(configWith({}, { extra_config: { 'auth/revoker': {} } })), '$.extra_config["auth/revoker"]', message('auth/revoker'));
+  });
+
+  it('refuses every namespace that restricts access, limits or reshapes data, in its v1 spellings too', () => {
+    const endpointNamespaces = [
+      'github_com/devopsfaith/bloomfilter',
+      'validation/json-schema',
+      'security/bot-detector',
+      'modifier/lua-endpoint',
+      'modifier/lua-proxy',
+      'security/http',
+      'qos/ratelimit/router',
+      'plugin/http-server',
+      'modifier/martian',
+      'auth/signer',
+    ];
+    for (const namespace of endpointNamespaces) {
+      const issues = issuesOf(() => json(configWith({ extra_config: { [namespace]: {} } })));
+      assert.equal(issues.length, 1, namespace);
+      assert.equal(issues[0]!.path, `$.endpoints[0].extra_config[${JSON.stringify(namespace)}]`);
+      assert.match(issues[0]!.message, new RegExp(`^"${namespace.replace(/[/.]/g, '\\$&')}" is not supported by portcullis; refusing`), namespace);
+    }
+  });
+
+  it('refuses backend response manipulation instead of returning what deny or allow would hide', () => {
+    for (const key of ['allow', 'deny', 'whitelist', 'blacklist', 'mapping', 'group', 'target', 'is_collection', 'input_headers']) {
+      const issues = issuesOf(() => json(configWith({ backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', [key]: key === 'is_collection' ? true : ['x'] }] })));
+      assert.deepEqual(issues.map((issue) => issue.path), [`$.endpoints[0].backend[0].${key}`], key);
+      assert.match(issues[0]!.message, /is not supported by portcullis; refusing to/);
+    }
+    const issues = issuesOf(() => json(configWith({ extra_config: { proxy: { sequential: true } } })));
+    assert.deepEqual(issues.map((issue) => issue.path), ['$.endpoints[0].extra_config.proxy.sequential']);
+  });
+
+  it('refuses tls (it would serve plain HTTP, and skip client certificates with enable_mtls) unless disabled', () => {
+    assertIssue(
+      () => json({ ...configWith(), tls: { public_key: 'c.pem', private_key: 'k.pem', enable_mtls: true } }),
+      '$.tls',
+      '"tls" is not supported by portcullis; refusing to serve plain HTTP where the config asks for HTTPS and client certificates (enable_mtls): terminate TLS in front of portcullis, or set "disabled": true',
+    );
+    assertIssue(() => json({ ...configWith(), tls: { public_key: 'c.pem', private_key: 'k.pem' } }), '$.tls', /^"tls" is not supported by portcullis; refusing to serve plain HTTP where the config asks for HTTPS: /);
+    assert.deepEqual(json({ ...configWith(), tls: { disabled: true } }).warnings, [{ path: '$.tls', message: '"tls" is disabled (ignored)' }]);
+  });
+
+  it('refuses keys that look like misspellings of known ones, such as a misspelled validator namespace or extra_config', () => {
+    assertIssue(
+      () => json(configWith({ extra_config: { 'auth/validater': VALIDATOR } })),
+      '$.endpoints[0].extra_config["auth/validater"]',
+      'unknown key; did you mean "auth/validator"?',
+    );
+    assertIssue(() => json(configWith({ extra_confg: { 'auth/validator': VALIDATOR } })), '$.endpoints[0].extra_confg', 'unknown key; did you mean "extra_config"?');
+    assertIssue(() => json(configWith({ input_header: ['X-User'] })), '$.endpoints[0].input_header', 'unknown key; did you mean "input_headers"?');
   });
 });

@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { cookieValue, extractToken, type ExtractionSpec, type QuerySource } from '../../src/authorizer/extract.js';
 import { AuthError, type FailureCode } from '../../src/jwt/errors.js';
 import type { HeaderBag } from '../../src/authorizer/headers.js';
@@ -130,3 +131,57 @@ describe('cookieValue', () => {
     assert.equal(cookieValue(';;;a=3;;', 'a'), '3');
   });
 });
+
+/**
+ * A string stand-in that counts the characters the parser looks at: each
+ * charCodeAt is one, an indexOf costs the distance it scanned, a slice its
+ * length. The count is the parser's work, independent of how busy the machine is.
+ */
+function countingString(text: string): { value: string; work: () => number } {
+  let work = 0;
+  const counted = {
+    length: text.length,
+    charCodeAt(index: number) {
+      work++;
+      return text.charCodeAt(index);
+    },
+    indexOf(search: string, from = 0) {
+      const found = text.indexOf(search, from);
+      work += (found === -1 ? text.length : found + 1) - from;
+      return found;
+    },
+    slice(start?: number, end?: number) {
+      const part = text.slice(start, end);
+      work += part.length;
+      return part;
+    },
+  };
+  return { value: counted as unknown as string, work: () => work };
+}
+
+describe('cookieValue work is linear in the header size', () => {
+  const runs = Math.max(1, Number(process.env.FUZZ_RUNS ?? 150) || 150);
+
+  test('crafted headers of ordinary size (many pairs without "=") cost a bounded number of character visits', () => {
+    // Quadratic before: every pair searched for "=" up to the end of the header.
+    const header = 'a;'.repeat(4000);
+    const counted = countingString(header);
+    assert.equal(cookieValue(counted.value, 'session'), undefined);
+    assert.ok(counted.work() <= 4 * header.length, `${counted.work()} character visits for ${header.length} characters`);
+  });
+
+  test('any header: at most a small constant times its length', () => {
+    const piece = fc.constantFrom('a', ';', '=', ' ', '"', 'session', 'x=1', ';;', '==');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 3000 }), fc.constantFrom('session', 'a', 'x'), (pieces, name) => {
+        const header = pieces.join('');
+        const counted = countingString(header);
+        const value = cookieValue(counted.value, name);
+        assert.equal(value, cookieValue(header, name));
+        assert.ok(counted.work() <= 4 * header.length + 8, `${counted.work()} visits for ${header.length} characters`);
+      }),
+      { numRuns: runs },
+    );
+  });
+});
+

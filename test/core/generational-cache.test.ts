@@ -73,4 +73,54 @@ describe('GenerationalCache', () => {
     assert.equal(cache.get('a'), 1);
     assert.ok(cache.size <= 1);
   });
+
+  test('with a weight bound, the total weight never exceeds it, whatever the mix of sizes', () => {
+    const weights = [1, 7, 50, 333, 999, 1000];
+    for (const maxWeight of [1000, 4096, 100_000]) {
+      const cache = new GenerationalCache<number, number>(1_000_000, { maxWeight, weigh: (value) => value });
+      for (let i = 0; i < 5000; i++) {
+        cache.set(i, weights[i % weights.length]!);
+        cache.get(i - 3);
+        assert.ok(cache.weight <= maxWeight, `maxWeight ${maxWeight}: weight ${cache.weight} after ${i + 1} inserts`);
+      }
+      // The most recent entry stays, and weight is accounted exactly.
+      assert.equal(cache.get(4999), weights[4999 % weights.length]);
+      let sum = 0;
+      for (let i = 0; i < 5000; i++) sum += cache.get(i) ?? 0;
+      assert.equal(sum, cache.weight);
+    }
+  });
+
+  test('a value heavier than the whole bound is not kept, and deletes give their weight back', () => {
+    const cache = new GenerationalCache<string, number>(10, { maxWeight: 100, weigh: (value) => value });
+    cache.set('huge', 101);
+    assert.equal(cache.get('huge'), undefined);
+    cache.set('a', 40);
+    cache.set('b', 40);
+    assert.equal(cache.weight, 80);
+    cache.delete('a');
+    assert.equal(cache.weight, 40);
+    cache.set('b', 10);
+    assert.equal(cache.weight, 10);
+    cache.clear();
+    assert.equal(cache.weight, 0);
+  });
 });
+
+describe('the verified-token cache is bounded by bytes as well as entries', () => {
+  test('large tokens: the default 100,000 entries would hold gigabytes; the byte bound keeps it near its budget', async () => {
+    const { createVerifiedTokenCache, entryBytes } = await import('../../src/authorizer/cache.js');
+    const budget = 1024 * 1024;
+    const cache = createVerifiedTokenCache(100_000, budget);
+    const keySet = { current: () => ({}) } as never;
+    const big = 'x'.repeat(16_000);
+    for (let i = 0; i < 500; i++) {
+      const token = `${big}.${i.toString().padStart(24, '0')}`;
+      cache.set(token, { token, keySet, key: { retired: false }, memo: undefined } as never);
+      assert.ok(cache.bytes <= budget, `${cache.bytes} bytes after ${i + 1} tokens`);
+    }
+    assert.ok(cache.size <= Math.floor(budget / entryBytes(big)), `${cache.size} entries of ~${entryBytes(big)} bytes`);
+    assert.ok(cache.size >= Math.floor(budget / entryBytes(big) / 2) - 1, `${cache.size} entries: keeps about half the budget or more`);
+  });
+});
+

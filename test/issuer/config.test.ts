@@ -62,7 +62,7 @@ describe('issuer config', () => {
       ],
     );
     assert.deepEqual(issuesOf({ alg: 'HS256' }), [{ path: '$.alg', message: 'must be one of "RS256", "ES256", "ES384", "EdDSA"' }]);
-    assert.deepEqual(issuesOf({ projectid: 'x' }), [{ path: '$.projectid', message: 'unknown key' }]);
+    assert.deepEqual(issuesOf({ projectid: 'x' }), [{ path: '$.projectid', message: 'unknown key; did you mean "project_id"?' }]);
     assert.deepEqual(issuesOf({ public_base_url: 'http://host/path' })[0]?.path, '$.public_base_url');
   });
 

@@ -83,7 +83,7 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
   const registry =
     options.registry ??
     createKeySetRegistry({ logger, ...(options.clock ? { clock: options.clock } : {}), ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) });
-  const cache = createVerifiedTokenCache(plan.verifiedTokenCacheSize);
+  const cache = createVerifiedTokenCache(plan.verifiedTokenCacheSize, plan.verifiedTokenCacheMaxBytes);
   const authorizers = new Map<EndpointPlan, Authorizer>();
   const release = (): void => {
     for (const authorizer of authorizers.values()) authorizer.close();

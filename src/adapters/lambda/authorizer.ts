@@ -37,6 +37,8 @@ export interface LambdaAuthorizerOptions {
   keySets?: KeySetRegistry;
   /** Verified-token cache entries (default 100,000; 0 turns it off). */
   cacheSize?: number;
+  /** Approximate memory bound of that cache in bytes (default 64 MiB; 0 turns it off). */
+  cacheMaxBytes?: number;
 }
 
 export type LambdaAuthorizerHandler = ((event: LambdaAuthorizerEvent) => Promise<LambdaAuthorizerResult>) & {
@@ -83,6 +85,7 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, options: 
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
     ...(options.keySets ? { keySets: options.keySets } : {}),
     ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}),
+    ...(options.cacheMaxBytes !== undefined ? { cacheMaxBytes: options.cacheMaxBytes } : {}),
   });
   const tokenHeader = authorizer.policy.extraction.headerName;
   const simple = (config.response ?? 'simple') === 'simple';
