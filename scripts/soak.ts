@@ -21,7 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import type { GatewayPlan } from '../src/config/compile.js';
-import { compileGateway, checkValidators } from '../src/config/compile.js';
+import { compileGateway } from '../src/config/compile.js';
+import { checkPlanSources } from '../src/runtime/bind.js';
 import { parseConfigText } from '../src/config/load.js';
 import { ConfigError } from '../src/config/validate.js';
 import { startGateway } from '../src/gateway/server.js';
@@ -45,7 +46,7 @@ async function runGatewayChild(): Promise<void> {
   let plan: GatewayPlan;
   try {
     plan = compileGateway(parseConfigText(JSON.stringify(config), 'soak.json', { strict: true }).config);
-    const issues = checkValidators(plan);
+    const issues = checkPlanSources(plan);
     if (issues.length > 0) throw new ConfigError(issues);
   } catch (error) {
     process.send!({ type: 'error', message: (error as Error).message } satisfies ChildMessage);

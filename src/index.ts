@@ -1,5 +1,5 @@
 /** portcullis: the public library API. Every front door is built on these. */
-export { createAuthorizer, type Authorizer, type AuthorizerOptions } from './authorizer/create.js';
+export { createAuthorizer, type Authorizer, type AuthorizerOptions } from './runtime/create-authorizer.js';
 export type { AuthorizeRequest, Decision, Allow, Deny } from './authorizer/decision.js';
 export type { PropagatedHeader } from './authorizer/propagate.js';
 export { createVerifiedTokenCache, type VerifiedTokenCache } from './authorizer/cache.js';
@@ -8,7 +8,7 @@ export type { KeySet, KeySetStatus, KeyIndex } from './keys/key-set.js';
 export { createRemoteKeySet } from './keys/remote.js';
 export { createDiscoveryKeySet } from './keys/discovery.js';
 export { createFileKeySet, createInlineKeySet } from './keys/local.js';
-export { verifyJws, indexKeys, type VerifyJwsOptions, type VerifiedJws } from './jwt/verify-jws.js';
+export { verifyJws, indexKeys, type VerifyJwsOptions, type VerifiedJws } from './authorizer/verify-jws.js';
 export { verifySignature } from './jwt/verify.js';
 export { importJwk, type Jwk, type VerificationKey } from './jwt/keys.js';
 export { parseCompactJws, type ParsedJws, type JwsHeader, type Claims, type ParseLimits } from './jwt/parse.js';

@@ -1,7 +1,7 @@
 /** What the core answers, for every front door to translate into its transport. */
 import type { FailureCode } from '../jwt/errors.js';
 import type { Claims, JwsHeader } from '../jwt/parse.js';
-import type { HeaderBag } from './headers.js';
+import type { HeaderBag } from '../lib/headers.js';
 import type { QuerySource, TokenLocation } from './extract.js';
 import type { PropagatedHeader } from './propagate.js';
 

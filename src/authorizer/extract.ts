@@ -5,7 +5,7 @@
  * never rescued by a cookie (KrakenD's rule, and security.md item 18).
  */
 import { AuthError } from '../jwt/errors.js';
-import { headerValue, type HeaderBag } from './headers.js';
+import { headerValue, type HeaderBag } from '../lib/headers.js';
 
 export interface ExtractionSpec {
   /** Lower-case header name. */

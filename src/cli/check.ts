@@ -4,9 +4,10 @@
  * validators' static checks, but opens no socket and downloads no key.
  */
 import type { Command } from 'commander';
-import { checkValidators, compileGateway } from '../config/compile.js';
+import { compileGateway } from '../config/compile.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
+import { checkPlanSources } from '../runtime/bind.js';
 
 const ERROR_PREFIX = 'ERROR parsing the configuration file: ';
 
@@ -34,7 +35,7 @@ export function checkConfig(options: CheckOptions, print: (line: string) => void
     // The steps of loadGatewayPlan, apart, so warnings show even when compiling fails.
     const { config, warnings } = loadConfigFile(options.config, { strict: options.strict === true });
     for (const issue of warnings) print(`WARNING ${issue.path}: ${issue.message}`);
-    const issues = checkValidators(compileGateway(config));
+    const issues = checkPlanSources(compileGateway(config));
     if (issues.length > 0) throw new ConfigError(issues);
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -8,8 +8,10 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { loadGatewayPlan } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
-import { createRouter } from '../gateway/router.js';
-import { createAuthorizer } from '../authorizer/create.js';
+import { createRouter } from '../routing/router.js';
+import { createVerifiedTokenCache } from '../authorizer/cache.js';
+import { createKeySetRegistry } from '../keys/registry.js';
+import { bindPolicy } from '../runtime/bind.js';
 import { explainRequest, formatExplanation } from '../authorizer/explain.js';
 import { systemClock } from '../lib/clock.js';
 
@@ -52,28 +54,25 @@ async function explainCommand(tokenArgument: string | undefined, options: Explai
     return 2;
   }
   const endpoint = match.endpoint;
-  if (!endpoint.validator) {
+  if (!endpoint.auth) {
     process.stdout.write(`${endpoint.label} has no auth/validator: every request is forwarded without a token check.\ndecision: allow\n`);
     return 0;
   }
   const token = (tokenArgument === undefined || tokenArgument === '-' ? readFileSync(0, 'utf8') : tokenArgument).trim();
-  const authorizer = createAuthorizer(endpoint.validator, {
-    path: endpoint.validatorPath,
-    routeParams: endpoint.params,
-    label: endpoint.label,
-  });
+  const keySets = createKeySetRegistry();
   try {
+    // The same binding as the gateway's, with a private cache: explain must verify, never reuse.
+    const authorizer = bindPolicy(endpoint.auth, { keySets, cache: createVerifiedTokenCache(0), label: endpoint.label });
     await authorizer.ready();
     const headerName = authorizer.policy.extraction.headerName;
-    const explanation = await explainRequest(
-      authorizer.policy,
-      authorizer.authorize,
-      { headers: { [headerName]: token }, params: match.params },
-      systemClock,
-    );
+    const explanation = await explainRequest(authorizer, { headers: { [headerName]: token }, params: match.params }, systemClock);
     process.stdout.write(`${endpoint.label} ${method} ${options.endpoint}\n${formatExplanation(explanation)}`);
     return explanation.decision.allowed ? 0 : 1;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`ERROR parsing the configuration file: \n${error.issues.map((i) => `${i.path}: ${i.message}`).join('\n')}\n`);
+    return 2;
   } finally {
-    authorizer.close();
+    keySets.close();
   }
 }

@@ -9,6 +9,7 @@ import { FORWARD_AUTH_PROXIES, type ForwardAuthProxy } from '../adapters/forward
 import { startForwardAuth, type ForwardAuthServer } from '../adapters/forward-auth/server.js';
 import type { GatewayPlan } from '../config/compile.js';
 import { loadGatewayPlan } from '../config/load.js';
+import { checkPlanSources } from '../runtime/bind.js';
 import { ConfigError } from '../config/validate.js';
 import { createPinoLogger, flushLogger, LOG_LEVELS, type LogLevel } from '../lib/pino-logger.js';
 import { printConfigError } from './run.js';
@@ -51,6 +52,9 @@ export async function runForwardAuth(options: ForwardAuthCliOptions): Promise<nu
   try {
     const loaded = loadGatewayPlan(options.config, { strict: options.strict === true });
     plan = loaded.plan;
+    // Key files and CA files are read now, so a cluster primary refuses a broken one before forking workers.
+    const sourceIssues = checkPlanSources(plan);
+    if (sourceIssues.length > 0) throw new ConfigError(sourceIssues);
     for (const issue of loaded.warnings) logger.warn(`[SERVICE: Config] ${issue.path}: ${issue.message}`);
   } catch (error) {
     printConfigError(error);

@@ -8,6 +8,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../config/validate.js';
 import type { GatewayPlan } from '../config/compile.js';
 import { loadGatewayPlan } from '../config/load.js';
+import { checkPlanSources } from '../runtime/bind.js';
 import { isClusterWorker, notifyReady, startPrimary } from '../gateway/cluster.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, startGateway, type Gateway } from '../gateway/server.js';
 import { createAccessLog, createPinoLogger, flushLogger, LOG_LEVELS, type LogLevel } from '../lib/pino-logger.js';
@@ -45,6 +46,9 @@ export async function runGateway(options: RunOptions): Promise<number> {
   try {
     const loaded = loadGatewayPlan(options.config, { strict: options.strict === true });
     plan = loaded.plan;
+    // Key files and CA files are read now, so a cluster primary refuses a broken one before forking workers.
+    const sourceIssues = checkPlanSources(plan);
+    if (sourceIssues.length > 0) throw new ConfigError(sourceIssues);
     // In a cluster the primary already reported the warnings once.
     if (!worker) for (const issue of loaded.warnings) logger.warn(`[SERVICE: Config] ${issue.path}: ${issue.message}`);
   } catch (error) {

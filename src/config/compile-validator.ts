@@ -1,63 +1,38 @@
 /**
- * Turns one `auth/validator` block into a frozen EndpointPolicy. Everything the
- * request path needs is resolved here, once: sets, lower-case header names,
- * claim readers, rule closures and the prebuilt denial responses. Any
- * misconfiguration throws a ConfigError naming its JSON path, so broken auth
- * never starts open.
+ * Turns one `auth/validator` block into a frozen EndpointPolicy, with no live
+ * parts: the key source is described, not opened (src/runtime/bind.ts opens
+ * it). Everything the request path needs is resolved here, once: sets,
+ * lower-case header names, claim readers, the ordered check list and the
+ * prebuilt denial responses. Any misconfiguration throws a ConfigError naming
+ * its JSON path, so broken auth never starts open.
  */
-import type { Alg } from '../jwt/algorithms.js';
 import { ALL_FAILURE_CODES, shapeDenial, type DenialShape, type FailureCode } from '../jwt/errors.js';
-import { DEFAULT_PARSE_LIMITS, type ParseLimits } from '../jwt/parse.js';
-import type { IdentityRules, TimeRules } from '../jwt/claims.js';
-import { claimRule, DEFAULT_TENANT_NAMES, permissionsRule, rolesRule, scopesRule, tenantRule, type PolicyRule } from '../jwt/policy.js';
-import type { KeySet } from '../keys/key-set.js';
-import type { KeySetRegistry, KeySource } from '../keys/registry.js';
-import type { KeyIdentifyStrategy } from '../keys/select.js';
+import { normalizeTyp } from '../jwt/claims.js';
+import { DEFAULT_PARSE_LIMITS } from '../jwt/parse.js';
+import { DEFAULT_COOLDOWN_MS, DEFAULT_MAX_STALE_MS, DEFAULT_REFRESH_INTERVAL_MS } from '../keys/remote.js';
+import { DEFAULT_TIMEOUT_MS } from '../keys/fetch-jwks.js';
+import type { KeySource } from '../keys/registry.js';
 import { assertJwksUrlAllowed } from '../keys/fetch-jwks.js';
 import { discoveryUrlForIssuer } from '../keys/discovery.js';
-import type { ExtractionSpec } from '../authorizer/extract.js';
-import { compilePropagation, type Propagation } from '../authorizer/propagate.js';
+import { compileTokenChecks } from '../authorizer/checks.js';
+import type { AuthorizeRequest } from '../authorizer/decision.js';
+import type { CheckSubject, EndpointPolicy, NamedCheck } from '../authorizer/policy.js';
+import { compilePropagation } from '../authorizer/propagate.js';
+import { claimRule, DEFAULT_TENANT_NAMES, permissionsRule, rolesRule, scopesRule, tenantRule, type PolicyRule } from '../authorizer/rules.js';
 import { parseDurationMs } from '../lib/duration.js';
 import { checkSchema, ConfigError, type ConfigIssue } from './validate.js';
 import { ValidatorSchema, type ValidatorConfig } from './validator-schema.js';
 
-export interface EndpointPolicy {
-  readonly allowedAlgs: ReadonlySet<Alg>;
-  readonly keySet: KeySet;
-  readonly keyStrategy: KeyIdentifyStrategy;
-  readonly extraction: ExtractionSpec;
-  readonly parseLimits: ParseLimits;
-  readonly time: TimeRules;
-  readonly identity: IdentityRules;
-  readonly typs: ReadonlySet<string> | undefined;
-  readonly rules: readonly NamedRule[];
-  readonly propagation: Propagation;
-  /** Lower-case names of request headers the rules read (the tenant header); other spellings of them are not forwarded. */
-  readonly checkedHeaders: readonly string[];
-  readonly denials: Readonly<Record<FailureCode, DenialShape>>;
-  readonly operationDebug: boolean;
-}
-
-/** A compiled policy rule with a label for `explain` and logs. */
-export interface NamedRule {
-  readonly name: string;
-  readonly check: PolicyRule;
-}
-
 export interface CompileValidatorOptions {
-  registry: KeySetRegistry;
   /** JSON path of the block, for error messages. */
   path?: string;
   /** Parameter names of the route, when known, to check `tenant.from: "param"`. */
   routeParams?: readonly string[];
 }
 
-export const DEFAULTS = Object.freeze({
-  refreshIntervalMs: 900_000,
-  cooldownMs: 30_000,
+/** Defaults that belong to the validator block itself; key-set timings come from src/keys. */
+export const VALIDATOR_DEFAULTS = Object.freeze({
   minCooldownMs: 1_000,
-  maxStaleMs: 24 * 3_600_000,
-  fetchTimeoutMs: 5_000,
   leewayMs: 1_000,
   cookieKey: 'access_token',
   authHeaderName: 'Authorization',
@@ -103,17 +78,6 @@ export function compileValidator(raw: unknown, options: CompileValidatorOptions)
   }
   if (issues.length > 0) throw new ConfigError(issues);
 
-  let keySet: KeySet;
-  try {
-    keySet = options.registry.keySetFor(source!);
-  } catch (error) {
-    throw new ConfigError([{ path: sourcePath(config, at), message: (error as Error).message }]);
-  }
-  if (source!.kind === 'inline' || source!.kind === 'file') {
-    const keyIssues = staticKeyIssues(algs, keySet, sourcePath(config, at));
-    if (keyIssues.length > 0) throw new ConfigError(keyIssues);
-  }
-
   const wantsBody = config.error_body ?? true;
   const wantsChallenge = config.www_authenticate ?? true;
   const denials = Object.fromEntries(
@@ -123,31 +87,34 @@ export function compileValidator(raw: unknown, options: CompileValidatorOptions)
     }),
   ) as Record<FailureCode, DenialShape>;
 
+  const allowedAlgs = new Set(algs);
+  const typs = config.typ === undefined ? undefined : new Set((Array.isArray(config.typ) ? config.typ : [config.typ]).map(normalizeTyp));
+  const tokenChecks = compileTokenChecks({
+    allowedAlgs,
+    typs,
+    // KrakenD raises any leeway below one second to one second.
+    leewaySeconds: Math.max(VALIDATOR_DEFAULTS.leewayMs, durationMs(config.leeway) ?? VALIDATOR_DEFAULTS.leewayMs) / 1000,
+    requireExp: config.require_exp ?? true,
+    maxLifetimeSeconds: config.max_token_lifetime === undefined ? undefined : durationMs(config.max_token_lifetime)! / 1000,
+    issuers: issuers ? new Set(issuers) : undefined,
+    audiences: config.audience === undefined ? undefined : Array.isArray(config.audience) ? config.audience : [config.audience],
+    audienceMatcher: config.audience_matcher ?? 'all',
+    subjects: config.subject === undefined ? undefined : new Set(Array.isArray(config.subject) ? config.subject : [config.subject]),
+  });
+  const maxTokenLength = config.max_token_size ?? DEFAULT_PARSE_LIMITS.maxTokenLength;
+
   return Object.freeze({
-    allowedAlgs: new Set(algs),
-    keySet,
+    allowedAlgs,
+    keySource: source!,
     keyStrategy: config.key_identify_strategy ?? 'kid',
     extraction: Object.freeze({
-      headerName: (config.auth_header_name || DEFAULTS.authHeaderName).toLowerCase(),
-      cookieName: config.cookie_key === '' ? undefined : (config.cookie_key ?? DEFAULTS.cookieKey),
+      headerName: (config.auth_header_name || VALIDATOR_DEFAULTS.authHeaderName).toLowerCase(),
+      cookieName: config.cookie_key === '' ? undefined : (config.cookie_key ?? VALIDATOR_DEFAULTS.cookieKey),
       queryKey: config.query_key,
-      maxTokenLength: config.max_token_size ?? DEFAULT_PARSE_LIMITS.maxTokenLength,
+      maxTokenLength,
     }),
-    parseLimits: Object.freeze({ ...DEFAULT_PARSE_LIMITS, maxTokenLength: config.max_token_size ?? DEFAULT_PARSE_LIMITS.maxTokenLength }),
-    time: Object.freeze({
-      // KrakenD raises any leeway below one second to one second.
-      leewaySeconds: Math.max(DEFAULTS.leewayMs, durationMs(config.leeway) ?? DEFAULTS.leewayMs) / 1000,
-      requireExp: config.require_exp ?? true,
-      maxLifetimeSeconds: config.max_token_lifetime === undefined ? undefined : durationMs(config.max_token_lifetime)! / 1000,
-    }),
-    identity: Object.freeze({
-      issuers: issuers ? new Set(issuers) : undefined,
-      audiences: config.audience === undefined ? undefined : Array.isArray(config.audience) ? config.audience : [config.audience],
-      audienceMatcher: config.audience_matcher ?? 'all',
-      subjects: config.subject === undefined ? undefined : new Set(Array.isArray(config.subject) ? config.subject : [config.subject]),
-    }),
-    typs: config.typ === undefined ? undefined : new Set((Array.isArray(config.typ) ? config.typ : [config.typ]).map(normalizeTyp)),
-    rules: Object.freeze(compileRules(config)),
+    parseLimits: Object.freeze({ ...DEFAULT_PARSE_LIMITS, maxTokenLength }),
+    checks: Object.freeze([...tokenChecks, ...compileRules(config)]),
     propagation: compilePropagation(
       (config.propagate_claims ?? []) as unknown as [string, string][],
       config.propagate_claims_preserve_array ?? false,
@@ -158,14 +125,17 @@ export function compileValidator(raw: unknown, options: CompileValidatorOptions)
     ),
     denials: Object.freeze(denials),
     operationDebug: config.operation_debug ?? false,
+    path,
+    keySourcePath: sourcePath(config, at),
   });
 }
 
-function compileRules(config: ValidatorConfig): NamedRule[] {
-  const rules: NamedRule[] = [];
-  const add = (name: string, check: PolicyRule) => rules.push(Object.freeze({ name, check }));
+function compileRules(config: ValidatorConfig): NamedCheck[] {
+  const rules: NamedCheck[] = [];
+  const add = (name: string, rule: PolicyRule) =>
+    rules.push(Object.freeze({ name, kind: 'policy', check: (subject: CheckSubject, request: AuthorizeRequest) => rule(subject.claims, request) }));
   if (config.roles && config.roles.length > 0) {
-    const key = config.roles_key || DEFAULTS.rolesKey;
+    const key = config.roles_key || VALIDATOR_DEFAULTS.rolesKey;
     add(`roles: any of ${JSON.stringify(config.roles)} in "${key}"`, rolesRule(config.roles, key, config.roles_key_is_nested ?? false));
   }
   if (config.scopes && config.scopes.length > 0 && config.scopes_key !== undefined) {
@@ -174,7 +144,7 @@ function compileRules(config: ValidatorConfig): NamedRule[] {
     add(`scopes: ${matcher} of ${JSON.stringify(config.scopes)} in ${keys.map((k) => `"${k}"`).join(' or ')}`, scopesRule(config.scopes, keys, matcher));
   }
   if (config.permissions && config.permissions.length > 0) {
-    const key = config.permissions_key ?? DEFAULTS.permissionsKey;
+    const key = config.permissions_key ?? VALIDATOR_DEFAULTS.permissionsKey;
     add(`permissions: all of ${JSON.stringify(config.permissions)} in "${key}"`, permissionsRule(config.permissions, key));
   }
   if (config.tenant) {
@@ -220,10 +190,10 @@ function keySource(
     caFile: config.jwk_local_ca,
   };
   const timing = {
-    refreshIntervalMs: config.cache_duration ? config.cache_duration * 1000 : DEFAULTS.refreshIntervalMs,
-    cooldownMs: Math.max(DEFAULTS.minCooldownMs, durationMs(config.failed_jwk_key_cooldown) ?? DEFAULTS.cooldownMs),
-    maxStaleMs: durationMs(config.jwk_max_stale) ?? DEFAULTS.maxStaleMs,
-    timeoutMs: durationMs(config.jwk_fetch_timeout) ?? DEFAULTS.fetchTimeoutMs,
+    refreshIntervalMs: config.cache_duration ? config.cache_duration * 1000 : DEFAULT_REFRESH_INTERVAL_MS,
+    cooldownMs: Math.max(VALIDATOR_DEFAULTS.minCooldownMs, durationMs(config.failed_jwk_key_cooldown) ?? DEFAULT_COOLDOWN_MS),
+    maxStaleMs: durationMs(config.jwk_max_stale) ?? DEFAULT_MAX_STALE_MS,
+    timeoutMs: durationMs(config.jwk_fetch_timeout) ?? DEFAULT_TIMEOUT_MS,
   };
   if (timing.timeoutMs <= 0) issues.push({ path: at('jwk_fetch_timeout'), message: 'must be greater than zero' });
   const checkUrl = (url: string, key: string): boolean => {
@@ -273,32 +243,11 @@ function normalizeFingerprint(pin: string, path: string, issues: ConfigIssue[]):
 function sourcePath(config: ValidatorConfig, at: (key: string) => string): string {
   if (config.jwk_local_path !== undefined) return at('jwk_local_path');
   if (config.jwk_keys !== undefined) return at('jwk_keys');
+  if (config.discovery_url !== undefined) return at('discovery_url');
+  if (config.oidc_discovery === true) return at('oidc_discovery');
   return at('jwk_url');
-}
-
-/** RFC 7515 §4.1.9: `typ` is a media type, compared case-insensitively, with `application/` optional. */
-export function normalizeTyp(typ: string): string {
-  const lower = typ.toLowerCase();
-  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
 }
 
 function durationMs(text: string | undefined): number | undefined {
   return text === undefined ? undefined : parseDurationMs(text);
-}
-
-/**
- * Keys are imported against every supported algorithm, so a short HMAC key
- * without a JWK `alg` silently loses HS384/HS512 and an RSA key fits no HS
- * algorithm: the endpoint would start and refuse every token. Static key sets
- * are checked against this endpoint's algorithms instead (RFC 7518 §3.2).
- */
-function staticKeyIssues(algs: readonly Alg[], keySet: KeySet, path: string): ConfigIssue[] {
-  const keys = keySet.current()?.keys ?? [];
-  if (!keys.some((key) => algs.some((alg) => key.algs.has(alg)))) {
-    return [{ path, message: `no key verifies any of the allowed algorithms (${algs.join(', ')})` }];
-  }
-  const hmacKeys = keys.filter((key) => key.kty === 'oct');
-  return algs
-    .filter((alg) => alg.startsWith('HS') && hmacKeys.length > 0 && !hmacKeys.some((key) => key.algs.has(alg)))
-    .map((alg) => ({ path, message: `no HMAC key is long enough for ${alg}: it needs at least ${Number(alg.slice(2)) / 8} bytes (RFC 7518 §3.2)` }));
 }

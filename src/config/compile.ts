@@ -5,92 +5,25 @@
  * a ConfigIssue with its JSON path; all of them are collected before throwing,
  * so one `check` run lists everything wrong with a file.
  */
-import { readFileSync } from 'node:fs';
-import type { KeySet } from '../keys/key-set.js';
-import { createFileKeySet, createInlineKeySet } from '../keys/local.js';
-import type { KeySetRegistry, KeySource } from '../keys/registry.js';
+import type { EndpointPolicy } from '../authorizer/policy.js';
 import { parseDurationMs } from '../lib/duration.js';
 import { compileValidator } from './compile-validator.js';
+import {
+  GATEWAY_DEFAULTS,
+  VALIDATOR_KEY,
+  VALIDATOR_V1_KEY,
+  type BackendPlan,
+  type Encoding,
+  type EndpointPlan,
+  type GatewayPlan,
+  type ServerLimits,
+  type UrlPart,
+} from './plan.js';
 import type { BackendConfig, EndpointConfig, GatewayConfig } from './schema.js';
 import { ConfigError, jsonPath, type ConfigIssue } from './validate.js';
-import type { ValidatorConfig } from './validator-schema.js';
 
-export type UrlPart = { kind: 'literal'; text: string } | { kind: 'param'; name: string } | { kind: 'claim'; name: string };
-
-export type Encoding = 'json' | 'no-op' | 'string';
-
-export interface BackendPlan {
-  /** Base URLs without trailing slash, e.g. "http://127.0.0.1:8000". */
-  readonly hosts: readonly string[];
-  readonly urlPattern: string;
-  readonly urlParts: readonly UrlPart[];
-  /** Backend method; defaults to the endpoint's. */
-  readonly method: string;
-  readonly encoding: Encoding;
-  /** extra_config["backend/http"].return_error_code */
-  readonly returnErrorCode: boolean;
-}
-
-export interface EndpointPlan {
-  readonly path: string;
-  readonly method: string;
-  readonly params: readonly string[];
-  /** Endpoint timeout, else the root timeout, else 2000. */
-  readonly timeoutMs: number;
-  /** Lower-case names; '*' forwards all. */
-  readonly inputHeaders: ReadonlySet<string> | '*';
-  /** Case-sensitive names; '*' forwards all. */
-  readonly inputQueryStrings: ReadonlySet<string> | '*';
-  readonly outputEncoding: Encoding;
-  readonly backends: readonly BackendPlan[];
-  /** The auth/validator block (or its v1 alias). */
-  readonly validator: ValidatorConfig | undefined;
-  /** JSON path of that block, e.g. '$.endpoints[0].extra_config["auth/validator"]'. */
-  readonly validatorPath: string;
-  /** "[ENDPOINT: /users/{id}]" */
-  readonly label: string;
-}
-
-export interface ServerLimits {
-  maxHeaderSize: number;
-  maxBodySize: number;
-  headersTimeoutMs: number;
-  requestTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-}
-
-export interface GatewayPlan {
-  /** Default 8080. */
-  readonly port: number;
-  readonly listenIp: string | undefined;
-  /** "/__health" unless renamed, undefined when disabled. */
-  readonly healthPath: string | undefined;
-  readonly endpoints: readonly EndpointPlan[];
-  readonly limits: ServerLimits;
-  /** Default 100000; 0 disables the cache. */
-  readonly verifiedTokenCacheSize: number;
-  /** Approximate memory bound of that cache; default 64 MiB, 0 disables it. */
-  readonly verifiedTokenCacheMaxBytes: number;
-}
-
-export const GATEWAY_DEFAULTS = Object.freeze({
-  port: 8080,
-  timeoutMs: 2000,
-  healthPath: '/__health',
-  method: 'GET',
-  verifiedTokenCacheSize: 100_000,
-  verifiedTokenCacheMaxBytes: 64 * 1024 * 1024,
-  limits: Object.freeze({
-    maxHeaderSize: 16_384,
-    maxBodySize: 10 * 1024 * 1024,
-    headersTimeoutMs: 10_000,
-    requestTimeoutMs: 30_000,
-    keepAliveTimeoutMs: 5_000,
-  }),
-});
-
-export const VALIDATOR_KEY = 'auth/validator';
-export const VALIDATOR_V1_KEY = 'github.com/devopsfaith/krakend-jose/validator';
+export type { BackendPlan, Encoding, EndpointPlan, GatewayPlan, ServerLimits, UrlPart } from './plan.js';
+export { GATEWAY_DEFAULTS, VALIDATOR_KEY, VALIDATOR_V1_KEY } from './plan.js';
 
 /** lura's `endpointURLKeysPattern`: a parameter is a whole segment `{name}`. */
 const PARAM_SEGMENT = /^\{([a-zA-Z0-9_-]+)\}$/;
@@ -160,6 +93,15 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
   }
   const validator = current ?? legacy;
   const validatorPath = at(`${pointer}/extra_config/${escapeKey(current === undefined && legacy !== undefined ? VALIDATOR_V1_KEY : VALIDATOR_KEY)}`);
+  let auth: EndpointPolicy | undefined;
+  if (validator !== undefined) {
+    try {
+      auth = compileValidator(validator, { path: validatorPath, routeParams: params });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      issues.push(...error.issues);
+    }
+  }
 
   const outputEncoding: Encoding = endpoint.output_encoding ?? ctx.config.output_encoding ?? 'json';
   const backendConfigs = endpoint.backend ?? [];
@@ -182,8 +124,7 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
     inputQueryStrings: allowList(endpoint.input_query_strings, (name) => name),
     outputEncoding,
     backends: Object.freeze(backends),
-    validator,
-    validatorPath,
+    auth,
     label: `[ENDPOINT: ${path}]`,
   });
 }
@@ -388,65 +329,3 @@ function allowList(names: readonly string[] | undefined, normalise: (name: strin
 function escapeKey(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
-
-/**
- * The validator's static checks for every endpoint, without network access:
- * runs compileValidator (the same code `run` uses) against a registry that
- * builds file and inline key sets for real but never downloads remote ones,
- * then checks that a jwk_local_ca file is readable. Returns the issues found.
- */
-export function checkValidators(plan: GatewayPlan): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const registry = createOfflineRegistry();
-  for (const endpoint of plan.endpoints) {
-    if (endpoint.validator === undefined) continue;
-    try {
-      compileValidator(endpoint.validator, { registry, path: endpoint.validatorPath, routeParams: endpoint.params });
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      issues.push(...error.issues);
-      continue;
-    }
-    const caFile = endpoint.validator.jwk_local_ca;
-    if (caFile !== undefined) {
-      try {
-        readFileSync(caFile);
-      } catch (error) {
-        issues.push({ path: `${endpoint.validatorPath}.jwk_local_ca`, message: `cannot read ${caFile}: ${(error as NodeJS.ErrnoException).code ?? 'read error'}` });
-      }
-    }
-  }
-  return issues;
-}
-
-/** A registry that builds file and inline key sets for real and never downloads: for checking configs offline. */
-export function createOfflineRegistry(): KeySetRegistry {
-  return {
-    keySetFor(source: KeySource): KeySet {
-      if (source.kind === 'file') return createFileKeySet(source.path);
-      if (source.kind === 'inline') return createInlineKeySet(source.jwks);
-      return inertKeySet;
-    },
-    statuses: () => [],
-    ready: async () => {},
-    close: () => {},
-  };
-}
-
-const inertKeySet: KeySet = Object.freeze({
-  source: 'offline',
-  current: () => undefined,
-  refreshForMiss: async () => undefined,
-  ready: async () => {},
-  status: () => ({
-    source: 'offline',
-    loaded: false,
-    keyCount: 0,
-    lastSuccessAt: undefined,
-    lastErrorAt: undefined,
-    lastError: undefined,
-    fetchCount: 0,
-    coolingDown: false,
-  }),
-  close: () => {},
-});

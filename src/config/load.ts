@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
-import { checkValidators, compileGateway, VALIDATOR_KEY, VALIDATOR_V1_KEY, type GatewayPlan } from './compile.js';
+import { compileGateway, VALIDATOR_KEY, VALIDATOR_V1_KEY, type GatewayPlan } from './compile.js';
 import { GatewayConfigSchema, type GatewayConfig } from './schema.js';
 import { checkSchema, ConfigError, jsonPath, type ConfigIssue } from './validate.js';
 import { ValidatorSchema } from './validator-schema.js';
@@ -81,13 +81,10 @@ export function parseConfigText(text: string, sourceName: string, options: LoadO
   return { config: raw as GatewayConfig, warnings };
 }
 
-/** Load, compile and run the validators' static checks: everything short of opening sockets. */
+/** Load and compile: a pure plan, nothing opened (key files are read when the plan is bound, or by checkPlanSources). */
 export function loadGatewayPlan(path: string, options: LoadOptions = {}): { plan: GatewayPlan; warnings: ConfigIssue[] } {
   const { config, warnings } = loadConfigFile(path, options);
-  const plan = compileGateway(config);
-  const issues = checkValidators(plan);
-  if (issues.length > 0) throw new ConfigError(issues);
-  return { plan, warnings };
+  return { plan: compileGateway(config), warnings };
 }
 
 function isYamlName(name: string): boolean {

@@ -5,7 +5,7 @@
  * the object keeps one shape on the hot path.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Authorizer } from '../authorizer/create.js';
+import type { Authorizer } from '../runtime/create-authorizer.js';
 import type { BackendPlan, EndpointPlan } from '../config/compile.js';
 import type { PathBuilder } from './backend-url.js';
 import type { StripRule } from '../authorizer/identity-headers.js';

@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { PropagatedHeader } from '../authorizer/propagate.js';
 import type { StripRule } from '../authorizer/identity-headers.js';
+import { headerSafe } from '../lib/headers.js';
 
 /**
  * Never forwarded: hop-by-hop headers (RFC 9110 §7.6.1), `host` (the backend's
@@ -35,7 +36,6 @@ export const NOT_FORWARDED: ReadonlySet<string> = new Set([
 /** KrakenD sends its own User-Agent when the client's is not forwarded. */
 export const GATEWAY_USER_AGENT = 'portcullis';
 
-const NOT_PLAIN_ASCII = /[^\t\x20-\x7e]/;
 
 /**
  * Builds undici's flat header list `[name, value, name, value, …]` with
@@ -122,19 +122,4 @@ function connectionListed(value: string | undefined): string[] | undefined {
   const lower = value.toLowerCase();
   if (lower === 'keep-alive' || lower === 'close') return undefined;
   return lower.split(',').map((token) => token.trim());
-}
-
-/**
- * Claim values may hold any Unicode text. Go writes them as UTF-8 bytes, so
- * the same bytes are sent here (as latin1 code units, which is how node puts a
- * string on the wire); control characters that would break the header
- * framing are removed instead of failing the request.
- */
-export function headerSafe(value: string): string {
-  if (!NOT_PLAIN_ASCII.test(value)) return value;
-  let bytes = value;
-  // eslint-disable-next-line no-control-regex
-  if (/[^\x00-\x7f]/.test(value)) bytes = Buffer.from(value, 'utf8').toString('latin1');
-  // eslint-disable-next-line no-control-regex
-  return bytes.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
 }

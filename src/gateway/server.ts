@@ -9,11 +9,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import { createAuthorizer, type Authorizer } from '../authorizer/create.js';
-import { createVerifiedTokenCache } from '../authorizer/cache.js';
 import type { Decision } from '../authorizer/decision.js';
 import type { EndpointPlan, GatewayPlan } from '../config/compile.js';
-import { createKeySetRegistry, type KeySetRegistry } from '../keys/registry.js';
+import type { KeySetRegistry } from '../keys/registry.js';
+import { bindPlan } from '../runtime/bind.js';
 import type { Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import { ACCESS_MESSAGE, type AccessLog } from '../lib/pino-logger.js';
@@ -24,7 +23,7 @@ import { createForwarder } from './forward.js';
 import { sendHealth } from './health.js';
 import { createBackendPools, type BackendPools } from './proxy.js';
 import { BODIES, sendEmpty, sendJson } from './respond.js';
-import { createRouter } from './router.js';
+import { createRouter } from '../routing/router.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -84,43 +83,14 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
   const logger = options.logger ?? silentLogger;
   const accessLog = accessLogFor(options.accessLog ?? true, logger);
   const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
-  const ownsRegistry = options.registry === undefined;
-  const registry =
-    options.registry ??
-    createKeySetRegistry({
-      logger,
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-    });
-  const cache = createVerifiedTokenCache(plan.verifiedTokenCacheSize, plan.verifiedTokenCacheMaxBytes);
+  // A broken validator (a missing key file, a weak key) throws ConfigError here, before anything listens.
+  const bound = bindPlan(plan, { logger, clock: options.clock, dispatcher: options.dispatcher, keySets: options.registry });
   const pools = createBackendPools({ keepAliveTimeoutMs: 4000 });
-  const authorizers: Authorizer[] = [];
   const runtimes = new Map<EndpointPlan, EndpointRuntime>();
+  const releaseAuth = (): void => bound.close();
 
-  function releaseAuth(): void {
-    for (const authorizer of authorizers) authorizer.close();
-    if (ownsRegistry) registry.close();
-  }
-
-  function buildAuthorizer(endpoint: EndpointPlan): Authorizer | undefined {
-    if (endpoint.validator === undefined) {
-      logger.info(`${endpoint.label}[JWTValidator] Validator disabled for this endpoint`);
-      return undefined;
-    }
-    const authorizer = createAuthorizer(endpoint.validator, {
-      keySets: registry,
-      cache,
-      logger,
-      label: endpoint.label,
-      path: endpoint.validatorPath,
-      routeParams: endpoint.params,
-      ...(options.clock ? { clock: options.clock } : {}),
-    });
-    authorizers.push(authorizer);
-    return authorizer;
-  }
-
-  function buildRuntime(endpoint: EndpointPlan, authorizer: Authorizer | undefined, identityHeaders: readonly string[]): EndpointRuntime {
+  function buildRuntime(endpoint: EndpointPlan): EndpointRuntime {
+    const authorizer = bound.authorizerFor(endpoint);
     const backends: BackendRuntime[] = endpoint.backends.map((backend) => ({
       plan: backend,
       target: pools.target(backend.hosts),
@@ -128,21 +98,11 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
       reservedQueryKeys: patternQueryKeys(backend.urlPattern),
     }));
     const claimPaths = endpoint.backends.some((backend) => backend.urlParts.some((part) => part.kind === 'claim'));
-    const strip = createStripRule(identityHeaders, authorizer?.policy.checkedHeaders ?? []);
+    // Every identity header any endpoint sets is stripped on every endpoint, public ones included.
+    const strip = createStripRule(bound.identityHeaders, authorizer?.policy.checkedHeaders ?? []);
     return Object.freeze({ plan: endpoint, authorizer, backends: Object.freeze(backends), noop: endpoint.outputEncoding === 'no-op', claimPaths, strip });
   }
-
-  try {
-    // A broken validator (a missing key file, an unknown alg) throws ConfigError here, before anything listens.
-    const endpointAuthorizers = plan.endpoints.map(buildAuthorizer);
-    // Every identity header any endpoint sets is stripped on every endpoint, public ones included.
-    const identityHeaders = [...new Set(authorizers.flatMap((authorizer) => authorizer.policy.propagation.headerNames))];
-    plan.endpoints.forEach((endpoint, i) => runtimes.set(endpoint, buildRuntime(endpoint, endpointAuthorizers[i], identityHeaders)));
-  } catch (error) {
-    releaseAuth();
-    await pools.destroy();
-    throw error;
-  }
+  for (const endpoint of plan.endpoints) runtimes.set(endpoint, buildRuntime(endpoint));
 
   const router = createRouter(plan.endpoints);
   const forwarder = createForwarder({ maxBodyBytes: plan.limits.maxBodySize, logger });
@@ -260,9 +220,7 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
   return {
     port,
     url: `http://${urlHost(address.address)}:${port}`,
-    ready: async () => {
-      await Promise.all(authorizers.map((authorizer) => authorizer.ready()));
-    },
+    ready: () => bound.ready(),
     close() {
       draining = true;
       closing ??= drain(server, pools, drainTimeoutMs).finally(releaseAuth);

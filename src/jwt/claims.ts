@@ -76,3 +76,9 @@ export function checkIdentity(claims: Claims, rules: IdentityRules): void {
     throw new AuthError('subject_mismatch');
   }
 }
+
+/** RFC 7515 §4.1.9: `typ` is a media type, compared case-insensitively, with `application/` optional. */
+export function normalizeTyp(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+}

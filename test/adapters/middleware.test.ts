@@ -14,7 +14,7 @@ import { request } from 'undici';
 import { portcullisExpress } from '../../src/adapters/middleware/express.js';
 import { createFastifyHook, portcullisFastify } from '../../src/adapters/middleware/fastify.js';
 import { portcullisMiddleware, withAuthorization } from '../../src/adapters/middleware/node.js';
-import { createAuthorizer } from '../../src/authorizer/create.js';
+import { createAuthorizer } from '../../src/runtime/create-authorizer.js';
 import type { ValidatorConfig } from '../../src/config/validator-schema.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
 

@@ -6,10 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkValidators, compileGateway } from '../../src/config/compile.js';
+import { compileGateway } from '../../src/config/compile.js';
+import { checkPlanSources } from '../../src/runtime/bind.js';
 import type { GatewayConfig } from '../../src/config/schema.js';
 import { configWith } from './helpers.js';
-import { createAuthorizer } from '../../src/authorizer/create.js';
+import { createAuthorizer } from '../../src/runtime/create-authorizer.js';
 import { portcullisMiddleware } from '../../src/adapters/middleware/node.js';
 import { portcullisExpress } from '../../src/adapters/middleware/express.js';
 import { createFastifyHook } from '../../src/adapters/middleware/fastify.js';
@@ -18,10 +19,19 @@ import { ConfigError } from '../../src/config/validate.js';
 import type { ValidatorConfig } from '../../src/config/validator-schema.js';
 
 const PATH = '$.endpoints[0].extra_config["auth/validator"]';
+/** What `check` reports about validators: compile errors, else what opening the static key sources finds. */
+function checkValidators(config: GatewayConfig) {
+  try {
+    return checkPlanSources(compileGateway(config));
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.issues];
+    throw error;
+  }
+}
 const issuesFor = (validator: Record<string, unknown>, endpoint: Record<string, unknown> = {}) =>
-  checkValidators(compileGateway(configWith({ ...endpoint, extra_config: { 'auth/validator': validator } }) as GatewayConfig));
+  checkValidators(configWith({ ...endpoint, extra_config: { 'auth/validator': validator } }) as GatewayConfig);
 
-describe('checkValidators', () => {
+describe('validator checks (compile, then the static key sources)', () => {
   let dir: string;
   let jwksFile: string;
   let jwksServer: Server;
@@ -55,7 +65,7 @@ describe('checkValidators', () => {
   });
 
   it('ignores endpoints without a validator', () => {
-    assert.deepEqual(checkValidators(compileGateway(configWith() as GatewayConfig)), []);
+    assert.deepEqual(checkValidators(configWith() as GatewayConfig), []);
   });
 
   it('requires exactly one key source', () => {
@@ -114,7 +124,7 @@ describe('checkValidators', () => {
 
   it('reports the v1 alias block under its own path', () => {
     const config = configWith({ endpoint: '/x/{tenant}', extra_config: { 'github.com/devopsfaith/krakend-jose/validator': { alg: 'RS256', jwk_url: 'http://idp.example/jwks' } } });
-    assert.deepEqual(checkValidators(compileGateway(config as GatewayConfig)), [
+    assert.deepEqual(checkValidators(config as GatewayConfig), [
       {
         path: '$.endpoints[0].extra_config["github.com/devopsfaith/krakend-jose/validator"].jwk_url',
         message: 'JWKS URL http://idp.example must use https (http is allowed only for loopback hosts or with disable_jwk_security)',

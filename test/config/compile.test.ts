@@ -25,7 +25,9 @@ describe('compileGateway plans', () => {
     assert.equal(endpoint!.method, 'GET');
     assert.equal(endpoint!.timeoutMs, 3000);
     assert.equal(endpoint!.label, '[ENDPOINT: /descope-protected]');
-    assert.deepEqual(endpoint!.validator, SEED_CONFIG.endpoints[0]!.extra_config['auth/validator']);
+    assert.deepEqual([...endpoint!.auth!.allowedAlgs], ['RS256']);
+    assert.equal(endpoint!.auth!.keySource.kind, 'remote');
+    assert.equal((endpoint!.auth!.keySource as { url: string }).url, SEED_CONFIG.endpoints[0]!.extra_config['auth/validator'].jwk_url);
     assert.deepEqual(endpoint!.backends, [
       { hosts: ['http://localhost:8080'], urlPattern: '/__health', urlParts: [{ kind: 'literal', text: '/__health' }], method: 'GET', encoding: 'json', returnErrorCode: false },
     ]);
@@ -93,8 +95,8 @@ describe('compileGateway plans', () => {
     assert.equal(all!.inputHeaders, '*');
     assert.equal(all!.inputQueryStrings, '*');
     assert.equal(all!.timeoutMs, 1500);
-    assert.equal(v1!.validatorPath, '$.endpoints[2].extra_config["github.com/devopsfaith/krakend-jose/validator"]');
-    assert.deepEqual(v1!.validator, VALIDATOR);
+    assert.equal(v1!.auth!.path, '$.endpoints[2].extra_config["github.com/devopsfaith/krakend-jose/validator"]');
+    assert.deepEqual([...v1!.auth!.allowedAlgs], [VALIDATOR.alg]);
   });
 
   it('forwards nothing by default and uses the 2 s default timeout', () => {
@@ -102,7 +104,7 @@ describe('compileGateway plans', () => {
     assert.deepEqual([...(endpoint!.inputHeaders as Set<string>)], []);
     assert.deepEqual([...(endpoint!.inputQueryStrings as Set<string>)], []);
     assert.equal(endpoint!.timeoutMs, 2000);
-    assert.equal(endpoint!.validator, undefined);
+    assert.equal(endpoint!.auth, undefined);
   });
 
   it('disables the health endpoint', () => {

@@ -54,7 +54,7 @@ describe('loading files', () => {
     const { plan, warnings } = loadGatewayPlan(example.pathname);
     assert.deepEqual(warnings, []);
     assert.equal(plan.endpoints[0]!.timeoutMs, 3000);
-    assert.equal(plan.endpoints[0]!.validatorPath, '$.endpoints[0].extra_config["auth/validator"]');
+    assert.equal(plan.endpoints[0]!.auth!.path, '$.endpoints[0].extra_config["auth/validator"]');
   });
 
   it('loadGatewayPlan reports validator problems with their JSON path', () => {

@@ -16,7 +16,7 @@ import type { IamPolicyResult, LambdaAuthorizerResult, SimpleResult } from '../.
 import { portcullisExpress } from '../../src/adapters/middleware/express.js';
 import { portcullisFastify } from '../../src/adapters/middleware/fastify.js';
 import { portcullisMiddleware } from '../../src/adapters/middleware/node.js';
-import { createAuthorizer } from '../../src/authorizer/create.js';
+import { createAuthorizer } from '../../src/runtime/create-authorizer.js';
 import { compileGateway, type GatewayPlan } from '../../src/config/compile.js';
 import { parseConfigText } from '../../src/config/load.js';
 import type { ValidatorConfig } from '../../src/config/validator-schema.js';

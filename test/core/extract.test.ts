@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { cookieValue, extractToken, type ExtractionSpec, type QuerySource } from '../../src/authorizer/extract.js';
 import { AuthError, type FailureCode } from '../../src/jwt/errors.js';
-import type { HeaderBag } from '../../src/authorizer/headers.js';
+import type { HeaderBag } from '../../src/lib/headers.js';
 
 const SPEC: ExtractionSpec = { headerName: 'authorization', cookieName: 'access_token', queryKey: 'token', maxTokenLength: 64 };
 const TOKEN = 'aaa.bbb.ccc';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { parseCompactJws } from '../../src/jwt/parse.js';
-import { verifyJws } from '../../src/jwt/verify-jws.js';
+import { verifyJws } from '../../src/authorizer/verify-jws.js';
 import { AuthError } from '../../src/jwt/errors.js';
 import { importJwk, type Jwk, type VerificationKey } from '../../src/jwt/keys.js';
 import { SUPPORTED_ALGS, type Alg } from '../../src/jwt/algorithms.js';

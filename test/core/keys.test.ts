@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, createHash, type KeyObject } from 'node:crypto';
 import { SignJWT, exportJWK, type JWK } from 'jose';
 import { importJwk, KeyImportError, type Jwk } from '../../src/jwt/keys.js';
-import { verifyJws } from '../../src/jwt/verify-jws.js';
+import { verifyJws } from '../../src/authorizer/verify-jws.js';
 import { verifySignature } from '../../src/jwt/verify.js';
 import { SUPPORTED_ALGS, type Alg } from '../../src/jwt/algorithms.js';
 import { expectAuthError } from '../support/vectors.js';

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_PARSE_LIMITS, parseCompactJws } from '../../src/jwt/parse.js';
-import { verifyJws } from '../../src/jwt/verify-jws.js';
+import { verifyJws } from '../../src/authorizer/verify-jws.js';
 import { importJwk } from '../../src/jwt/keys.js';
 import { SUPPORTED_ALGS } from '../../src/jwt/algorithms.js';
 import { compact, createMintingKey, expectAuthError, mintJwt } from '../support/vectors.js';

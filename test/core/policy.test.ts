@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { claimRule, permissionsRule, rolesRule, scopesRule, tenantRule, type PolicyContext, type PolicyRule } from '../../src/jwt/policy.js';
+import { claimRule, permissionsRule, rolesRule, scopesRule, tenantRule, type PolicyContext, type PolicyRule } from '../../src/authorizer/rules.js';
 import { claimReader, isNestedPath, stringItems } from '../../src/jwt/claim-path.js';
 import { AuthError, type FailureCode } from '../../src/jwt/errors.js';
 import type { Claims } from '../../src/jwt/parse.js';

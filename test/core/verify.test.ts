@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { importJwk, type Jwk, type VerificationKey } from '../../src/jwt/keys.js';
 import { signingInput, verifySignature } from '../../src/jwt/verify.js';
-import { indexKeys, verifyJws } from '../../src/jwt/verify-jws.js';
+import { indexKeys, verifyJws } from '../../src/authorizer/verify-jws.js';
 import { SUPPORTED_ALGS, algSpec, type Alg } from '../../src/jwt/algorithms.js';
 import { createMintingKey, expectAuthError, mintJwt, type MintingKey } from '../support/vectors.js';
 

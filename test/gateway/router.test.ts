@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileGateway, type EndpointPlan } from '../../src/config/compile.js';
 import type { GatewayConfig } from '../../src/config/schema.js';
-import { createRouter, type RouteMatch } from '../../src/gateway/router.js';
+import { createRouter, type RouteMatch } from '../../src/routing/router.js';
 
 function routerFor(routes: readonly (readonly [method: string, path: string])[]) {
   const plan = compileGateway({

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { goTimeString, healthBody } from '../../src/gateway/health.js';
 import { claimSegment, compilePathBuilder, UnroutableClaimError, encodeComponent, filterQuery, patternQueryKeys, withQuery } from '../../src/gateway/backend-url.js';
-import { headerSafe } from '../../src/gateway/forward-headers.js';
+import { headerSafe } from '../../src/lib/headers.js';
 import { decodeBackendBody, MergeState } from '../../src/gateway/merge.js';
 import { ACCESS_MESSAGE, createAccessLog, createPinoLogger } from '../../src/lib/pino-logger.js';
 

@@ -11,7 +11,7 @@ import type { JWK } from 'jose';
 import { createAuthorizer, createKeySetRegistry, type Decision, type ValidatorConfig } from '../../src/index.js';
 import { explainRequest } from '../../src/authorizer/explain.js';
 import { importJwk, type Jwk } from '../../src/jwt/keys.js';
-import { indexKeys, verifyJws } from '../../src/jwt/verify-jws.js';
+import { indexKeys, verifyJws } from '../../src/authorizer/verify-jws.js';
 import type { Alg } from '../../src/jwt/algorithms.js';
 import type { Logger } from '../../src/lib/logger.js';
 import { expectAuthError } from '../support/vectors.js';
@@ -208,7 +208,7 @@ describe('authorizer: names shared by several keys, with a real JWKS server', ()
     const second = createAuthorizer(config, { keySets: registry, logger });
     const decision = denied(await second.authorize(bearer(await mintToken(rsaB, { exp: exp() }))));
     assert.match(decision.detail, /ambiguous/);
-    assert.equal(first.policy.keySet, second.policy.keySet);
+    assert.equal(first.keySet, second.keySet);
     const warnings = logger.lines.filter((line) => line.includes('ambiguous'));
     assert.equal(warnings.length, 1, logger.lines.join('\n'));
     assert.match(warnings[0]!, /"keySet":"inline".*kid \\"dup\\" names 2 different keys/);
@@ -220,7 +220,7 @@ describe('authorizer: names shared by several keys, with a real JWKS server', ()
     open.push(authorizer);
     await authorizer.ready();
     const request = bearer(await mintToken(rsaA, { exp: exp() }));
-    const explanation = await explainRequest(authorizer.policy, authorizer.authorize, request, { now: () => Date.now() });
+    const explanation = await explainRequest(authorizer, request, { now: () => Date.now() });
     const lookup = explanation.lines.find((line) => line.check === 'key lookup');
     assert.equal(lookup?.outcome, 'fail');
     assert.match(lookup.detail, /^key_not_found: kid:dup is ambiguous/);

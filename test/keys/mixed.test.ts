@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { SignJWT, type JWK } from 'jose';
 import { createAuthorizer, ConfigError, type Decision, type ValidatorConfig } from '../../src/index.js';
 import { importJwk, type Jwk } from '../../src/jwt/keys.js';
-import { indexKeys, verifyJws } from '../../src/jwt/verify-jws.js';
+import { indexKeys, verifyJws } from '../../src/authorizer/verify-jws.js';
 import { buildKeyIndex } from '../../src/keys/key-index.js';
 import { generateSigningKey, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
 

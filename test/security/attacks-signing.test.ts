@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { ConfigError } from '../../src/config/validate.js';
-import { createAuthorizer } from '../../src/authorizer/create.js';
+import { createAuthorizer } from '../../src/runtime/create-authorizer.js';
 import { compileGateway } from '../../src/config/compile.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { startGateway } from '../../src/gateway/server.js';

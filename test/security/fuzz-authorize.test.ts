@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { connect } from 'node:net';
 import { Pool } from 'undici';
-import { createAuthorizer, type Authorizer } from '../../src/authorizer/create.js';
+import { createAuthorizer, type Authorizer } from '../../src/runtime/create-authorizer.js';
 import type { AuthorizeRequest, Decision } from '../../src/authorizer/decision.js';
 import { createKeySetRegistry } from '../../src/keys/registry.js';
 import { startGateway, type Gateway } from '../../src/gateway/server.js';

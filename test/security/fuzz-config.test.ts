@@ -16,8 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify as toYaml } from 'yaml';
-import { createAuthorizer } from '../../src/authorizer/create.js';
-import { checkValidators, compileGateway, createOfflineRegistry } from '../../src/config/compile.js';
+import { compileValidator } from '../../src/config/compile-validator.js';
+import { compileGateway } from '../../src/config/compile.js';
+import { checkPlanSources } from '../../src/runtime/bind.js';
 import { loadGatewayPlan, parseConfigText } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/validate.js';
 
@@ -44,9 +45,6 @@ after(() => {
 
 // ------------------------------------------------------------------ outcome checks
 
-/** File and inline key sets are built for real; remote and discovery sources never download. */
-const offlineRegistry = createOfflineRegistry();
-
 /** Runs `step`; it may succeed, or fail with a ConfigError whose issues all carry a `$` path. Returns whether it succeeded. */
 function settles(step: () => void, what: string): boolean {
   try {
@@ -66,22 +64,16 @@ function settles(step: () => void, what: string): boolean {
   }
 }
 
-/** The in-memory equivalent of loadGatewayPlan, then every validator through createAuthorizer. */
+/** The in-memory equivalent of `check`: load, compile (every validator included), then open the static key sources. */
 function loadAndBuild(text: string, sourceName: string): void {
   let parsed: ReturnType<typeof parseConfigText> | undefined;
   if (!settles(() => void (parsed = parseConfigText(text, sourceName)), 'parseConfigText')) return;
   let plan: ReturnType<typeof compileGateway> | undefined;
   if (!settles(() => void (plan = compileGateway(parsed!.config)), 'compileGateway')) return;
   settles(() => {
-    const issues = checkValidators(plan!);
+    const issues = checkPlanSources(plan!);
     if (issues.length > 0) throw new ConfigError(issues);
-  }, 'checkValidators');
-  for (const endpoint of plan!.endpoints) {
-    if (endpoint.validator === undefined) continue;
-    settles(() => {
-      createAuthorizer(endpoint.validator!, { keySets: offlineRegistry, path: endpoint.validatorPath, routeParams: endpoint.params, cacheSize: 0 }).close();
-    }, `createAuthorizer at ${endpoint.validatorPath}`);
-  }
+  }, 'checkPlanSources');
 }
 
 // ------------------------------------------------------------------ random configs
@@ -281,8 +273,8 @@ describe('fuzz: configuration', () => {
     for (const config of baseConfigs()) {
       const { config: parsed } = parseConfigText(JSON.stringify(withSafePaths(config, 0)), 'base.json');
       const plan = compileGateway(parsed);
-      assert.deepEqual(checkValidators(plan), []);
-      for (const endpoint of plan.endpoints) createAuthorizer(endpoint.validator!, { keySets: offlineRegistry, path: endpoint.validatorPath, routeParams: endpoint.params }).close();
+      assert.deepEqual(checkPlanSources(plan), []);
+      for (const endpoint of plan.endpoints) assert.ok(endpoint.auth, `${endpoint.path} has its validator compiled`);
     }
   });
 
@@ -330,7 +322,12 @@ describe('fuzz: configuration', () => {
       });
     fc.assert(
       fc.property(fc.oneof(validatorArb, fc.jsonValue({ maxDepth: 3 })), (validator) => {
-        settles(() => createAuthorizer(validator as never, { keySets: offlineRegistry, path: '$.v', cacheSize: 0 }).close(), 'createAuthorizer');
+        // What createAuthorizer does before any download: compile, then open a static key source.
+        settles(() => {
+          const auth = compileValidator(validator, { path: '$.v' });
+          const issues = checkPlanSources({ endpoints: [{ auth }] } as never);
+          if (issues.length > 0) throw new ConfigError(issues);
+        }, 'compileValidator');
       }),
       { numRuns: RUNS },
     );

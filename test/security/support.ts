@@ -11,13 +11,13 @@
 import assert from 'node:assert/strict';
 import { createHmac, constants, sign, type KeyObject } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { createAuthorizer, type Authorizer } from '../../src/authorizer/create.js';
+import { type Authorizer } from '../../src/runtime/create-authorizer.js';
 import { createVerifiedTokenCache } from '../../src/authorizer/cache.js';
 import type { Decision, Deny } from '../../src/authorizer/decision.js';
-import { checkValidators, compileGateway, type GatewayPlan } from '../../src/config/compile.js';
+import { compileGateway, type GatewayPlan } from '../../src/config/compile.js';
+import { bindPolicy, checkPlanSources } from '../../src/runtime/bind.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/validate.js';
-import type { ValidatorConfig } from '../../src/config/validator-schema.js';
 import { FAILURE_CODES, type FailureCode } from '../../src/jwt/errors.js';
 import { createKeySetRegistry, type KeySetRegistry } from '../../src/keys/registry.js';
 import type { Logger } from '../../src/lib/logger.js';
@@ -46,7 +46,7 @@ export function createMemoryLogger(): MemoryLogger {
 export function planFromObject(config: unknown): GatewayPlan {
   const { config: parsed } = parseConfigText(JSON.stringify(config), 'security.json', { strict: true });
   const plan = compileGateway(parsed);
-  const issues = checkValidators(plan);
+  const issues = checkPlanSources(plan);
   if (issues.length > 0) throw new ConfigError(issues);
   return plan;
 }
@@ -182,17 +182,8 @@ export async function startSecurityRig(options: RigOptions): Promise<SecurityRig
   }
   const authorizers = new Map<string, Authorizer>();
   for (const endpoint of plan.endpoints) {
-    if (endpoint.validator === undefined) continue;
-    authorizers.set(
-      endpoint.path,
-      createAuthorizer(endpoint.validator as ValidatorConfig, {
-        keySets: registry,
-        cache: createVerifiedTokenCache(1000),
-        logger,
-        path: endpoint.validatorPath,
-        routeParams: endpoint.params,
-      }),
-    );
+    if (endpoint.auth === undefined) continue;
+    authorizers.set(endpoint.path, bindPolicy(endpoint.auth, { keySets: registry, cache: createVerifiedTokenCache(1000), logger }));
   }
   await gateway.ready();
 

@@ -11,7 +11,7 @@ import { createHmac, createPublicKey, sign as nodeSign, verify as nodeVerify, ty
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { importJwk, type Jwk } from '../../src/jwt/keys.js';
 import { verifySignature } from '../../src/jwt/verify.js';
-import { verifyJws } from '../../src/jwt/verify-jws.js';
+import { verifyJws } from '../../src/authorizer/verify-jws.js';
 import { parseCompactJws } from '../../src/jwt/parse.js';
 import { SUPPORTED_ALGS, type Alg } from '../../src/jwt/algorithms.js';
 import { createMintingKey, expectAuthError, loadCookbook, mintJwt, publicJwkOf, type CookbookVector } from '../support/vectors.js';

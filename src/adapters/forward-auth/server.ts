@@ -20,16 +20,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Dispatcher } from 'undici';
-import { createVerifiedTokenCache } from '../../authorizer/cache.js';
-import { createAuthorizer, type Authorizer } from '../../authorizer/create.js';
 import type { Allow, Decision } from '../../authorizer/decision.js';
-import type { EndpointPlan, GatewayPlan } from '../../config/compile.js';
-import { headerSafe } from '../../gateway/forward-headers.js';
-import { createRouter } from '../../gateway/router.js';
-import { createKeySetRegistry, type KeySetRegistry } from '../../keys/registry.js';
+import type { GatewayPlan } from '../../config/compile.js';
+import { headerSafe } from '../../lib/headers.js';
+import { createRouter } from '../../routing/router.js';
+import type { KeySetRegistry } from '../../keys/registry.js';
+import { bindPlan } from '../../runtime/bind.js';
 import type { Clock } from '../../lib/clock.js';
 import { silentLogger, type Logger } from '../../lib/logger.js';
-import { writeDenial, writeJson } from '../node-response.js';
+import { writeDenial, writeJson } from '../../http/response.js';
 import { createOriginalRequestReader, type ForwardAuthProxy, type OriginalRequest } from './original-request.js';
 
 export interface ForwardAuthOptions {
@@ -79,39 +78,10 @@ const SERVICE = '[SERVICE: ForwardAuth]';
 export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuthOptions): ForwardAuthHandler {
   const logger = options.logger ?? silentLogger;
   const readOriginal = createOriginalRequestReader(options.proxy, options.pathPrefix);
-  const ownsRegistry = options.registry === undefined;
-  const registry =
-    options.registry ??
-    createKeySetRegistry({ logger, ...(options.clock ? { clock: options.clock } : {}), ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) });
-  const cache = createVerifiedTokenCache(plan.verifiedTokenCacheSize, plan.verifiedTokenCacheMaxBytes);
-  const authorizers = new Map<EndpointPlan, Authorizer>();
-  const release = (): void => {
-    for (const authorizer of authorizers.values()) authorizer.close();
-    if (ownsRegistry) registry.close();
-  };
-  try {
-    for (const endpoint of plan.endpoints) {
-      if (endpoint.validator === undefined) continue;
-      authorizers.set(
-        endpoint,
-        createAuthorizer(endpoint.validator, {
-          keySets: registry,
-          cache,
-          logger,
-          label: endpoint.label,
-          path: endpoint.validatorPath,
-          routeParams: endpoint.params,
-          ...(options.clock ? { clock: options.clock } : {}),
-        }),
-      );
-    }
-  } catch (error) {
-    release();
-    throw error;
-  }
+  const bound = bindPlan(plan, { logger, clock: options.clock, dispatcher: options.dispatcher, keySets: options.registry });
   // Every identity header the config can set. Each allow names them all (empty when unset), so a proxy
   // that copies response headers over the request's (Envoy) also overwrites client copies on public routes.
-  const identityHeaders = [...new Set([...authorizers.values()].flatMap((authorizer) => authorizer.policy.propagation.headerNames))];
+  const identityHeaders = bound.identityHeaders;
   const router = createRouter(plan.endpoints);
   const healthPath = plan.healthPath;
   const accessLog = options.accessLog ?? true;
@@ -143,7 +113,7 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
       writeJson(res, 403, match.kind === 'not_found' ? FORWARD_AUTH_BODIES.routeNotFound : FORWARD_AUTH_BODIES.methodNotAllowed);
       return log(original, 403, startedAt);
     }
-    const authorizer = authorizers.get(match.endpoint);
+    const authorizer = bound.authorizerFor(match.endpoint);
     if (authorizer === undefined) {
       // An endpoint without auth/validator is public: the proxy lets it through with no identity.
       for (const name of identityHeaders) res.setHeader(name, '');
@@ -183,10 +153,8 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
 
   return {
     handle,
-    ready: async () => {
-      await Promise.all([...authorizers.values()].map((authorizer) => authorizer.ready()));
-    },
-    close: release,
+    ready: () => bound.ready(),
+    close: () => bound.close(),
   };
 }
 

@@ -18,7 +18,7 @@
  * request the validator would have refused.
  */
 import type { Dispatcher } from 'undici';
-import { createAuthorizer, type Authorizer } from '../../authorizer/create.js';
+import { createAuthorizer, type Authorizer } from '../../runtime/create-authorizer.js';
 import type { Decision } from '../../authorizer/decision.js';
 import { ConfigError } from '../../config/validate.js';
 import type { KeySetRegistry } from '../../keys/registry.js';

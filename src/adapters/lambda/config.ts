@@ -12,7 +12,7 @@
 import type { ConfigIssue } from '../../config/validate.js';
 import { unknownKeyMessage } from '../../config/suggest.js';
 import type { ValidatorConfig } from '../../config/validator-schema.js';
-import { DEFAULT_TENANT_NAMES } from '../../jwt/policy.js';
+import { DEFAULT_TENANT_NAMES } from '../../authorizer/rules.js';
 
 export interface LambdaAuthorizerConfig {
   /** The `auth/validator` block, exactly as in a gateway endpoint. */

@@ -10,7 +10,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { createStripRule, type StripRule } from '../../authorizer/identity-headers.js';
-import { createAuthorizer, type Authorizer, type AuthorizerOptions } from '../../authorizer/create.js';
+import { createAuthorizer, type Authorizer, type AuthorizerOptions } from '../../runtime/create-authorizer.js';
 import type { Allow, AuthorizeRequest, Decision } from '../../authorizer/decision.js';
 import type { PropagatedHeader } from '../../authorizer/propagate.js';
 import type { ValidatorConfig } from '../../config/validator-schema.js';

@@ -6,9 +6,9 @@
  * Express is only a type dependency: nothing here loads it.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { AuthorizerOptions } from '../../authorizer/create.js';
+import type { AuthorizerOptions } from '../../runtime/create-authorizer.js';
 import type { Decision } from '../../authorizer/decision.js';
-import { writeDenial } from '../node-response.js';
+import { writeDenial } from '../../http/response.js';
 import { acceptRequest, authorizeNode, resolveAuthorizer, type AuthorizerSource, type RequestAuth } from './core.js';
 
 declare global {

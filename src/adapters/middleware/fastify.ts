@@ -7,8 +7,8 @@
  * dependency: nothing here loads it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuthorizerOptions } from '../../authorizer/create.js';
-import { denialHeaders } from '../node-response.js';
+import type { AuthorizerOptions } from '../../runtime/create-authorizer.js';
+import { denialHeaders } from '../../http/response.js';
 import { acceptRequest, authorizeNode, resolveAuthorizer, type AuthorizerSource, type RequestAuth } from './core.js';
 
 declare module 'fastify' {

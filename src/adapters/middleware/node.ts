@@ -5,9 +5,9 @@
  * the core's status, RFC 6750 `WWW-Authenticate` and JSON body.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AuthorizerOptions } from '../../authorizer/create.js';
+import type { AuthorizerOptions } from '../../runtime/create-authorizer.js';
 import type { Decision } from '../../authorizer/decision.js';
-import { writeDenial, writeJson } from '../node-response.js';
+import { writeDenial, writeJson } from '../../http/response.js';
 import { acceptRequest, authorizeNode, resolveAuthorizer, type AuthorizerSource, type RequestAuth } from './core.js';
 
 export type AuthorizedRequest = IncomingMessage & { auth: RequestAuth };

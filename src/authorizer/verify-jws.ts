@@ -3,12 +3,12 @@
  * the same parsing, key binding and signature rules as the authorizer, without
  * endpoint policy. Time and identity checks are left to the caller.
  */
-import { AuthError } from './errors.js';
-import { assertRegisteredClaimTypes } from './claims.js';
-import { decodePayload, parseJwsParts, DEFAULT_PARSE_LIMITS, type Claims, type JwsHeader, type ParseLimits } from './parse.js';
-import { isSupportedAlg, type Alg } from './algorithms.js';
-import { signingInput, verifySignature } from './verify.js';
-import type { Jwk, VerificationKey } from './keys.js';
+import { AuthError } from '../jwt/errors.js';
+import { assertRegisteredClaimTypes } from '../jwt/claims.js';
+import { decodePayload, parseJwsParts, DEFAULT_PARSE_LIMITS, type Claims, type JwsHeader, type ParseLimits } from '../jwt/parse.js';
+import { isSupportedAlg, type Alg } from '../jwt/algorithms.js';
+import { signingInput, verifySignature } from '../jwt/verify.js';
+import type { Jwk, VerificationKey } from '../jwt/keys.js';
 import { findKey, keyReference, type KeyIdentifyStrategy } from '../keys/select.js';
 import type { KeyIndex, KeySet } from '../keys/key-set.js';
 import { buildKeyIndex, indexKeySet, MixedKeySetError } from '../keys/key-index.js';

@@ -10,42 +10,50 @@
  * dot segments `.` and `..` as parameter values match nothing: a backend that
  * normalises its path would otherwise resolve them upwards.
  */
-import type { EndpointPlan } from '../config/compile.js';
 import { isSafeParamValue } from '../lib/path-segment.js';
 
-export type RouteMatch =
-  | { kind: 'found'; endpoint: EndpointPlan; params: Record<string, string> }
+/** What the router needs of a route: an endpoint plan, or anything carrying its method, path and parameter names. */
+export interface Route {
+  readonly method: string;
+  /** `/users/{id}`: a parameter is a whole segment. */
+  readonly path: string;
+  /** Parameter names in path order. */
+  readonly params: readonly string[];
+}
+
+export type RouteMatch<T extends Route = Route> =
+  | { kind: 'found'; endpoint: T; params: Record<string, string> }
   | { kind: 'not_found' }
   | { kind: 'method_not_allowed'; allow: readonly string[] };
 
-export interface Router {
+export interface Router<T extends Route = Route> {
   /** `path` is the request path without its query string. */
-  match(method: string, path: string): RouteMatch;
+  match(method: string, path: string): RouteMatch<T>;
 }
 
-interface TrieNode {
-  readonly literal: Map<string, TrieNode>;
-  param: TrieNode | undefined;
-  endpoint: EndpointPlan | undefined;
+interface TrieNode<T> {
+  readonly literal: Map<string, TrieNode<T>>;
+  param: TrieNode<T> | undefined;
+  endpoint: T | undefined;
 }
 
-interface MethodRoutes {
+interface MethodRoutes<T> {
   /** Keyed by the decoded path. */
-  readonly exact: Map<string, EndpointPlan>;
-  readonly trie: TrieNode;
+  readonly exact: Map<string, T>;
+  readonly trie: TrieNode<T>;
   hasParams: boolean;
 }
 
-const NOT_FOUND: RouteMatch = Object.freeze({ kind: 'not_found' });
+const NOT_FOUND = Object.freeze({ kind: 'not_found' as const });
 const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
-export function createRouter(endpoints: readonly EndpointPlan[]): Router {
-  const byMethod = new Map<string, MethodRoutes>();
+export function createRouter<T extends Route>(endpoints: readonly T[]): Router<T> {
+  const byMethod = new Map<string, MethodRoutes<T>>();
   for (const endpoint of endpoints) add(routesFor(byMethod, endpoint.method), endpoint);
   const methods = [...byMethod.keys()].sort();
-  const notAllowed = new Map<string, RouteMatch>();
+  const notAllowed = new Map<string, RouteMatch<T>>();
 
-  function lookup(routes: MethodRoutes, exactPath: string | undefined, segments: readonly string[]): RouteMatch | undefined {
+  function lookup(routes: MethodRoutes<T>, exactPath: string | undefined, segments: readonly string[]): RouteMatch<T> | undefined {
     const exact = exactPath === undefined ? undefined : routes.exact.get(exactPath);
     if (exact) return { kind: 'found', endpoint: exact, params: NO_PARAMS };
     if (!routes.hasParams) return undefined;
@@ -78,7 +86,7 @@ export function createRouter(endpoints: readonly EndpointPlan[]): Router {
       const key = allow.join(',');
       let answer = notAllowed.get(key);
       if (!answer) {
-        answer = Object.freeze({ kind: 'method_not_allowed', allow: Object.freeze(allow) });
+        answer = Object.freeze({ kind: 'method_not_allowed' as const, allow: Object.freeze(allow) });
         notAllowed.set(key, answer);
       }
       return answer;
@@ -86,7 +94,7 @@ export function createRouter(endpoints: readonly EndpointPlan[]): Router {
   };
 }
 
-function routesFor(byMethod: Map<string, MethodRoutes>, method: string): MethodRoutes {
+function routesFor<T>(byMethod: Map<string, MethodRoutes<T>>, method: string): MethodRoutes<T> {
   let routes = byMethod.get(method);
   if (!routes) {
     routes = { exact: new Map(), trie: createNode(), hasParams: false };
@@ -95,7 +103,7 @@ function routesFor(byMethod: Map<string, MethodRoutes>, method: string): MethodR
   return routes;
 }
 
-function add(routes: MethodRoutes, endpoint: EndpointPlan): void {
+function add<T extends Route>(routes: MethodRoutes<T>, endpoint: T): void {
   if (endpoint.params.length === 0) {
     // The first definition wins; compileGateway refuses duplicates anyway.
     if (!routes.exact.has(endpoint.path)) routes.exact.set(endpoint.path, endpoint);
@@ -119,12 +127,12 @@ function add(routes: MethodRoutes, endpoint: EndpointPlan): void {
   node.endpoint ??= endpoint;
 }
 
-function createNode(): TrieNode {
+function createNode<T>(): TrieNode<T> {
   return { literal: new Map(), param: undefined, endpoint: undefined };
 }
 
 /** Depth-first, literal before parameter, backtracking so `/a/b/x` still finds `/a/{p}/x` next to `/a/b/y`. */
-function walk(node: TrieNode, segments: readonly string[], index: number, values: string[]): EndpointPlan | undefined {
+function walk<T>(node: TrieNode<T>, segments: readonly string[], index: number, values: string[]): T | undefined {
   if (index === segments.length) return node.endpoint;
   const segment = segments[index]!;
   const literal = node.literal.get(segment);

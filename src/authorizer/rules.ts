@@ -3,11 +3,10 @@
  * all), project permissions, Descope tenant roles and permissions, and claim
  * rules. Each rule is compiled once into a closure; failures answer 403.
  */
-import { AuthError } from './errors.js';
-import { claimReader, isNestedPath, stringItems, type ClaimReader } from './claim-path.js';
-import type { Claims } from './parse.js';
-import type { ClaimRuleConfig, TenantRuleConfig } from '../config/validator-schema.js';
-import { headerValue, type HeaderBag } from '../authorizer/headers.js';
+import { AuthError } from '../jwt/errors.js';
+import { claimReader, isNestedPath, stringItems, type ClaimReader } from '../jwt/claim-path.js';
+import type { Claims } from '../jwt/parse.js';
+import { headerValue, type HeaderBag } from '../lib/headers.js';
 
 export interface PolicyContext {
   readonly params?: Readonly<Record<string, string | undefined>> | undefined;
@@ -64,7 +63,26 @@ export const DEFAULT_TENANT_NAMES = { param: 'tenant', header: 'X-Tenant-Id', cl
  * no `tenants` claim, a `dct` equal to the tenant stands for membership and the
  * top-level roles and permissions apply (the `tenantOnly` template).
  */
-export function tenantRule(config: TenantRuleConfig): PolicyRule {
+/** A tenant rule as the config spells it (`tenant` in auth/validator). */
+export interface TenantRuleSpec {
+  readonly from: 'param' | 'header' | 'claim';
+  readonly name?: string | undefined;
+  readonly roles?: readonly string[] | undefined;
+  readonly roles_matcher?: 'any' | 'all' | undefined;
+  readonly permissions?: readonly string[] | undefined;
+  readonly permissions_matcher?: 'any' | 'all' | undefined;
+}
+
+/** One claim rule as the config spells it: the claim and exactly one operator. */
+export interface ClaimRuleSpec {
+  readonly claim: string;
+  readonly equals?: string | number | boolean | undefined;
+  readonly one_of?: readonly (string | number | boolean)[] | undefined;
+  readonly contains?: string | undefined;
+  readonly not_equals?: string | number | boolean | undefined;
+}
+
+export function tenantRule(config: TenantRuleSpec): PolicyRule {
   const name = config.name ?? DEFAULT_TENANT_NAMES[config.from];
   const headerName = name.toLowerCase();
   const readClaim = claimReader(name, isNestedPath(name));
@@ -96,7 +114,7 @@ export function tenantRule(config: TenantRuleConfig): PolicyRule {
   };
 }
 
-export function claimRule(config: ClaimRuleConfig): PolicyRule {
+export function claimRule(config: ClaimRuleSpec): PolicyRule {
   const read: ClaimReader = claimReader(config.claim, isNestedPath(config.claim));
   const label = `claim "${config.claim.slice(0, 64)}"`;
   if (config.equals !== undefined) {

@@ -1,0 +1,80 @@
+/**
+ * What a compiled gateway config is: frozen plans, with every endpoint's
+ * policy compiled and every key source described, but nothing opened. The
+ * request path reads only these (src/runtime/bind.ts makes them live), and the
+ * defaults they fall back to are declared here, once.
+ */
+import type { EndpointPolicy } from '../authorizer/policy.js';
+
+export type UrlPart = { kind: 'literal'; text: string } | { kind: 'param'; name: string } | { kind: 'claim'; name: string };
+
+export type Encoding = 'json' | 'no-op' | 'string';
+
+export interface BackendPlan {
+  /** Base URLs without trailing slash, e.g. "http://127.0.0.1:8000". */
+  readonly hosts: readonly string[];
+  readonly urlPattern: string;
+  readonly urlParts: readonly UrlPart[];
+  /** Backend method; defaults to the endpoint's. */
+  readonly method: string;
+  readonly encoding: Encoding;
+  /** extra_config["backend/http"].return_error_code */
+  readonly returnErrorCode: boolean;
+}
+
+export interface EndpointPlan {
+  readonly path: string;
+  readonly method: string;
+  readonly params: readonly string[];
+  /** Endpoint timeout, else the root timeout. */
+  readonly timeoutMs: number;
+  /** Lower-case names; '*' forwards all. */
+  readonly inputHeaders: ReadonlySet<string> | '*';
+  /** Case-sensitive names; '*' forwards all. */
+  readonly inputQueryStrings: ReadonlySet<string> | '*';
+  readonly outputEncoding: Encoding;
+  readonly backends: readonly BackendPlan[];
+  /** The compiled auth/validator block (or its v1 alias), or undefined for a public endpoint. */
+  readonly auth: EndpointPolicy | undefined;
+  /** "[ENDPOINT: /users/{id}]" */
+  readonly label: string;
+}
+
+export interface ServerLimits {
+  maxHeaderSize: number;
+  maxBodySize: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+export interface GatewayPlan {
+  readonly port: number;
+  readonly listenIp: string | undefined;
+  /** "/__health" unless renamed, undefined when disabled. */
+  readonly healthPath: string | undefined;
+  readonly endpoints: readonly EndpointPlan[];
+  readonly limits: ServerLimits;
+  readonly verifiedTokenCacheSize: number;
+  /** Approximate memory bound of that cache; 0 disables it. */
+  readonly verifiedTokenCacheMaxBytes: number;
+}
+
+export const GATEWAY_DEFAULTS = Object.freeze({
+  port: 8080,
+  timeoutMs: 2000,
+  healthPath: '/__health',
+  method: 'GET',
+  verifiedTokenCacheSize: 100_000,
+  verifiedTokenCacheMaxBytes: 64 * 1024 * 1024,
+  limits: Object.freeze({
+    maxHeaderSize: 16_384,
+    maxBodySize: 10 * 1024 * 1024,
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 5_000,
+  }),
+});
+
+export const VALIDATOR_KEY = 'auth/validator';
+export const VALIDATOR_V1_KEY = 'github.com/devopsfaith/krakend-jose/validator';

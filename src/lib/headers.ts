@@ -1,0 +1,25 @@
+/** HTTP header helpers shared by the core and the doors: reading one value safely, writing claim text safely. */
+export type HeaderBag = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** The single value of a header; undefined when absent, and for a repeated header, so ambiguity never authorizes. */
+export function headerValue(headers: HeaderBag, lowerName: string): string | undefined {
+  const value = headers[lowerName];
+  return typeof value === 'string' ? value : undefined;
+}
+
+const NOT_PLAIN_ASCII = /[^\t\x20-\x7e]/;
+
+/**
+ * Claim values may hold any Unicode text. Go writes them as UTF-8 bytes, so
+ * the same bytes are sent here (as latin1 code units, which is how node puts a
+ * string on the wire); control characters that would break the header
+ * framing are removed instead of failing the request.
+ */
+export function headerSafe(value: string): string {
+  if (!NOT_PLAIN_ASCII.test(value)) return value;
+  let bytes = value;
+  // eslint-disable-next-line no-control-regex
+  if (/[^\x00-\x7f]/.test(value)) bytes = Buffer.from(value, 'utf8').toString('latin1');
+  // eslint-disable-next-line no-control-regex
+  return bytes.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
+}
