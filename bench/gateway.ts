@@ -75,7 +75,8 @@ async function runGateway(args: GatewayArgs): Promise<void> {
   const { compileGateway } = await import('../src/config/compile.js');
   const { parseConfigText } = await import('../src/config/load.js');
   const { startGateway } = await import('../src/gateway/server.js');
-  const { createAccessLog, createPinoLogger } = await import('../src/lib/pino-logger.js');
+  const { createPinoLogger } = await import('../src/lib/pino-logger.js');
+  const { createAccessLog } = await import('../src/gateway/access-log.js');
   const { pino } = await import('pino');
   const upstream = `http://127.0.0.1:${args.upstreamPort}`;
   const validator = {

@@ -11,7 +11,8 @@ import { loadGatewayPlan } from '../config/load.js';
 import { checkPlanSources } from '../runtime/bind.js';
 import { isClusterWorker, notifyReady, startPrimary } from '../gateway/cluster.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, startGateway, type Gateway } from '../gateway/server.js';
-import { createAccessLog, createPinoLogger, flushLogger, LOG_LEVELS, type LogLevel } from '../lib/pino-logger.js';
+import { createAccessLog } from '../gateway/access-log.js';
+import { createPinoLogger, flushLogger, LOG_LEVELS, type LogLevel } from '../lib/pino-logger.js';
 
 export interface RunOptions {
   config: string;

@@ -10,7 +10,7 @@ import type { BackendPlan, EndpointPlan } from '../config/compile.js';
 import type { PathBuilder } from './backend-url.js';
 import type { StripRule } from '../authorizer/identity-headers.js';
 import type { MergeState } from './merge.js';
-import type { BackendTarget } from './proxy.js';
+import type { BackendTarget } from './pools.js';
 
 export interface BackendRuntime {
   readonly plan: BackendPlan;

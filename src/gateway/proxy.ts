@@ -1,6 +1,5 @@
 /**
- * Backend calls through undici: one keep-alive Pool per origin shared by
- * every endpoint, round-robin across a backend's hosts. Calls go through
+ * Backend calls through undici (pools.ts holds the connections). Calls go through
  * `dispatch` with small handler objects rather than `request`/`stream`: the
  * gateway already has the request's state in one place (the Exchange), and
  * skipping the AbortSignal, the body readable and the end-of-stream listeners
@@ -9,70 +8,8 @@
  * response; merged endpoints read each answer whole (see merge.ts).
  */
 import type { Readable } from 'node:stream';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Exchange } from './exchange.js';
-
-export interface BackendTarget {
-  /** The next host in round-robin order. */
-  next(): { readonly pool: Pool; readonly prefix: string };
-}
-
-export interface BackendPools {
-  /** A round-robin target over these base URLs (`scheme://host:port[/prefix]`). */
-  target(hosts: readonly string[]): BackendTarget;
-  /** Closes every connection now. */
-  destroy(): Promise<void>;
-}
-
-export interface PoolOptions {
-  /** Idle time before a backend connection is closed (default 4 s, under the usual 5 s server keep-alive). */
-  keepAliveTimeoutMs?: number;
-  /** Connections per origin; unlimited by default. */
-  connections?: number | null;
-}
-
-export function createBackendPools(options: PoolOptions = {}): BackendPools {
-  const pools = new Map<string, Pool>();
-
-  function poolFor(origin: string): Pool {
-    let pool = pools.get(origin);
-    if (pool === undefined) {
-      pool = new Pool(origin, {
-        connections: options.connections ?? null,
-        keepAliveTimeout: options.keepAliveTimeoutMs ?? 4000,
-        pipelining: 1,
-      });
-      pools.set(origin, pool);
-    }
-    return pool;
-  }
-
-  return {
-    target(hosts) {
-      const entries = hosts.map((host) => {
-        const url = new URL(host);
-        const prefix = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
-        return Object.freeze({ pool: poolFor(url.origin), prefix });
-      });
-      if (entries.length === 0) throw new Error('a backend needs at least one host');
-      if (entries.length === 1) {
-        const only = entries[0]!;
-        return { next: () => only };
-      }
-      let index = 0;
-      return {
-        next() {
-          const entry = entries[index]!;
-          index = index + 1 === entries.length ? 0 : index + 1;
-          return entry;
-        },
-      };
-    },
-    async destroy() {
-      await Promise.all([...pools.values()].map((pool) => pool.destroy().catch(() => undefined)));
-    },
-  };
-}
 
 export interface BackendCall {
   readonly path: string;

@@ -15,13 +15,13 @@ import type { KeySetRegistry } from '../keys/registry.js';
 import { bindPlan } from '../runtime/bind.js';
 import type { Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
-import { ACCESS_MESSAGE, type AccessLog } from '../lib/pino-logger.js';
+import { ACCESS_MESSAGE, type AccessLog } from './access-log.js';
 import { compilePathBuilder, patternQueryKeys } from './backend-url.js';
 import { createStripRule } from '../authorizer/identity-headers.js';
 import { ClientGoneError, type BackendRuntime, type EndpointRuntime, type Exchange } from './exchange.js';
 import { createForwarder } from './forward.js';
 import { sendHealth } from './health.js';
-import { createBackendPools, type BackendPools } from './proxy.js';
+import { createBackendPools, type BackendPools } from './pools.js';
 import { BODIES, sendEmpty, sendJson } from './respond.js';
 import { createRouter } from '../routing/router.js';
 

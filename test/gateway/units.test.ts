@@ -5,7 +5,8 @@ import { goTimeString, healthBody } from '../../src/gateway/health.js';
 import { claimSegment, compilePathBuilder, UnroutableClaimError, encodeComponent, filterQuery, patternQueryKeys, withQuery } from '../../src/gateway/backend-url.js';
 import { headerSafe } from '../../src/lib/headers.js';
 import { decodeBackendBody, MergeState } from '../../src/gateway/merge.js';
-import { ACCESS_MESSAGE, createAccessLog, createPinoLogger } from '../../src/lib/pino-logger.js';
+import { ACCESS_MESSAGE, createAccessLog } from '../../src/gateway/access-log.js';
+import { createPinoLogger } from '../../src/lib/pino-logger.js';
 
 describe('health', () => {
   it("formats time as Go's time.Now().String() in UTC", () => {
