@@ -110,7 +110,7 @@ export function allowFor(policy: EndpointPolicy, verified: VerifiedToken, locati
   return {
     allowed: true,
     claims: verified.claims,
-    header: verified.header,
+    protectedHeader: verified.header,
     headers: memo.headers,
     stripHeaders: policy.propagation.headerNames,
     tokenLocation: location,

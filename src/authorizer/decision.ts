@@ -15,7 +15,8 @@ export interface AuthorizeRequest extends QuerySource {
 export interface Allow {
   readonly allowed: true;
   readonly claims: Claims;
-  readonly header: JwsHeader;
+  /** The verified token's protected (JOSE) header. */
+  readonly protectedHeader: JwsHeader;
   /** Headers to set on the forwarded request, replacing any value the client sent. */
   readonly headers: readonly PropagatedHeader[];
   /** Lower-case names of every header this endpoint sets; client-sent values must be removed. */

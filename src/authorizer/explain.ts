@@ -69,14 +69,14 @@ export async function explainRequest(target: ExplainTarget, request: AuthorizeRe
   let reached = -1;
   const trace = (step: VerifyStep, detail?: unknown) => {
     reached = VERIFY_STEPS.indexOf(step);
-    if (step === 'key lookup') info('key set', `${status.source}: ${status.loaded ? `${status.keyCount} key(s)` : 'never loaded'}${status.lastError ? `, last error: ${status.lastError}` : ''}`);
+    if (step === 'key lookup') info('key set', `${status.label}: ${status.loaded ? `${status.keyCount} key(s)` : 'never loaded'}${status.lastError ? `, last error: ${status.lastError}` : ''}`);
     pass(step, describeStep(step, detail));
   };
   try {
     verified = await verifyToken(token, policy, keySet, trace as never);
   } catch (error) {
     const step = VERIFY_STEPS[reached + 1] ?? 'claim types';
-    if (step === 'key lookup') info('key set', `${status.source}: ${status.loaded ? `${status.keyCount} key(s)` : 'never loaded'}${status.lastError ? `, last error: ${status.lastError}` : ''}`);
+    if (step === 'key lookup') info('key set', `${status.label}: ${status.loaded ? `${status.keyCount} key(s)` : 'never loaded'}${status.lastError ? `, last error: ${status.lastError}` : ''}`);
     failed(step, error);
   }
 

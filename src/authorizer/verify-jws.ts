@@ -21,7 +21,7 @@ export interface VerifyJwsOptions {
 }
 
 export interface VerifiedJws {
-  header: JwsHeader;
+  protectedHeader: JwsHeader;
   claims: Claims;
   key: VerificationKey;
 }
@@ -75,7 +75,7 @@ export async function verifyJws(
   }
   const claims = decodePayload(token, parts, limits);
   assertRegisteredClaimTypes(claims);
-  return { header: parts.header, claims, key };
+  return { protectedHeader: parts.header, claims, key };
 }
 
 function indexOf(keys: unknown): KeyIndex {

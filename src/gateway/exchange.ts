@@ -65,8 +65,7 @@ export class Exchange {
     this.timer = setTimeout(onTimeout, this.endpoint.plan.timeoutMs, this);
   }
 
-  /** Stops the timer. */
-  finish(): void {
+  clearTimer(): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -82,7 +81,7 @@ export class Exchange {
 
   /** Stops the timer and cancels every backend call still running. */
   abort(reason: Error): void {
-    this.finish();
+    this.clearTimer();
     if (this.abortReason !== undefined) return;
     this.abortReason = reason;
     const aborts = this.#backendAborts;

@@ -19,7 +19,9 @@ import { buildBackendHeaders } from './forward-headers.js';
 import { decodeBackendBody, MergeState, writeMerged } from './merge.js';
 import { dispatchForMerge, dispatchNoop, type BackendCall, type MergeCallResult } from './proxy.js';
 import { bufferedBody, declaredLength, hasRequestBody, streamedBody } from './request-body.js';
-import { BODIES, sendEmpty, sendJson } from './respond.js';
+import { BODIES, sendJson, writeDenial } from '../http/response.js';
+import { denialFor } from '../authorizer/authorize.js';
+import { AuthError } from '../jwt/errors.js';
 
 export interface ForwarderOptions {
   maxBodyBytes: number;
@@ -65,11 +67,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         if (!(error instanceof UnroutableClaimError)) throw error;
         logger.warn(`${endpoint.label} ${error.message}`);
         // Claim placeholders need a validator (compileGateway), so its prebuilt denial shape is there.
-        const denial = runtime.authorizer!.policy.denials.unroutable_claim;
-        const headers: Record<string, string> = {};
-        if (denial.wwwAuthenticate !== undefined) headers['www-authenticate'] = denial.wwwAuthenticate;
-        if (denial.body !== undefined) sendJson(res, denial.status, denial.body, headers);
-        else sendEmpty(res, denial.status, headers);
+        writeDenial(res, denialFor(runtime.authorizer!.policy, new AuthError('unroutable_claim', error.message)));
         return undefined;
       }
     }
@@ -124,7 +122,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   }
 
   function onNoopDone(exchange: Exchange, error: Error | null): void {
-    exchange.finish();
+    exchange.clearTimer();
     if (exchange.settled) return;
     exchange.settled = true;
     if (error === null) return;
@@ -186,7 +184,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   function settleMerged(exchange: Exchange, state: MergeState): void {
     exchange.settled = true;
-    exchange.finish();
+    exchange.clearTimer();
     writeMerged(exchange.res, state, exchange.endpoint.plan.outputEncoding, undefined);
     if (!state.done) exchange.abort(new GatewayTimeoutError());
   }

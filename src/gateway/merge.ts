@@ -7,7 +7,7 @@
  * status), or the backend's own status with `return_error_code`.
  */
 import type { ServerResponse } from 'node:http';
-import { JSON_TYPE } from './respond.js';
+import { JSON_CONTENT_TYPE as JSON_TYPE } from '../http/response.js';
 
 export type BackendEncoding = 'json' | 'no-op' | 'string';
 export type OutputEncoding = 'json' | 'no-op' | 'string';

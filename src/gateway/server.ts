@@ -5,14 +5,14 @@
  * reads and no regular-expression building, and stays synchronous until the
  * backend call unless a token names a key the key set must download first.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Decision } from '../authorizer/decision.js';
 import type { EndpointPlan, GatewayPlan } from '../config/compile.js';
 import type { KeySetRegistry } from '../keys/registry.js';
 import { bindPlan } from '../runtime/bind.js';
+import { createLimitedServer, drain, listen, type Listening } from '../http/server.js';
 import type { Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import { ACCESS_MESSAGE, type AccessLog } from './access-log.js';
@@ -21,14 +21,14 @@ import { createStripRule } from '../authorizer/identity-headers.js';
 import { ClientGoneError, type BackendRuntime, type EndpointRuntime, type Exchange } from './exchange.js';
 import { createForwarder } from './forward.js';
 import { sendHealth } from './health.js';
-import { createBackendPools, type BackendPools } from './pools.js';
-import { BODIES, sendEmpty, sendJson } from './respond.js';
+import { createBackendPools } from './pools.js';
+import { BODIES, sendEmpty, sendJson, writeDenial } from '../http/response.js';
 import { createRouter } from '../routing/router.js';
 
 export interface GatewayOptions {
   logger?: Logger;
   /** Shared key sets; by default the gateway owns one registry for all its endpoints. */
-  registry?: KeySetRegistry;
+  keySets?: KeySetRegistry;
   /** undici dispatcher for JWKS downloads, used when the gateway creates its own registry. */
   dispatcher?: Dispatcher;
   clock?: Clock;
@@ -84,7 +84,7 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
   const accessLog = accessLogFor(options.accessLog ?? true, logger);
   const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
   // A broken validator (a missing key file, a weak key) throws ConfigError here, before anything listens.
-  const bound = bindPlan(plan, { logger, clock: options.clock, dispatcher: options.dispatcher, keySets: options.registry });
+  const bound = bindPlan(plan, { logger, clock: options.clock, dispatcher: options.dispatcher, keySets: options.keySets });
   const pools = createBackendPools({ keepAliveTimeoutMs: 4000 });
   const runtimes = new Map<EndpointPlan, EndpointRuntime>();
   const releaseAuth = (): void => bound.close();
@@ -110,18 +110,7 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
   const limits = plan.limits;
   let draining = false;
 
-  const server: Server = createServer(
-    {
-      maxHeaderSize: limits.maxHeaderSize,
-      requestTimeout: limits.requestTimeoutMs,
-      // node refuses a headers timeout above the request timeout.
-      headersTimeout: limits.requestTimeoutMs > 0 ? Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) : limits.headersTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      // How often slow clients are checked against those timeouts; node's 30 s default lets them linger far too long.
-      connectionsCheckingInterval: 1000,
-    },
-    handle,
-  );
+  const server: Server = createLimitedServer(limits, handle);
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
@@ -156,15 +145,15 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
     }
     if (decision instanceof Promise) {
       decision.then(
-        (settled) => decide(state, runtime, match.params, query, settled),
+        (settled) => respond(state, runtime, match.params, query, settled),
         (error: unknown) => internalError(res, runtime, error),
       );
     } else {
-      decide(state, runtime, match.params, query, decision);
+      respond(state, runtime, match.params, query, decision);
     }
   }
 
-  function decide(state: RequestState, runtime: EndpointRuntime, params: Record<string, string>, query: string, decision: Decision): void {
+  function respond(state: RequestState, runtime: EndpointRuntime, params: Record<string, string>, query: string, decision: Decision): void {
     const res = state.res;
     // The client may have left while a key was being fetched.
     if (res.destroyed) return;
@@ -173,10 +162,7 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
       return;
     }
     // A denied request never reaches a backend and carries no X-KrakenD headers.
-    const headers: Record<string, string> = {};
-    if (decision.wwwAuthenticate !== undefined) headers['www-authenticate'] = decision.wwwAuthenticate;
-    if (decision.body !== undefined) sendJson(res, decision.status, decision.body, headers);
-    else sendEmpty(res, decision.status, headers);
+    writeDenial(res, decision);
   }
 
   function internalError(res: ServerResponse, runtime: EndpointRuntime, error: unknown): void {
@@ -198,32 +184,27 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
     }
   }
 
+  let listening: Listening;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: options.port ?? plan.port, host: options.host ?? plan.listenIp }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    listening = await listen(server, { port: options.port ?? plan.port, host: options.host ?? plan.listenIp });
   } catch (error) {
     releaseAuth();
     await pools.destroy();
     throw error;
   }
-
-  const address = server.address() as AddressInfo;
-  const port = address.port;
+  const port = listening.port;
   logger.info(`${SERVICE} Listening on port ${port}`);
 
   let closing: Promise<void> | undefined;
   return {
     port,
-    url: `http://${urlHost(address.address)}:${port}`,
+    url: listening.url,
     ready: () => bound.ready(),
     close() {
       draining = true;
-      closing ??= drain(server, pools, drainTimeoutMs).finally(releaseAuth);
+      closing ??= drain(server, drainTimeoutMs)
+        .then(() => pools.destroy())
+        .finally(releaseAuth);
       return closing;
     },
   };
@@ -234,24 +215,4 @@ function accessLogFor(option: boolean | AccessLog, logger: Logger): AccessLog | 
   if (!option) return undefined;
   return (method, path, status, durationMs, aborted) =>
     logger.info(aborted ? { method, path, status, durationMs, aborted } : { method, path, status, durationMs }, ACCESS_MESSAGE);
-}
-
-async function drain(server: Server, pools: BackendPools, drainTimeoutMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  // Keep-alive connections become idle as their last request finishes; close them as they do.
-  const sweep = setInterval(() => server.closeIdleConnections(), 100);
-  const deadline = setTimeout(() => server.closeAllConnections(), drainTimeoutMs);
-  try {
-    await closed;
-  } finally {
-    clearInterval(sweep);
-    clearTimeout(deadline);
-  }
-  await pools.destroy();
-}
-
-function urlHost(address: string): string {
-  if (address === '0.0.0.0' || address === '::' || address === '') return '127.0.0.1';
-  return address.includes(':') ? `[${address}]` : address;
 }

@@ -1,7 +1,8 @@
 /**
- * Writing a Decision onto a node:http response, shared by the forward-auth
- * server and the middleware so a denial looks the same from every door:
- * the status, the RFC 6750 challenge and the JSON body of the core.
+ * The answers portcullis writes itself, shared by every door: a Decision's
+ * denial (so it looks the same from the gateway, forward-auth and the
+ * middleware: the status, the RFC 6750 challenge and the core's JSON body,
+ * never cacheable), and the small fixed JSON answers of its own.
  */
 import type { ServerResponse } from 'node:http';
 import type { Deny } from '../authorizer/decision.js';
@@ -25,9 +26,32 @@ export function writeDenial(res: ServerResponse, deny: Deny): void {
   res.end(body);
 }
 
-/** A small JSON answer of our own (route not found, bad forward request). */
+/** A small JSON answer of our own (route not found, bad forward request): never cacheable. */
 export function writeJson(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
+  sendJson(res, status, body, { ...extra, 'cache-control': 'no-store' });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: string, extra?: Record<string, string>): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { ...extra, 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.writeHead(status, { ...extra, 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
+
+export function sendEmpty(res: ServerResponse, status: number, extra?: Record<string, string>): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, { ...extra, 'content-length': '0' });
+  res.end();
+}
+
+/** The fixed bodies of portcullis's own answers. */
+export const BODIES = Object.freeze({
+  notFound: '{"error":"not_found"}',
+  methodNotAllowed: '{"error":"method_not_allowed"}',
+  tooLarge: '{"error":"request_body_too_large"}',
+  badGateway: '{"error":"bad_gateway"}',
+  gatewayTimeout: '{"error":"gateway_timeout"}',
+  routeNotFound: '{"error":"route_not_found"}',
+  badForwardRequest: '{"error":"bad_forward_request"}',
+  internalError: '{"error":"internal_error"}',
+  health: '{"status":"ok"}',
+});

@@ -10,6 +10,7 @@ import type { IssuerAccessKey, IssuerSettings } from './config.js';
 import { DEMO_ACCESS_KEY_SECRET } from './default-config.js';
 import { IssuerRequestError, type Issuer } from './issuer.js';
 import { parseMintRequest } from './mint-request.js';
+import { urlHost } from '../http/server.js';
 
 export interface IssuerServer {
   readonly port: number;
@@ -176,13 +177,6 @@ function pathOf(rawUrl: string | undefined): string | undefined {
   if (rawUrl === undefined || !rawUrl.startsWith('/')) return undefined;
   const end = rawUrl.search(/[?#]/);
   return end === -1 ? rawUrl : rawUrl.slice(0, end);
-}
-
-/** Wildcard addresses are reachable on loopback, which is what `iss` should name by default. */
-function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
 }
 
 function isLoopbackAddress(address: string | undefined): boolean {

@@ -20,8 +20,8 @@ export interface KeyIndex {
 }
 
 export interface KeySetStatus {
-  /** Non-secret description of the source: a URL, `file:<path>` or `inline`. */
-  readonly source: string;
+  /** Non-secret description of the source: a URL without its query, `file:<path>` or `inline`. */
+  readonly label: string;
   readonly loaded: boolean;
   readonly keyCount: number;
   readonly lastSuccessAt: number | undefined;
@@ -32,7 +32,7 @@ export interface KeySetStatus {
 }
 
 export interface KeySet {
-  readonly source: string;
+  readonly label: string;
   /** The keys as of now, or undefined while the set has never loaded (or its stale bound has passed). */
   current(): KeyIndex | undefined;
   /**

@@ -17,14 +17,14 @@ export class KeySourceError extends Error {
   }
 }
 
-export function createStaticKeySet(source: string, jwks: readonly Jwk[], options: StaticKeySetOptions = {}): KeySet {
+export function createStaticKeySet(label: string, jwks: readonly Jwk[], options: StaticKeySetOptions = {}): KeySet {
   const { index, skipped, ambiguous } = buildKeyIndex(jwks);
   // Keys written by the operator are configuration: a weak or broken one stops startup instead of being skipped.
   if (skipped.length > 0) throw new KeySourceError(`unusable key: ${skipped.join('; ')}`);
-  if (ambiguous.length > 0) (options.logger ?? silentLogger).warn({ keySet: source }, `[KeySet] ambiguous key names: ${ambiguous.join('; ')}`);
+  if (ambiguous.length > 0) (options.logger ?? silentLogger).warn({ keySet: label }, `[KeySet] ambiguous key names: ${ambiguous.join('; ')}`);
   const loadedAt = Date.now();
   const status: KeySetStatus = Object.freeze({
-    source,
+    label,
     loaded: true,
     keyCount: index.keys.length,
     lastSuccessAt: loadedAt,
@@ -34,7 +34,7 @@ export function createStaticKeySet(source: string, jwks: readonly Jwk[], options
     coolingDown: false,
   });
   return {
-    source,
+    label,
     current: (): KeyIndex => index,
     refreshForMiss: async (): Promise<KeyIndex> => index,
     ready: async (): Promise<void> => {},

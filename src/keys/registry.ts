@@ -105,7 +105,7 @@ export function createKeySetRegistry(options: RegistryOptions = {}): KeySetRegis
       if (existing) {
         const timing = 'timeoutMs' in source ? (source as FetchTiming) : undefined;
         if (timing && existing.timing && JSON.stringify(timing) !== JSON.stringify(existing.timing)) {
-          logger.warn({ keySet: existing.set.source }, '[KeySet] endpoints share this key source with different timing options; the first one applies');
+          logger.warn({ keySet: existing.set.label }, '[KeySet] endpoints share this key source with different timing options; the first one applies');
         }
         return existing.set;
       }

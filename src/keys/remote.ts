@@ -66,7 +66,7 @@ export interface RemoteKeySetOptions extends JwksTlsOptions {
 }
 
 export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet {
-  const source = describeUrl(options.url);
+  const label = describeUrl(options.url);
   // A misconfigured URL is a startup error, not a runtime one.
   if (!options.resolveUrl) assertJwksUrlAllowed(options.url, options.allowInsecure);
   const clock = options.clock ?? systemClock;
@@ -149,9 +149,9 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet {
       lastSuccessAt = clock.now();
       lastAttemptFailed = false;
       consecutiveFailures = 0;
-      for (const reason of built.skipped) logger.warn({ keySet: source }, `[KeySet] skipped ${reason}`);
-      if (built.ambiguous.length > 0) logger.warn({ keySet: source }, `[KeySet] ambiguous key names: ${built.ambiguous.join('; ')}`);
-      logger.debug({ keySet: source, keyCount: built.index.keys.length }, '[KeySet] JWKS loaded');
+      for (const reason of built.skipped) logger.warn({ keySet: label }, `[KeySet] skipped ${reason}`);
+      if (built.ambiguous.length > 0) logger.warn({ keySet: label }, `[KeySet] ambiguous key names: ${built.ambiguous.join('; ')}`);
+      logger.debug({ keySet: label, keyCount: built.index.keys.length }, '[KeySet] JWKS loaded');
     } catch (error) {
       if (closed || seq < appliedSeq) return;
       lastError = describe(error);
@@ -160,8 +160,8 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet {
       consecutiveFailures += 1;
       const keeping = usable(clock.now()) !== undefined;
       const message = `[KeySet] JWKS download failed: ${lastError}${keeping ? '; keeping the previous keys' : ''}`;
-      if (keeping) logger.warn({ keySet: source }, message);
-      else logger.error({ keySet: source }, message);
+      if (keeping) logger.warn({ keySet: label }, message);
+      else logger.error({ keySet: label }, message);
     }
   }
 
@@ -197,7 +197,7 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet {
   const first = download();
 
   return {
-    source,
+    label,
     current: () => (closed ? undefined : usable(clock.now())),
     async refreshForMiss(identifier: string): Promise<KeyIndex | undefined> {
       if (closed) return undefined;
@@ -218,7 +218,7 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet {
       const now = clock.now();
       const keys = closed ? undefined : usable(now);
       return {
-        source,
+        label,
         loaded: keys !== undefined,
         keyCount: keys?.keys.length ?? 0,
         lastSuccessAt,

@@ -30,7 +30,7 @@ export function resolveKey(keySet: KeySet, reference: KeyReference, alg: Alg): V
 
 async function resolveAfterMiss(keySet: KeySet, reference: KeyReference, alg: Alg, neverLoaded: boolean): Promise<VerificationKey> {
   let fresh: KeyIndex | undefined = await keySet.refreshForMiss(reference.identifier ?? '');
-  if (!fresh) throw new AuthError('keys_unavailable', `no keys loaded from ${keySet.source}`);
+  if (!fresh) throw new AuthError('keys_unavailable', `no keys loaded from ${keySet.label}`);
   let key = findKey(fresh, reference, alg);
   if (!key && neverLoaded && reference.identifier !== undefined) {
     fresh = await keySet.refreshForMiss(reference.identifier);

@@ -41,7 +41,7 @@ for (const alg of SUPPORTED_ALGS) {
       const token = await mintJwt(minting.get(alg)!, CLAIMS, { kid: 'k1', typ: 'JWT' });
       const verified = await verifyJws(token, [keyFor(alg)], { algorithms: [alg] });
       assert.deepEqual(verified.claims, CLAIMS);
-      assert.deepEqual(verified.header, { alg, kid: 'k1', typ: 'JWT' });
+      assert.deepEqual(verified.protectedHeader, { alg, kid: 'k1', typ: 'JWT' });
       assert.equal(verified.key.kid, 'k1');
       // The same token through a JWKS object.
       const viaJwks = await verifyJws(token, { keys: [{ ...minting.get(alg)!.publicJwk, kid: 'k1' }] }, { algorithms: [alg] });

@@ -61,7 +61,7 @@ export async function startFaultRig(options: FaultRigOptions): Promise<FaultRig>
     host: '127.0.0.1',
     port: 0,
     logger,
-    registry,
+    keySets: registry,
     accessLog: false,
     ...(options.clock ? { clock: options.clock } : {}),
   });

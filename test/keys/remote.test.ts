@@ -82,7 +82,7 @@ describe('remote key set: loading', () => {
     assert.equal(status.keyCount, 2);
     assert.equal(status.fetchCount, 1);
     assert.equal(status.lastError, undefined);
-    assert.equal(status.source, server.url());
+    assert.equal(status.label, server.url());
     for (const line of logger.lines) assert.ok(!line.includes(String(keyA.publicJwk.x)), 'no key material in logs');
   });
 
@@ -484,7 +484,7 @@ describe('what the key set shows of its URL', () => {
     assert.equal(describeUrl('https://idp.example/v2/keys/P2abc'), 'https://idp.example/v2/keys/P2abc');
     const set = createRemoteKeySet({ url: 'http://127.0.0.1:9/keys?token=s3cret', scheduleRefresh: false, timeoutMs: 200 });
     await set.ready();
-    assert.ok(!set.source.includes('s3cret') && !JSON.stringify(set.status()).includes('s3cret'));
+    assert.ok(!set.label.includes('s3cret') && !JSON.stringify(set.status()).includes('s3cret'));
     set.close();
   });
 });

@@ -72,7 +72,7 @@ before(async () => {
       { endpoint: '/open/{page}', input_headers: ['*'], backend: [{ host: [backend.url], url_pattern: '/open/{page}' }] },
     ],
   });
-  gateway = await startGateway(plan, { host: '127.0.0.1', port: 0, registry, accessLog: false });
+  gateway = await startGateway(plan, { host: '127.0.0.1', port: 0, keySets: registry, accessLog: false });
   await gateway.ready();
   pool = new Pool(gateway.url, { connections: 4 });
 

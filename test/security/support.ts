@@ -174,7 +174,7 @@ export async function startSecurityRig(options: RigOptions): Promise<SecurityRig
   const plan = planFromObject(options.config(backend.url));
   let gateway: Gateway;
   try {
-    gateway = await startGateway(plan, { host: '127.0.0.1', port: 0, logger, registry, accessLog: false });
+    gateway = await startGateway(plan, { host: '127.0.0.1', port: 0, logger, keySets: registry, accessLog: false });
   } catch (error) {
     registry.close();
     await backend.close();

@@ -17,8 +17,7 @@
  * The X-Original-* / X-Forwarded-* headers are trusted as they arrive, so this
  * port must be reachable by the proxy only.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Allow, Decision } from '../../authorizer/decision.js';
 import type { GatewayPlan } from '../../config/compile.js';
@@ -26,9 +25,10 @@ import { headerSafe } from '../../lib/headers.js';
 import { createRouter } from '../../routing/router.js';
 import type { KeySetRegistry } from '../../keys/registry.js';
 import { bindPlan } from '../../runtime/bind.js';
+import { createLimitedServer, drain, listen, type Listening } from '../../http/server.js';
 import type { Clock } from '../../lib/clock.js';
 import { silentLogger, type Logger } from '../../lib/logger.js';
-import { writeDenial, writeJson } from '../../http/response.js';
+import { BODIES, writeDenial, writeJson } from '../../http/response.js';
 import { createOriginalRequestReader, type ForwardAuthProxy, type OriginalRequest } from './original-request.js';
 
 export interface ForwardAuthOptions {
@@ -38,7 +38,7 @@ export interface ForwardAuthOptions {
   pathPrefix?: string;
   logger?: Logger;
   /** Shared key sets; by default the server owns one registry for all endpoints. */
-  registry?: KeySetRegistry;
+  keySets?: KeySetRegistry;
   /** undici dispatcher for JWKS downloads when the server creates its registry. */
   dispatcher?: Dispatcher;
   clock?: Clock;
@@ -64,13 +64,8 @@ export interface ForwardAuthServer {
   close(): Promise<void>;
 }
 
-export const FORWARD_AUTH_BODIES = Object.freeze({
-  routeNotFound: '{"error":"route_not_found"}',
-  methodNotAllowed: '{"error":"method_not_allowed"}',
-  badForwardRequest: '{"error":"bad_forward_request"}',
-  notFound: '{"error":"not_found"}',
-  health: '{"status":"ok"}',
-});
+/** The bodies forward-auth answers itself (the library exports them under this name). */
+export const FORWARD_AUTH_BODIES = BODIES;
 
 const SERVICE = '[SERVICE: ForwardAuth]';
 
@@ -78,7 +73,7 @@ const SERVICE = '[SERVICE: ForwardAuth]';
 export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuthOptions): ForwardAuthHandler {
   const logger = options.logger ?? silentLogger;
   const readOriginal = createOriginalRequestReader(options.proxy, options.pathPrefix);
-  const bound = bindPlan(plan, { logger, clock: options.clock, dispatcher: options.dispatcher, keySets: options.registry });
+  const bound = bindPlan(plan, { logger, clock: options.clock, dispatcher: options.dispatcher, keySets: options.keySets });
   // Every identity header the config can set. Each allow names them all (empty when unset), so a proxy
   // that copies response headers over the request's (Envoy) also overwrites client copies on public routes.
   const identityHeaders = bound.identityHeaders;
@@ -126,7 +121,7 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
         (settled) => answer(res, settled, original, startedAt),
         (error: unknown) => {
           logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, `${match.endpoint.label} unexpected error`);
-          writeJson(res, 500, '{"error":"internal_error"}');
+          writeJson(res, 500, BODIES.internalError);
         },
       );
     } else {
@@ -146,7 +141,7 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
       // A header name node refuses (from config) must not crash the process, nor allow.
       logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, `${SERVICE} cannot write the claim headers`);
       for (const name of res.getHeaderNames()) res.removeHeader(name);
-      return writeJson(res, 500, '{"error":"internal_error"}');
+      return writeJson(res, 500, BODIES.internalError);
     }
     log(original, 200, startedAt);
   }
@@ -173,49 +168,24 @@ function writeAllow(res: ServerResponse, allow: Allow, identityHeaders: readonly
 export async function startForwardAuth(plan: GatewayPlan, options: ForwardAuthOptions): Promise<ForwardAuthServer> {
   const logger = options.logger ?? silentLogger;
   const handler = createForwardAuthHandler(plan, options);
-  const limits = plan.limits;
-  const server: Server = createServer(
-    {
-      maxHeaderSize: limits.maxHeaderSize,
-      requestTimeout: limits.requestTimeoutMs,
-      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      connectionsCheckingInterval: 1000,
-    },
-    handler.handle,
-  );
+  const server: Server = createLimitedServer(plan.limits, handler.handle);
+  let listening: Listening;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: options.port ?? plan.port, host: options.host ?? plan.listenIp }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    listening = await listen(server, { port: options.port ?? plan.port, host: options.host ?? plan.listenIp });
   } catch (error) {
     handler.close();
     throw error;
   }
-  const address = server.address() as AddressInfo;
-  logger.info(`${SERVICE} Listening on port ${address.port} for ${options.proxy} checks`);
+  logger.info(`${SERVICE} Listening on port ${listening.port} for ${options.proxy} checks`);
   let closing: Promise<void> | undefined;
   return {
-    port: address.port,
-    url: `http://${urlHost(address.address)}:${address.port}`,
+    port: listening.port,
+    url: listening.url,
     ready: () => handler.ready(),
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        // Checks are short; a proxy's pooled connection must not hold shutdown open.
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      }).finally(() => handler.close());
+      // Checks are short; a proxy's pooled connection must not hold shutdown open for long.
+      closing ??= drain(server, 2000).finally(() => handler.close());
       return closing;
     },
   };
-}
-
-function urlHost(address: string): string {
-  if (address === '0.0.0.0' || address === '::' || address === '') return '127.0.0.1';
-  return address.includes(':') ? `[${address}]` : address;
 }

@@ -20,7 +20,7 @@ import type { Claims, JwsHeader } from '../../jwt/parse.js';
 export interface RequestAuth {
   readonly claims: Claims;
   /** The verified token's protected header. */
-  readonly header: JwsHeader;
+  readonly protectedHeader: JwsHeader;
   /** The propagated claim headers, as also set on the request's headers. */
   readonly headers: readonly PropagatedHeader[];
 }
@@ -95,5 +95,5 @@ export function acceptRequest(req: NodeRequestHeaders, authorizer: Authorizer, a
     distinct[lower] = values;
     for (const item of values) raw.push(name, item);
   }
-  return Object.freeze({ claims: allow.claims, header: allow.header, headers: allow.headers });
+  return Object.freeze({ claims: allow.claims, protectedHeader: allow.protectedHeader, headers: allow.headers });
 }

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthorizerOptions } from '../../runtime/create-authorizer.js';
 import type { Decision } from '../../authorizer/decision.js';
-import { writeDenial, writeJson } from '../../http/response.js';
+import { BODIES, writeDenial, writeJson } from '../../http/response.js';
 import { acceptRequest, authorizeNode, resolveAuthorizer, type AuthorizerSource, type RequestAuth } from './core.js';
 
 export type AuthorizedRequest = IncomingMessage & { auth: RequestAuth };
@@ -45,7 +45,7 @@ export function withAuthorization(
   const middleware = portcullisMiddleware(source, options);
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     middleware(req, res, (error?: unknown) => {
-      if (error !== undefined) return writeJson(res, 500, '{"error":"internal_error"}');
+      if (error !== undefined) return writeJson(res, 500, BODIES.internalError);
       // The handler's own errors stay its own, exactly as in a bare listener.
       void handler(req as AuthorizedRequest, res);
     });

@@ -1,0 +1,75 @@
+/**
+ * The HTTP server lifecycle every listener shares (gateway, forward-auth, the
+ * issuer): node:http options from the configured limits, listening with the
+ * port-in-use error surfaced, a URL to print, and a bounded drain on close.
+ */
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ServerLimits {
+  maxHeaderSize: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+export function createLimitedServer(limits: ServerLimits, handler: RequestListener): Server {
+  return createServer(
+    {
+      maxHeaderSize: limits.maxHeaderSize,
+      requestTimeout: limits.requestTimeoutMs,
+      // node refuses a headers timeout above the request timeout.
+      headersTimeout: limits.requestTimeoutMs > 0 ? Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) : limits.headersTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // How often slow clients are checked against those timeouts; node's 30 s default lets them linger far too long.
+      connectionsCheckingInterval: 1000,
+    },
+    handler,
+  );
+}
+
+export interface Listening {
+  readonly port: number;
+  /** A URL this machine can use to reach the server (wildcard addresses become loopback). */
+  readonly url: string;
+  /** The address actually bound. */
+  readonly address: string;
+}
+
+/** Listens; rejects with the server's error (EADDRINUSE, EACCES) instead of emitting it. */
+export async function listen(server: Server, where: { port: number; host: string | undefined }): Promise<Listening> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: where.port, host: where.host }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  return { port: address.port, url: `http://${urlHost(address.address)}:${address.port}`, address: address.address };
+}
+
+/**
+ * Stops accepting, closes idle keep-alive connections as their requests end,
+ * and cuts whatever is left at the deadline.
+ */
+export async function drain(server: Server, deadlineMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  // Keep-alive connections become idle as their last request finishes; close them as they do.
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  const deadline = setTimeout(() => server.closeAllConnections(), deadlineMs);
+  try {
+    await closed;
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(deadline);
+  }
+}
+
+/** A host for a URL: wildcard addresses are reachable on loopback; IPv6 goes in brackets. */
+export function urlHost(address: string): string {
+  if (address === '0.0.0.0' || address === '') return '127.0.0.1';
+  if (address === '::') return '[::1]';
+  return address.includes(':') ? `[${address}]` : address;
+}
