@@ -1,17 +1,16 @@
 /**
  * Library-level verification of one compact JWS against keys the caller holds:
- * the same parsing, key binding and signature rules as the authorizer, without
- * endpoint policy. Time and identity checks are left to the caller.
+ * the authorizer's verifyToken, without endpoint policy. Time and identity
+ * checks are left to the caller.
  */
 import { AuthError } from '../jwt/errors.js';
-import { assertRegisteredClaimTypes } from '../jwt/claims.js';
-import { decodePayload, parseJwsParts, DEFAULT_PARSE_LIMITS, type Claims, type JwsHeader, type ParseLimits } from '../jwt/parse.js';
+import { DEFAULT_PARSE_LIMITS, type Claims, type JwsHeader, type ParseLimits } from '../jwt/parse.js';
 import { isSupportedAlg, type Alg } from '../jwt/algorithms.js';
-import { signingInput, verifySignature } from '../jwt/verify.js';
 import type { Jwk, VerificationKey } from '../jwt/keys.js';
-import { findKey, keyReference, type KeyIdentifyStrategy } from '../keys/select.js';
+import type { KeyIdentifyStrategy } from '../keys/select.js';
 import type { KeyIndex, KeySet } from '../keys/key-set.js';
 import { buildKeyIndex, indexKeySet, MixedKeySetError } from '../keys/key-index.js';
+import { verifyToken } from './verify-token.js';
 
 export interface VerifyJwsOptions {
   /** Allowed algorithms; the token header must name one exactly. */
@@ -43,39 +42,50 @@ export function indexKeys(keys: readonly VerificationKey[]): KeyIndex {
 
 /**
  * Verifies `token` against a key, a list of keys, a JWKS object, or a KeySet
- * (which may download on an unknown kid). Throws AuthError on any failure.
+ * (which may download on an unknown kid), with the authorizer's own
+ * verifyToken: the same parsing, key lookup, key binding and signature rules.
+ * Throws AuthError on any failure.
  */
 export async function verifyJws(
   token: string,
   keys: VerificationKey | readonly VerificationKey[] | { keys: readonly object[] } | KeySet,
   options: VerifyJwsOptions,
 ): Promise<VerifiedJws> {
-  const limits = mergeLimits(options.limits);
-  const parts = parseJwsParts(token, limits);
-  const alg = parts.header.alg;
-  if (!isSupportedAlg(alg) || !options.algorithms.includes(alg)) throw new AuthError('alg_not_allowed');
-  const reference = keyReference(parts.header, options.keyIdentifyStrategy ?? 'kid');
+  const spec = {
+    allowedAlgs: new Set(options.algorithms.filter(isSupportedAlg)),
+    keyStrategy: options.keyIdentifyStrategy ?? 'kid',
+    parseLimits: mergeLimits(options.limits),
+  };
+  const keySet = isKeySet(keys) ? keys : fixedKeySet(() => indexOf(keys));
+  const verified = await verifyToken(token, spec, keySet);
+  return { protectedHeader: verified.header, claims: verified.claims, key: verified.key };
+}
 
-  let key: VerificationKey | undefined;
-  if (isKeySet(keys)) {
-    let index = keys.current();
-    key = index ? findKey(index, reference, alg) : undefined;
-    if (!key && (index === undefined || reference.identifier !== undefined)) {
-      index = await keys.refreshForMiss(reference.identifier ?? '');
-      if (!index) throw new AuthError('keys_unavailable');
-      key = findKey(index, reference, alg);
-    }
-  } else {
-    key = findKey(indexOf(keys), reference, alg);
-  }
-  if (!key) throw new AuthError('key_not_found');
-  if (!key.algs.has(alg)) throw new AuthError('key_not_found', `the matching key does not verify ${alg}`);
-  if (!verifySignature(key, alg, signingInput(token, parts.signingInputLength), parts.signature)) {
-    throw new AuthError('signature_invalid');
-  }
-  const claims = decodePayload(token, parts, limits);
-  assertRegisteredClaimTypes(claims);
-  return { protectedHeader: parts.header, claims, key };
+/**
+ * Keys the caller holds, as a key set that never downloads. The index is built
+ * on first use, so a token that does not even parse is refused as malformed
+ * before the keys are looked at.
+ */
+function fixedKeySet(build: () => KeyIndex): KeySet {
+  let index: KeyIndex | undefined;
+  const current = (): KeyIndex => (index ??= build());
+  return {
+    label: 'caller keys',
+    current,
+    refreshForMiss: async () => current(),
+    ready: async () => {},
+    status: () => ({
+      label: 'caller keys',
+      loaded: true,
+      keyCount: current().keys.length,
+      lastSuccessAt: undefined,
+      lastErrorAt: undefined,
+      lastError: undefined,
+      fetchCount: 0,
+      coolingDown: false,
+    }),
+    close: () => {},
+  };
 }
 
 function indexOf(keys: unknown): KeyIndex {
