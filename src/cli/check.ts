@@ -8,8 +8,7 @@ import { compileGateway } from '../config/compile.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
 import { checkPlanSources } from '../runtime/bind.js';
-
-const ERROR_PREFIX = 'ERROR parsing the configuration file: ';
+import { configErrorLines } from './shared.js';
 
 export interface CheckOptions {
   config: string;
@@ -38,11 +37,7 @@ export function checkConfig(options: CheckOptions, print: (line: string) => void
     const issues = checkPlanSources(compileGateway(config));
     if (issues.length > 0) throw new ConfigError(issues);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const issue of error.issues) print(`${ERROR_PREFIX}${issue.path}: ${issue.message}`);
-    } else {
-      print(`${ERROR_PREFIX}${(error as Error)?.message ?? String(error)}`);
-    }
+    for (const line of configErrorLines(error)) print(line);
     return 1;
   }
   print('Syntax OK!');

@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { formatDemoCommands } from '../demo/commands.js';
 import { DEMO_PORTS, startDemo } from '../demo/run-demo.js';
-import { createStderrLogger, parsePort, run } from './issuer.js';
+import { createStderrLogger } from './issuer.js';
+import { parsePortFlag, run } from './shared.js';
 import { waitForShutdownSignal } from '../lib/signals.js';
 
 interface DemoFlags {
@@ -30,9 +31,9 @@ export function registerDemo(program: Command): void {
 async function demo(flags: DemoFlags): Promise<void> {
   const logger = createStderrLogger(flags.logLevel);
   const running = await startDemo({
-    issuerPort: parsePort(flags.issuerPort, '--issuer-port'),
-    backendPort: parsePort(flags.backendPort, '--backend-port'),
-    gatewayPort: parsePort(flags.gatewayPort, '--gateway-port'),
+    issuerPort: parsePortFlag('--issuer-port', flags.issuerPort),
+    backendPort: parsePortFlag('--backend-port', flags.backendPort),
+    gatewayPort: parsePortFlag('--gateway-port', flags.gatewayPort),
     logger,
   });
   const tokenHint = running.issuer.port === DEMO_PORTS.issuer ? '' : ` --issuer ${running.issuer.url}`;

@@ -14,6 +14,7 @@ import { createKeySetRegistry } from '../keys/registry.js';
 import { bindPolicy } from '../runtime/bind.js';
 import { explainRequest, formatExplanation } from '../authorizer/explain.js';
 import { systemClock } from '../lib/clock.js';
+import { configErrorLines } from './shared.js';
 
 interface ExplainOptions {
   config: string;
@@ -41,7 +42,7 @@ async function explainCommand(tokenArgument: string | undefined, options: Explai
     ({ plan } = loadGatewayPlan(options.config));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`ERROR parsing the configuration file: \n${error.issues.map((i) => `${i.path}: ${i.message}`).join('\n')}\n`);
+    process.stderr.write(`${configErrorLines(error).join('\n')}\n`);
     return 2;
   }
   const method = options.method.toUpperCase();
@@ -70,7 +71,7 @@ async function explainCommand(tokenArgument: string | undefined, options: Explai
     return explanation.decision.allowed ? 0 : 1;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`ERROR parsing the configuration file: \n${error.issues.map((i) => `${i.path}: ${i.message}`).join('\n')}\n`);
+    process.stderr.write(`${configErrorLines(error).join('\n')}\n`);
     return 2;
   } finally {
     keySets.close();

@@ -12,7 +12,7 @@ import { loadGatewayPlan } from '../config/load.js';
 import { checkPlanSources } from '../runtime/bind.js';
 import { ConfigError } from '../config/validate.js';
 import { createPinoLogger, flushLogger, LOG_LEVELS, type LogLevel } from '../lib/pino-logger.js';
-import { printConfigError } from './run.js';
+import { parseLogLevel, parsePort, printConfigError } from './shared.js';
 import { waitForShutdownSignal } from '../lib/signals.js';
 
 export interface ForwardAuthCliOptions {
@@ -83,18 +83,8 @@ export async function runForwardAuth(options: ForwardAuthCliOptions): Promise<nu
   return 0;
 }
 
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('must be a port number (0-65535).');
-  return port;
-}
-
 function parsePrefix(value: string): string {
   if (!value.startsWith('/')) throw new InvalidArgumentError('must start with "/".');
   return value;
 }
 
-function parseLogLevel(value: string): LogLevel {
-  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}.`);
-  return value as LogLevel;
-}

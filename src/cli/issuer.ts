@@ -5,7 +5,6 @@
  */
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { ConfigError } from '../config/validate.js';
 import type { Logger } from '../lib/logger.js';
 import { isIssuerAlg, isIssuerForm, readIssuerConfigFile, resolveIssuerConfig, type SettingsOverrides } from '../issuer/config.js';
 import { issuerFor } from '../issuer/claims.js';
@@ -16,6 +15,7 @@ import { createIssuer } from '../issuer/issuer.js';
 import { createKeyStore } from '../issuer/key-store.js';
 import { checkDemoKeyExposure, startIssuerServer } from '../issuer/server.js';
 import { waitForShutdownSignal } from '../lib/signals.js';
+import { parsePortFlag, run } from './shared.js';
 
 export const DEFAULT_ISSUER_URL = 'http://127.0.0.1:4000';
 
@@ -63,24 +63,8 @@ export function registerIssuer(program: Command, commandOptions: IssuerCommandOp
     .action((options: { issuer: string; dataDir: string; config?: string }) => run(() => rotate(options)));
 }
 
-/** Runs a command body; a failure becomes one line on stderr and exit code 1. */
-export async function run(body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (error) {
-    console.error(error instanceof ConfigError ? `invalid configuration:\n${error.message}` : `error: ${(error as Error).message}`);
-    process.exitCode = 1;
-  }
-}
-
 export function checkIssuerUrl(text: string): void {
   if (!/^https?:\/\//.test(text) || !URL.canParse(text)) throw new Error(`--issuer must be an http(s) URL, got ${JSON.stringify(text)}`);
-}
-
-export function parsePort(text: string, flag: string): number {
-  const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65535) throw new Error(`${flag} must be a port number (0-65535), got ${JSON.stringify(text)}`);
-  return port;
 }
 
 export function createStderrLogger(level: string): Logger {
@@ -101,7 +85,7 @@ export function settingsOverrides(options: { projectId?: string; alg?: string; i
 
 async function serve(options: ServeOptions, untilStopped: NonNullable<IssuerCommandOptions['untilStopped']>): Promise<void> {
   const logger = createStderrLogger(options.logLevel);
-  const port = parsePort(options.port, '--port');
+  const port = parsePortFlag('--port', options.port);
   const overrides = settingsOverrides(options);
   const raw = options.config === undefined ? DEFAULT_ISSUER_CONFIG : readIssuerConfigFile(options.config);
   const settings = resolveIssuerConfig(raw, overrides);

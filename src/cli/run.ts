@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../config/validate.js';
+import { parseLogLevel, parsePort, printConfigError } from './shared.js';
 import type { GatewayPlan } from '../config/compile.js';
 import { loadGatewayPlan } from '../config/load.js';
 import { checkPlanSources } from '../runtime/bind.js';
@@ -21,8 +22,6 @@ export interface RunOptions {
   workers: number;
   logLevel: LogLevel;
 }
-
-const CONFIG_ERROR_PREFIX = 'ERROR parsing the configuration file: ';
 
 export function registerRun(program: Command): void {
   program
@@ -110,27 +109,9 @@ function onStopSignal(stop: () => void): void {
   process.on('SIGINT', handler);
 }
 
-export function printConfigError(error: unknown): void {
-  if (error instanceof ConfigError) {
-    for (const issue of error.issues) console.error(`${CONFIG_ERROR_PREFIX}${issue.path}: ${issue.message}`);
-  } else {
-    console.error(`${CONFIG_ERROR_PREFIX}${(error as Error)?.message ?? String(error)}`);
-  }
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('must be a port number (0-65535).');
-  return port;
-}
-
 function parseWorkers(value: string): number {
   const workers = Number(value);
   if (!/^\d+$/.test(value) || workers < 1 || workers > 256) throw new InvalidArgumentError('must be a whole number from 1 to 256.');
   return workers;
 }
 
-function parseLogLevel(value: string): LogLevel {
-  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}.`);
-  return value as LogLevel;
-}

@@ -9,7 +9,8 @@ import { callAdmin } from '../issuer/admin-client.js';
 import { DEFAULT_DATA_DIR, openOfflineIssuer } from '../issuer/data-dir.js';
 import { parseMintRequest } from '../issuer/mint-request.js';
 import type { MintedToken } from '../issuer/issuer.js';
-import { checkIssuerUrl, DEFAULT_ISSUER_URL, run, settingsOverrides } from './issuer.js';
+import { checkIssuerUrl, DEFAULT_ISSUER_URL, settingsOverrides } from './issuer.js';
+import { run } from './shared.js';
 
 interface TokenOptions {
   issuer: string;
