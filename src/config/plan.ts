@@ -4,6 +4,7 @@
  * request path reads only these (src/runtime/bind.ts makes them live), and the
  * defaults they fall back to are declared here, once.
  */
+import { DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_MAX_BYTES } from '../authorizer/cache.js';
 import type { EndpointPolicy } from '../authorizer/policy.js';
 
 export type UrlPart = { kind: 'literal'; text: string } | { kind: 'param'; name: string } | { kind: 'claim'; name: string };
@@ -65,8 +66,8 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   timeoutMs: 2000,
   healthPath: '/__health',
   method: 'GET',
-  verifiedTokenCacheSize: 100_000,
-  verifiedTokenCacheMaxBytes: 64 * 1024 * 1024,
+  verifiedTokenCacheSize: DEFAULT_CACHE_ENTRIES,
+  verifiedTokenCacheMaxBytes: DEFAULT_CACHE_MAX_BYTES,
   limits: Object.freeze({
     maxHeaderSize: 16_384,
     maxBodySize: 10 * 1024 * 1024,

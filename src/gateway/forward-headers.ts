@@ -8,7 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { PropagatedHeader } from '../authorizer/propagate.js';
 import type { StripRule } from '../authorizer/identity-headers.js';
-import { headerSafe } from '../lib/headers.js';
+import { HOP_BY_HOP, headerSafe } from '../lib/headers.js';
 
 /**
  * Never forwarded: hop-by-hop headers (RFC 9110 §7.6.1), `host` (the backend's
@@ -16,15 +16,7 @@ import { headerSafe } from '../lib/headers.js';
  * ours to set) and `expect` (the 100-continue exchange ends at the gateway).
  */
 export const NOT_FORWARDED: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
+  ...HOP_BY_HOP,
   'host',
   'content-length',
   'expect',

@@ -9,6 +9,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { HOP_BY_HOP } from '../lib/headers.js';
 import type { Exchange } from './exchange.js';
 
 export interface BackendCall {
@@ -22,17 +23,8 @@ function dispatchOptions(call: BackendCall): Dispatcher.DispatchOptions {
   return { path: call.path, method: call.method as Dispatcher.HttpMethod, headers: call.headers, body: call.body };
 }
 
-/** Response headers never relayed (RFC 9110 §7.6.1); node frames the body itself. */
-const HOP_BY_HOP_RESPONSE: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+/** Response headers never relayed; node frames the body itself. */
+const HOP_BY_HOP_RESPONSE = HOP_BY_HOP;
 
 /** Lengths of the hop-by-hop names: most headers are ruled out without lower-casing them. */
 const HOP_BY_HOP_LENGTHS: ReadonlySet<number> = new Set([...HOP_BY_HOP_RESPONSE].map((name) => name.length));

@@ -7,13 +7,12 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Dispatcher } from 'undici';
 import type { Decision } from '../authorizer/decision.js';
 import type { EndpointPlan, GatewayPlan } from '../config/compile.js';
 import type { KeySetRegistry } from '../keys/registry.js';
 import { bindPlan } from '../runtime/bind.js';
+import type { Deps } from '../lib/deps.js';
 import { createLimitedServer, drain, listen, type Listening } from '../http/server.js';
-import type { Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import { ACCESS_MESSAGE, type AccessLog } from './access-log.js';
 import { compilePathBuilder, patternQueryKeys } from './backend-url.js';
@@ -25,13 +24,9 @@ import { createBackendPools } from './pools.js';
 import { BODIES, sendEmpty, sendJson, writeDenial } from '../http/response.js';
 import { createRouter } from '../routing/router.js';
 
-export interface GatewayOptions {
-  logger?: Logger;
+export interface GatewayOptions extends Partial<Deps> {
   /** Shared key sets; by default the gateway owns one registry for all its endpoints. */
   keySets?: KeySetRegistry;
-  /** undici dispatcher for JWKS downloads, used when the gateway creates its own registry. */
-  dispatcher?: Dispatcher;
-  clock?: Clock;
   /** Listening address; default the plan's `listen_ip`, else every interface. */
   host?: string;
   /** Listening port; default the plan's (8080). 0 picks a free port. */

@@ -2,11 +2,9 @@
  * One key set per source, shared by every endpoint and front door that names
  * it: ten endpoints on one jwk_url make one download and run one refresh timer.
  */
-import type { Dispatcher } from 'undici';
 import type { Jwk } from '../jwt/keys.js';
-import type { Clock } from '../lib/clock.js';
+import type { Deps } from '../lib/deps.js';
 import { systemClock } from '../lib/clock.js';
-import type { Logger } from '../lib/logger.js';
 import { silentLogger } from '../lib/logger.js';
 import type { KeySet, KeySetStatus } from './key-set.js';
 import { createFileKeySet, createInlineKeySet } from './local.js';
@@ -40,11 +38,7 @@ export interface KeySetRegistry {
   close(): void;
 }
 
-export interface RegistryOptions {
-  clock?: Clock;
-  logger?: Logger;
-  dispatcher?: Dispatcher;
-}
+export type RegistryOptions = Partial<Deps>;
 
 export function createKeySetRegistry(options: RegistryOptions = {}): KeySetRegistry {
   const clock = options.clock ?? systemClock;
@@ -94,7 +88,7 @@ export function createKeySetRegistry(options: RegistryOptions = {}): KeySetRegis
       caFile: source.caFile,
       clock,
       logger,
-      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+      dispatcher: options.dispatcher,
     };
   }
 

@@ -7,6 +7,19 @@ export function headerValue(headers: HeaderBag, lowerName: string): string | und
   return typeof value === 'string' ? value : undefined;
 }
 
+/** Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection and are never relayed, in either direction. */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
 const NOT_PLAIN_ASCII = /[^\t\x20-\x7e]/;
 
 /**

@@ -18,30 +18,25 @@
  * port must be reachable by the proxy only.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import type { Allow, Decision } from '../../authorizer/decision.js';
 import type { GatewayPlan } from '../../config/compile.js';
 import { headerSafe } from '../../lib/headers.js';
 import { createRouter } from '../../routing/router.js';
 import type { KeySetRegistry } from '../../keys/registry.js';
 import { bindPlan } from '../../runtime/bind.js';
+import type { Deps } from '../../lib/deps.js';
 import { createLimitedServer, drain, listen, type Listening } from '../../http/server.js';
-import type { Clock } from '../../lib/clock.js';
-import { silentLogger, type Logger } from '../../lib/logger.js';
+import { silentLogger } from '../../lib/logger.js';
 import { BODIES, writeDenial, writeJson } from '../../http/response.js';
 import { createOriginalRequestReader, type ForwardAuthProxy, type OriginalRequest } from './original-request.js';
 
-export interface ForwardAuthOptions {
+export interface ForwardAuthOptions extends Partial<Deps> {
   /** Which proxy sends the checks, and so where the original request is read from. */
   proxy: ForwardAuthProxy;
   /** Envoy: the `http_service.path_prefix`, removed from the check path. */
   pathPrefix?: string;
-  logger?: Logger;
   /** Shared key sets; by default the server owns one registry for all endpoints. */
   keySets?: KeySetRegistry;
-  /** undici dispatcher for JWKS downloads when the server creates its registry. */
-  dispatcher?: Dispatcher;
-  clock?: Clock;
   /** Listening address; default the plan's `listen_ip`, else every interface. */
   host?: string;
   /** Listening port; default the plan's. 0 picks a free port. */

@@ -17,23 +17,19 @@
  * check (config.ts) refuses every setup where a cached Allow could admit a
  * request the validator would have refused.
  */
-import type { Dispatcher } from 'undici';
 import { createAuthorizer, type Authorizer } from '../../runtime/create-authorizer.js';
 import type { Decision } from '../../authorizer/decision.js';
 import { ConfigError } from '../../config/validate.js';
 import type { KeySetRegistry } from '../../keys/registry.js';
-import type { Clock } from '../../lib/clock.js';
-import { silentLogger, type Logger } from '../../lib/logger.js';
+import type { Deps } from '../../lib/deps.js';
+import { silentLogger } from '../../lib/logger.js';
 import { allowReliesOnArn, lambdaConfigIssues, requestInputs, type LambdaAuthorizerConfig } from './config.js';
 import { normalizeEvent, type LambdaAuthorizerEvent } from './events.js';
 import { flatContext, iamPolicy, principalOf, ANONYMOUS_PRINCIPAL, namesOneCall, stageWildcard, type LambdaAuthorizerResult } from './response.js';
 
 export type { LambdaAuthorizerConfig, ResultCacheConfig } from './config.js';
 
-export interface LambdaAuthorizerOptions {
-  logger?: Logger;
-  clock?: Clock;
-  dispatcher?: Dispatcher;
+export interface LambdaAuthorizerOptions extends Partial<Deps> {
   keySets?: KeySetRegistry;
   /** Verified-token cache entries (default 100,000; 0 turns it off). */
   cacheSize?: number;
@@ -77,16 +73,7 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, options: 
   const issues = lambdaConfigIssues(config);
   if (issues.length > 0) throw new ConfigError(issues);
   const logger = options.logger ?? silentLogger;
-  const authorizer = createAuthorizer(config.validator, {
-    path: '$.validator',
-    label: LABEL,
-    logger,
-    ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-    ...(options.keySets ? { keySets: options.keySets } : {}),
-    ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}),
-    ...(options.cacheMaxBytes !== undefined ? { cacheMaxBytes: options.cacheMaxBytes } : {}),
-  });
+  const authorizer = createAuthorizer(config.validator, { ...options, path: '$.validator', label: LABEL, logger });
   const tokenHeader = authorizer.policy.extraction.headerName;
   const simple = (config.response ?? 'simple') === 'simple';
   const stage = config.resource === 'stage';
