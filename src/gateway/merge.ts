@@ -8,9 +8,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import { JSON_CONTENT_TYPE as JSON_TYPE } from '../http/response.js';
+import type { Encoding } from '../config/plan.js';
 
-export type BackendEncoding = 'json' | 'no-op' | 'string';
-export type OutputEncoding = 'json' | 'no-op' | 'string';
 export type Merged = Record<string, unknown>;
 
 /**
@@ -19,7 +18,7 @@ export type Merged = Record<string, unknown>;
  * `{"collection": […]}` (KrakenD's `is_collection` shape). Anything else
  * (scalars, invalid or empty JSON) fails the backend.
  */
-export function decodeBackendBody(text: string, encoding: BackendEncoding): Merged | undefined {
+export function decodeBackendBody(text: string, encoding: Encoding): Merged | undefined {
   if (encoding === 'string') return { content: text };
   let value: unknown;
   try {
@@ -66,7 +65,7 @@ export class MergeState {
 }
 
 /** Writes the merged answer (or the failure status) in the endpoint's output encoding. */
-export function writeMerged(res: ServerResponse, state: MergeState, output: OutputEncoding, extra: string[] | undefined): void {
+export function writeMerged(res: ServerResponse, state: MergeState, output: Encoding, extra: string[] | undefined): void {
   if (res.headersSent || res.destroyed) return;
   const completed = state.complete ? 'true' : 'false';
   if (state.succeeded === 0) {
