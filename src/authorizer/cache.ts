@@ -45,6 +45,9 @@ export interface VerifiedTokenCache {
   readonly size: number;
   /** Approximate heap bytes held (see entryBytes). */
   readonly bytes: number;
+  /** Lookups that found the token, and that did not, since the cache was made. */
+  readonly hits: number;
+  readonly misses: number;
   clear(): void;
 }
 
@@ -63,19 +66,43 @@ function lookupKey(token: string): string {
 /** At most `maxEntries` entries and about `maxBytes` bytes; either at 0 turns caching off. */
 export function createVerifiedTokenCache(maxEntries = DEFAULT_CACHE_ENTRIES, maxBytes = DEFAULT_CACHE_MAX_BYTES): VerifiedTokenCache {
   if (maxEntries <= 0 || maxBytes <= 0) {
-    return { get: () => undefined, set: () => {}, delete: () => {}, size: 0, bytes: 0, clear: () => {} };
+    let misses = 0;
+    return {
+      get: () => {
+        misses++;
+        return undefined;
+      },
+      set: () => {},
+      delete: () => {},
+      size: 0,
+      bytes: 0,
+      hits: 0,
+      get misses() {
+        return misses;
+      },
+      clear: () => {},
+    };
   }
   const entries = new GenerationalCache<string, VerifiedToken>(maxEntries, { maxWeight: maxBytes, weigh: (entry) => entryBytes(entry.token) });
+
+  function lookup(token: string, keySet: KeySet): VerifiedToken | undefined {
+    const entry = entries.get(lookupKey(token));
+    if (entry === undefined || entry.token !== token) return undefined;
+    if (entry.key.retired) {
+      entries.delete(lookupKey(token));
+      return undefined;
+    }
+    // A set past its stale bound serves no keys, so its cached verifications do not count either.
+    return entry.keySet === keySet && keySet.current() !== undefined ? entry : undefined;
+  }
+  let hits = 0;
+  let misses = 0;
   return {
     get(token, keySet) {
-      const entry = entries.get(lookupKey(token));
-      if (entry === undefined || entry.token !== token) return undefined;
-      if (entry.key.retired) {
-        entries.delete(lookupKey(token));
-        return undefined;
-      }
-      // A set past its stale bound serves no keys, so its cached verifications do not count either.
-      return entry.keySet === keySet && keySet.current() !== undefined ? entry : undefined;
+      const found = lookup(token, keySet);
+      if (found === undefined) misses++;
+      else hits++;
+      return found;
     },
     set: (token, verified) => entries.set(lookupKey(token), verified),
     delete: (token) => {
@@ -87,6 +114,12 @@ export function createVerifiedTokenCache(maxEntries = DEFAULT_CACHE_ENTRIES, max
     },
     get bytes() {
       return entries.weight;
+    },
+    get hits() {
+      return hits;
+    },
+    get misses() {
+      return misses;
     },
     clear: () => entries.clear(),
   };

@@ -47,10 +47,15 @@ export function compileGateway(config: GatewayConfig, options: { path?: string }
   const rootTimeoutMs = positiveDuration(config.timeout, at('/timeout'), issues) ?? GATEWAY_DEFAULTS.timeoutMs;
   const router = config.extra_config?.router;
   const healthPath = router?.disable_health ? undefined : (router?.health_path ?? GATEWAY_DEFAULTS.healthPath);
+  const server = config.extra_config?.['portcullis/server'];
+  const readyPath = server?.disable_ready ? undefined : (server?.ready_path ?? GATEWAY_DEFAULTS.readyPath);
+  if (readyPath !== undefined && readyPath === healthPath) {
+    issues.push({ path: at('/extra_config/portcullis~1server/ready_path'), message: `must differ from the health path (${healthPath})` });
+  }
   const limits = compileLimits(config, at, issues);
 
   const endpoints = (config.endpoints ?? []).map((endpoint, i) =>
-    compileEndpoint(endpoint, `/endpoints/${i}`, { config, rootTimeoutMs, healthPath, at, issues }),
+    compileEndpoint(endpoint, `/endpoints/${i}`, { config, rootTimeoutMs, healthPath, readyPath, at, issues }),
   );
   checkCollisions(endpoints, at, issues);
 
@@ -59,6 +64,7 @@ export function compileGateway(config: GatewayConfig, options: { path?: string }
     port: config.port ?? GATEWAY_DEFAULTS.port,
     listenIp: config.listen_ip,
     healthPath,
+    readyPath,
     endpoints: Object.freeze(endpoints),
     limits: Object.freeze(limits),
     verifiedTokenCacheSize: config.extra_config?.['portcullis/server']?.verified_token_cache_size ?? GATEWAY_DEFAULTS.verifiedTokenCacheSize,
@@ -71,6 +77,7 @@ interface EndpointContext {
   config: GatewayConfig;
   rootTimeoutMs: number;
   healthPath: string | undefined;
+  readyPath: string | undefined;
   at: (pointer: string) => string;
   issues: ConfigIssue[];
 }
@@ -79,7 +86,7 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
   const { at, issues } = ctx;
   const path = endpoint.endpoint;
   const params = parseEndpointPath(path, at(`${pointer}/endpoint`), issues);
-  checkReserved(path, ctx.healthPath, at(`${pointer}/endpoint`), issues);
+  checkReserved(path, ctx, at(`${pointer}/endpoint`), issues);
   const method = endpoint.method ?? GATEWAY_DEFAULTS.method;
 
   const extra = endpoint.extra_config;
@@ -250,11 +257,18 @@ function parseUrlPattern(pattern: string, issuePath: string, endpoint: BackendCo
   return parts;
 }
 
-function checkReserved(path: string, healthPath: string | undefined, issuePath: string, issues: ConfigIssue[]): void {
-  if (healthPath !== undefined && path === healthPath) {
+function checkReserved(path: string, paths: { healthPath: string | undefined; readyPath: string | undefined }, issuePath: string, issues: ConfigIssue[]): void {
+  if (paths.healthPath !== undefined && path === paths.healthPath) {
     issues.push({
       path: issuePath,
       message: `${path} is reserved for the health endpoint; rename it with extra_config.router.health_path or set disable_health`,
+    });
+    return;
+  }
+  if (paths.readyPath !== undefined && path === paths.readyPath) {
+    issues.push({
+      path: issuePath,
+      message: `${path} is reserved for the readiness endpoint; rename it with extra_config["portcullis/server"].ready_path or set disable_ready`,
     });
     return;
   }

@@ -54,6 +54,8 @@ export interface GatewayPlan {
   readonly listenIp: string | undefined;
   /** "/__health" unless renamed, undefined when disabled. */
   readonly healthPath: string | undefined;
+  /** "/__ready" unless renamed, undefined when disabled. */
+  readonly readyPath: string | undefined;
   readonly endpoints: readonly EndpointPlan[];
   readonly limits: ServerLimits;
   readonly verifiedTokenCacheSize: number;
@@ -65,6 +67,7 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   port: 8080,
   timeoutMs: 2000,
   healthPath: '/__health',
+  readyPath: '/__ready',
   method: 'GET',
   verifiedTokenCacheSize: DEFAULT_CACHE_ENTRIES,
   verifiedTokenCacheMaxBytes: DEFAULT_CACHE_MAX_BYTES,

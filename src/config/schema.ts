@@ -59,6 +59,8 @@ export const ServiceExtraSchema = strictObject(
         headers_timeout: Type.Optional(Duration('Time allowed to receive request headers (default "10s").')),
         request_timeout: Type.Optional(Duration('Time allowed to receive a whole request (default "30s").')),
         keep_alive_timeout: Type.Optional(Duration('Idle keep-alive time (default "5s").')),
+        ready_path: Type.Optional(Type.String({ pattern: '^/', description: 'Path of the readiness endpoint (default /__ready): 503 until every key set has loaded, and while one is past jwk_max_stale.' })),
+        disable_ready: Type.Optional(Type.Boolean({ description: 'Remove the readiness endpoint.' })),
         verified_token_cache_size: Type.Optional(Type.Integer({ minimum: 0, description: 'Verified-token cache entries (default 100000; 0 disables).' })),
         verified_token_cache_max_bytes: Type.Optional(
           Type.Integer({ minimum: 0, description: 'Approximate memory bound of the verified-token cache in bytes (default 67108864, 64 MiB; 0 disables).' }),

@@ -4,8 +4,32 @@
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 
-/** One access line: method, path without query, status, duration; never headers or tokens. */
-export type AccessLog = (method: string, path: string, status: number, durationMs: number, aborted: boolean) => void;
+/**
+ * What one access line says about a request. Never headers, query strings or
+ * tokens. The gateway's per-request state implements it, so logging a request
+ * allocates nothing.
+ */
+export interface AccessEntry {
+  /** The X-Request-Id sent back to the client and on to the backends. */
+  readonly requestId: string;
+  readonly method: string;
+  /** The request path without its query string. */
+  readonly path: string;
+  /** The matched endpoint template (`/users/{id}`), or undefined when no endpoint matched. */
+  readonly endpoint: string | undefined;
+  readonly status: number;
+  /** The failure code of a denial (`token_expired`), or undefined. */
+  readonly code: string | undefined;
+  readonly durationMs: number;
+  /** The peer address (no X-Forwarded-For: that is the client's claim). */
+  readonly client: string;
+  /** Response body bytes written. */
+  readonly bytes: number;
+  /** The client left before the response was complete. */
+  readonly aborted: boolean;
+}
+
+export type AccessLog = (entry: AccessEntry) => void;
 
 export interface BufferedAccessLog extends AccessLog {
   /** Writes the pending lines now (before exiting). */
@@ -66,12 +90,12 @@ export function createAccessLog(logger: PinoLogger): BufferedAccessLog | undefin
     stream.write(text);
   };
 
-  const log = (method: string, path: string, status: number, durationMs: number, aborted: boolean): void => {
+  const log = (entry: AccessEntry): void => {
     const i = count++;
-    methods[i] = method;
-    paths[i] = path;
-    numbers[3 * i] = aborted ? -status : status;
-    numbers[3 * i + 1] = durationMs;
+    methods[i] = entry.method;
+    paths[i] = entry.path;
+    numbers[3 * i] = entry.aborted ? -entry.status : entry.status;
+    numbers[3 * i + 1] = entry.durationMs;
     numbers[3 * i + 2] = Date.now();
     if (count === ACCESS_BATCH) flush();
     else if (timer === undefined) {

@@ -5,10 +5,12 @@
  * the object keeps one shape on the hot path.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Authorizer } from '../runtime/create-authorizer.js';
 import type { BackendPlan, EndpointPlan } from '../config/compile.js';
 import type { PathBuilder } from './backend-url.js';
 import type { StripRule } from '../authorizer/identity-headers.js';
+import type { EndpointMetrics } from '../metrics/prometheus.js';
 import type { MergeState } from './merge.js';
 import type { BackendTarget } from './pools.js';
 
@@ -30,6 +32,8 @@ export interface EndpointRuntime {
   readonly claimPaths: boolean;
   /** Client headers never forwarded from this endpoint (identity headers of every endpoint, other spellings of checked ones). */
   readonly strip: StripRule;
+  /** Request metrics, when they are on. */
+  readonly metrics: EndpointMetrics | undefined;
 }
 
 export class Exchange {
@@ -45,6 +49,10 @@ export class Exchange {
   merge: MergeState | undefined;
   /** Why the backend calls were cancelled; set once. */
   abortReason: Error | undefined;
+  /** When the backend calls started (performance.now()), for metrics; 0 without metrics. */
+  startedAt: number;
+  /** Bit i is set once backend i answered or failed: at the timeout the others count as timed out. */
+  backendsDone: number;
   #backendAborts: ((reason: Error) => void)[] | undefined;
 
   constructor(req: IncomingMessage, res: ServerResponse, endpoint: EndpointRuntime) {
@@ -57,6 +65,8 @@ export class Exchange {
     this.settled = false;
     this.merge = undefined;
     this.abortReason = undefined;
+    this.startedAt = endpoint.metrics === undefined ? 0 : performance.now();
+    this.backendsDone = 0;
     this.#backendAborts = undefined;
   }
 

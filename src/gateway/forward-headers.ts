@@ -2,13 +2,15 @@
  * The headers a backend sees (krakend-compat.md §4, zero trust): only
  * `Content-Type` plus the endpoint's `input_headers` (`*` = all but
  * hop-by-hop), then the propagated claims, which reach the backend only when
- * their name passes the same allowlist (KrakenD's rule). `X-Forwarded-For` and
- * `X-Forwarded-Host` are always set.
+ * their name passes the same allowlist (KrakenD's rule). `X-Forwarded-For`,
+ * `X-Forwarded-Host` and `X-Request-Id` are always set, and W3C trace context
+ * (`traceparent`, `tracestate`) passes through when it is well formed.
  */
 import type { IncomingMessage } from 'node:http';
 import type { PropagatedHeader } from '../authorizer/propagate.js';
 import type { StripRule } from '../authorizer/identity-headers.js';
 import { HOP_BY_HOP, headerSafe } from '../lib/headers.js';
+import { REQUEST_ID_HEADER, validTraceparent, validTracestate } from '../http/request-id.js';
 
 /**
  * Never forwarded: hop-by-hop headers (RFC 9110 §7.6.1), `host` (the backend's
@@ -20,9 +22,12 @@ export const NOT_FORWARDED: ReadonlySet<string> = new Set([
   'host',
   'content-length',
   'expect',
-  // Set by the gateway below, from the connection rather than from the client.
+  // Set by the gateway below, from the connection rather than from the client, or checked first.
   'x-forwarded-for',
   'x-forwarded-host',
+  'x-request-id',
+  'traceparent',
+  'tracestate',
 ]);
 
 /** KrakenD sends its own User-Agent when the client's is not forwarded. */
@@ -40,6 +45,7 @@ export function buildBackendHeaders(
   inputHeaders: ReadonlySet<string> | '*',
   propagated: readonly PropagatedHeader[] | undefined,
   strip: StripRule,
+  requestId: string,
 ): string[] {
   const headers = req.headers;
   const out: string[] = [];
@@ -82,6 +88,14 @@ export function buildBackendHeaders(
   const host = headers.host;
   if (host !== undefined) out.push('x-forwarded-host', host);
   if (!userAgent) out.push('user-agent', GATEWAY_USER_AGENT);
+  out.push(REQUEST_ID_HEADER, requestId);
+  // Trace context passes through unchanged, whatever input_headers says, when it is well formed.
+  const traceparent = validTraceparent(headers.traceparent);
+  if (traceparent !== undefined) {
+    out.push('traceparent', traceparent);
+    const tracestate = validTracestate(headers.tracestate);
+    if (tracestate !== undefined) out.push('tracestate', tracestate);
+  }
   return out;
 }
 

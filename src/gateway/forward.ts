@@ -13,6 +13,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Allow } from '../authorizer/decision.js';
 import type { Logger } from '../lib/logger.js';
+import type { BackendOutcome } from '../metrics/prometheus.js';
+import { performance } from 'node:perf_hooks';
 import { filterQuery, UnroutableClaimError, withQuery } from './backend-url.js';
 import { BodyTooLargeError, Exchange, GatewayTimeoutError, type BackendRuntime, type EndpointRuntime } from './exchange.js';
 import { buildBackendHeaders } from './forward-headers.js';
@@ -30,7 +32,15 @@ export interface ForwarderOptions {
 
 export interface Forwarder {
   /** Starts the backend work; returns the exchange to cancel if the client leaves (undefined when answered at once). */
-  forward(req: IncomingMessage, res: ServerResponse, runtime: EndpointRuntime, params: Readonly<Record<string, string>>, rawQuery: string, allow: Allow | undefined): Exchange | undefined;
+  forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    runtime: EndpointRuntime,
+    params: Readonly<Record<string, string>>,
+    rawQuery: string,
+    allow: Allow | undefined,
+    requestId: string,
+  ): Exchange | undefined;
 }
 
 interface MergeContext {
@@ -50,6 +60,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     params: Readonly<Record<string, string>>,
     rawQuery: string,
     allow: Allow | undefined,
+    requestId: string,
   ): Exchange | undefined {
     const endpoint = runtime.plan;
     const bodyPresent = hasRequestBody(req);
@@ -73,7 +84,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     }
 
     const exchange = new Exchange(req, res, runtime);
-    const headers = buildBackendHeaders(req, endpoint.inputHeaders, allow?.headers, runtime.strip);
+    const headers = buildBackendHeaders(req, endpoint.inputHeaders, allow?.headers, runtime.strip, requestId);
     const query = filterQuery(rawQuery, endpoint.inputQueryStrings);
     const claims = allow?.claims;
 
@@ -125,10 +136,11 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     exchange.clearTimer();
     if (exchange.settled) return;
     exchange.settled = true;
-    if (error === null) return;
+    if (error === null) return backendMetric(exchange, 0, 'ok');
     const res = exchange.res;
     if (exchange.bodyTooLarge) return tooLarge(exchange);
     if (clientGone(exchange)) return;
+    backendMetric(exchange, 0, exchange.timedOut ? 'timeout' : 'error');
     logBackendError(exchange, 0, exchange.timedOut ? 'endpoint timeout reached' : error.message);
     // Once the backend's status is out, a failure can only cut the connection: a clean end would pass a truncated body off as complete.
     if (res.headersSent) return void res.destroy();
@@ -165,13 +177,16 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   function onMergeResult(result: MergeCallResult<MergeContext>): void {
     const { exchange, state, backend, index } = result.context;
     if (exchange.settled) return;
+    exchange.backendsDone |= 1 << index;
     if (result.error !== null) {
       if (exchange.bodyTooLarge) return tooLarge(exchange);
       if (clientGone(exchange)) return;
+      backendMetric(exchange, index, 'error');
       state.fail(undefined);
       logBackendError(exchange, index, result.error.message);
     } else {
       const data = result.text === undefined ? undefined : decodeBackendBody(result.text, backend.plan.encoding);
+      backendMetric(exchange, index, data !== undefined ? 'ok' : result.text === undefined ? 'status' : 'error');
       if (data !== undefined) {
         state.add(data);
       } else {
@@ -193,6 +208,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     exchange.timer = undefined;
     exchange.timedOut = true;
     if (exchange.settled) return;
+    for (let i = 0; i < exchange.endpoint.backends.length; i++) if ((exchange.backendsDone & (1 << i)) === 0) backendMetric(exchange, i, 'timeout');
     logBackendError(exchange, -1, 'endpoint timeout reached');
     settleMerged(exchange, exchange.merge ?? new MergeState(exchange.endpoint.backends.length));
   }
@@ -218,6 +234,11 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   }
 
   return { forward };
+}
+
+function backendMetric(exchange: Exchange, index: number, outcome: BackendOutcome): void {
+  const metrics = exchange.endpoint.metrics;
+  if (metrics !== undefined) metrics.backend(index, outcome, (performance.now() - exchange.startedAt) / 1000);
 }
 
 /** The endpoint's filtered query, or for a backend whose url_pattern sets query keys, the same without those keys. */

@@ -10,6 +10,7 @@
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { HOP_BY_HOP } from '../lib/headers.js';
+import { REQUEST_ID_HEADER } from '../http/request-id.js';
 import type { Exchange } from './exchange.js';
 
 export interface BackendCall {
@@ -29,13 +30,25 @@ const HOP_BY_HOP_RESPONSE = HOP_BY_HOP;
 /** Lengths of the hop-by-hop names: most headers are ruled out without lower-casing them. */
 const HOP_BY_HOP_LENGTHS: ReadonlySet<number> = new Set([...HOP_BY_HOP_RESPONSE].map((name) => name.length));
 
-/** undici's raw header list (Buffers, original case) → node's flat `[name, value, …]`, hop-by-hop removed. */
-export function relayedHeaders(raw: readonly (Buffer | string)[]): string[] {
-  const out: string[] = [];
+/**
+ * undici's raw header list (Buffers, original case) → a headers object for
+ * node's writeHead, hop-by-hop removed and repeated headers kept as lists.
+ * The response already carries the gateway's X-Request-Id (set with
+ * setHeader), and node merges a flat header list into such a response one
+ * setHeader at a time, losing repeats such as two Set-Cookie lines; an object
+ * with lists keeps them. The backend's own X-Request-Id never replaces ours.
+ */
+export function relayedHeaders(raw: readonly (Buffer | string)[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
-    if (HOP_BY_HOP_LENGTHS.has(name.length) && HOP_BY_HOP_RESPONSE.has(name.toLowerCase())) continue;
-    out.push(name, raw[i + 1]!.toString('latin1'));
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    if (HOP_BY_HOP_LENGTHS.has(name.length) && HOP_BY_HOP_RESPONSE.has(name)) continue;
+    if (name === REQUEST_ID_HEADER) continue;
+    const value = raw[i + 1]!.toString('latin1');
+    const previous = out[name];
+    if (previous === undefined) out[name] = value;
+    else if (typeof previous === 'string') out[name] = [previous, value];
+    else previous.push(value);
   }
   return out;
 }

@@ -4,28 +4,37 @@
  * endpoint is built before the first request; the request path does no config
  * reads and no regular-expression building, and stays synchronous until the
  * backend call unless a token names a key the key set must download first.
+ *
+ * What a request is served with (plan, authorizers, router, runtimes) is one
+ * `Serving` object, read once when the request arrives. A reload builds a new
+ * one from a new plan, bound with the same key-set registry, and swaps it in:
+ * requests in flight finish on the old one, new ones use the new one.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Decision } from '../authorizer/decision.js';
-import type { EndpointPlan, GatewayPlan } from '../config/compile.js';
-import type { KeySetRegistry } from '../keys/registry.js';
-import { bindPlan } from '../runtime/bind.js';
-import type { Deps } from '../lib/deps.js';
-import { createLimitedServer, drain, listen, type Listening } from '../http/server.js';
-import { silentLogger, type Logger } from '../lib/logger.js';
-import { ACCESS_MESSAGE, type AccessLog } from './access-log.js';
-import { compilePathBuilder, patternQueryKeys } from './backend-url.js';
 import { createStripRule } from '../authorizer/identity-headers.js';
+import type { EndpointPlan, GatewayPlan } from '../config/compile.js';
+import { createKeySetRegistry, type KeySetRegistry } from '../keys/registry.js';
+import { resolveDeps, type Deps } from '../lib/deps.js';
+import type { Logger } from '../lib/logger.js';
+import { REQUEST_ID_HEADER, requestIdOf } from '../http/request-id.js';
+import { BODIES, sendEmpty, sendJson, writeDenial } from '../http/response.js';
+import { createLimitedServer, drain, listen, type Listening } from '../http/server.js';
+import type { EndpointMetrics, RequestMetrics } from '../metrics/prometheus.js';
+import { createRouter, type Router } from '../routing/router.js';
+import { bindPlan, type BoundPlan } from '../runtime/bind.js';
+import { readinessOf, type Readiness } from '../runtime/readiness.js';
+import { ACCESS_MESSAGE, type AccessEntry, type AccessLog } from './access-log.js';
+import { compilePathBuilder, patternQueryKeys } from './backend-url.js';
 import { ClientGoneError, type BackendRuntime, type EndpointRuntime, type Exchange } from './exchange.js';
-import { createForwarder } from './forward.js';
+import { createForwarder, type Forwarder } from './forward.js';
 import { sendHealth } from './health.js';
 import { createBackendPools } from './pools.js';
-import { BODIES, sendEmpty, sendJson, writeDenial } from '../http/response.js';
-import { createRouter } from '../routing/router.js';
 
 export interface GatewayOptions extends Partial<Deps> {
-  /** Shared key sets; by default the gateway owns one registry for all its endpoints. */
+  /** Shared key sets; by default the gateway owns one registry for all its endpoints (and its reloads). */
   keySets?: KeySetRegistry;
   /** Listening address; default the plan's `listen_ip`, else every interface. */
   host?: string;
@@ -33,58 +42,131 @@ export interface GatewayOptions extends Partial<Deps> {
   port?: number;
   /**
    * One INFO line per request: true (default) writes it through `logger`,
-   * a function writes it itself (the CLI passes pino-logger's fast writer),
+   * a function writes it itself (the CLI passes the fast batched writer),
    * false turns it off.
    */
   accessLog?: boolean | AccessLog;
   /** How long `close()` waits for in-flight requests before cutting connections (default 10 s). */
   drainTimeoutMs?: number;
+  /** Request metrics (Prometheus); none by default. */
+  metrics?: RequestMetrics;
 }
 
 export interface Gateway {
   readonly port: number;
   readonly url: string;
+  /** The address actually bound. */
+  readonly address: string;
   /** Stops accepting, lets in-flight requests finish (bounded), then releases sockets and key sets. */
   close(): Promise<void>;
   /** Resolves once every key set finished its first load attempt. */
   ready(): Promise<void>;
+  /** Whether every key set can serve keys now, with the readiness endpoint's body. */
+  readiness(): Readiness;
+  /**
+   * Serves `plan` from now on. Binding errors (a broken key file) reject and the
+   * running plan stays. Listening settings (port, address, server limits) need a
+   * restart; they are kept, with a warning.
+   */
+  reload(plan: GatewayPlan): Promise<void>;
+  /** What the running plan and its parts are, for metrics. */
+  readonly bound: () => BoundPlan;
 }
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 const SERVICE = '[SERVICE: Gateway]';
 
+/** What a request is served with; replaced whole by a reload. */
+interface Serving {
+  readonly plan: GatewayPlan;
+  readonly bound: BoundPlan;
+  readonly runtimes: ReadonlyMap<EndpointPlan, EndpointRuntime>;
+  readonly router: Router<EndpointPlan>;
+  readonly forwarder: Forwarder;
+  readonly healthPath: string | undefined;
+  readonly readyPath: string | undefined;
+  readonly ownMetrics: EndpointMetrics | undefined;
+}
+
 /**
- * What the close hook needs about one request, in one small fixed shape.
- * (Extra fields on node's ServerResponse cost shape transitions of a
- * 40-field object on every request: measured, several µs.)
+ * What the close hook and the access log need about one request, in one small
+ * fixed shape. (Extra fields on node's ServerResponse cost shape transitions
+ * of a 40-field object on every request: measured, several µs.)
  */
-class RequestState {
+class RequestState implements AccessEntry {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  readonly requestId: string;
+  readonly method: string;
   readonly path: string;
   readonly startedAt: number;
+  readonly socket: Socket;
+  readonly socketBytesAtStart: number;
   exchange: Exchange | undefined;
+  endpoint: string | undefined;
+  metrics: EndpointMetrics | undefined;
+  code: string | undefined;
+  status: number;
+  durationMs: number;
+  bytes: number;
+  aborted: boolean;
 
-  constructor(req: IncomingMessage, res: ServerResponse, path: string, startedAt: number) {
+  constructor(req: IncomingMessage, res: ServerResponse, requestId: string, path: string, startedAt: number) {
     this.req = req;
     this.res = res;
+    this.requestId = requestId;
+    this.method = req.method ?? '';
     this.path = path;
     this.startedAt = startedAt;
+    this.socket = req.socket;
+    this.socketBytesAtStart = req.socket.bytesWritten;
     this.exchange = undefined;
+    this.endpoint = undefined;
+    this.metrics = undefined;
+    this.code = undefined;
+    this.status = 0;
+    this.durationMs = 0;
+    this.bytes = 0;
+    this.aborted = false;
+  }
+
+  get client(): string {
+    const address = this.socket.remoteAddress ?? '';
+    return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
   }
 }
 
-export async function startGateway(plan: GatewayPlan, options: GatewayOptions = {}): Promise<Gateway> {
-  const logger = options.logger ?? silentLogger;
+export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptions = {}): Promise<Gateway> {
+  const deps = resolveDeps(options);
+  const { logger } = deps;
   const accessLog = accessLogFor(options.accessLog ?? true, logger);
+  const metrics = options.metrics;
+  const timed = accessLog !== undefined || metrics !== undefined;
   const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
-  // A broken validator (a missing key file, a weak key) throws ConfigError here, before anything listens.
-  const bound = bindPlan(plan, { logger, clock: options.clock, dispatcher: options.dispatcher, keySets: options.keySets });
+  const ownsRegistry = options.keySets === undefined;
+  const keySets = options.keySets ?? createKeySetRegistry(deps);
   const pools = createBackendPools({ keepAliveTimeoutMs: 4000 });
-  const runtimes = new Map<EndpointPlan, EndpointRuntime>();
-  const releaseAuth = (): void => bound.close();
+  const inFlight = new Set<RequestState>();
+  let draining = false;
 
-  function buildRuntime(endpoint: EndpointPlan): EndpointRuntime {
+  function serve(plan: GatewayPlan): Serving {
+    // A broken validator (a missing key file, a weak key) throws ConfigError here, before anything is swapped or listens.
+    const bound = bindPlan(plan, { ...deps, keySets });
+    const runtimes = new Map<EndpointPlan, EndpointRuntime>();
+    for (const endpoint of plan.endpoints) runtimes.set(endpoint, buildRuntime(endpoint, bound));
+    return {
+      plan,
+      bound,
+      runtimes,
+      router: createRouter(plan.endpoints),
+      forwarder: createForwarder({ maxBodyBytes: plan.limits.maxBodySize, logger }),
+      healthPath: plan.healthPath,
+      readyPath: plan.readyPath,
+      ownMetrics: metrics?.endpoint({ path: '(gateway)', method: '', backends: [] }),
+    };
+  }
+
+  function buildRuntime(endpoint: EndpointPlan, bound: BoundPlan): EndpointRuntime {
     const authorizer = bound.authorizerFor(endpoint);
     const backends: BackendRuntime[] = endpoint.backends.map((backend) => ({
       plan: backend,
@@ -95,43 +177,81 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
     const claimPaths = endpoint.backends.some((backend) => backend.urlParts.some((part) => part.kind === 'claim'));
     // Every identity header any endpoint sets is stripped on every endpoint, public ones included.
     const strip = createStripRule(bound.identityHeaders, authorizer?.policy.checkedHeaders ?? []);
-    return Object.freeze({ plan: endpoint, authorizer, backends: Object.freeze(backends), noop: endpoint.outputEncoding === 'no-op', claimPaths, strip });
+    const endpointMetrics = metrics?.endpoint({
+      path: endpoint.path,
+      method: endpoint.method,
+      backends: endpoint.backends.map((backend) => `${new URL(backend.hosts[0] ?? 'http://unknown').origin}${backend.urlPattern.split('?')[0]}`),
+    });
+    return Object.freeze({
+      plan: endpoint,
+      authorizer,
+      backends: Object.freeze(backends),
+      noop: endpoint.outputEncoding === 'no-op',
+      claimPaths,
+      strip,
+      metrics: endpointMetrics,
+    });
   }
-  for (const endpoint of plan.endpoints) runtimes.set(endpoint, buildRuntime(endpoint));
 
-  const router = createRouter(plan.endpoints);
-  const forwarder = createForwarder({ maxBodyBytes: plan.limits.maxBodySize, logger });
-  const healthPath = plan.healthPath;
-  const limits = plan.limits;
-  let draining = false;
-
-  const server: Server = createLimitedServer(limits, handle);
+  let serving: Serving;
+  try {
+    serving = serve(firstPlan);
+  } catch (error) {
+    if (ownsRegistry) keySets.close();
+    await pools.destroy();
+    throw error;
+  }
+  const server: Server = createLimitedServer(firstPlan.limits, handle);
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
+    const current = serving;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const state = new RequestState(req, res, path, accessLog === undefined ? 0 : performance.now());
+    const requestId = requestIdOf(req.headers[REQUEST_ID_HEADER]);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    const state = new RequestState(req, res, requestId, path, timed ? performance.now() : 0);
+    inFlight.add(state);
     res.on('close', () => onResponseClose(state));
-    if (draining) res.shouldKeepAlive = false;
+    if (draining) {
+      // A request on a connection opened before the drain: answer it cleanly and close, never reset.
+      res.shouldKeepAlive = false;
+      sendJson(res, 503, BODIES.shuttingDown, { connection: 'close', 'retry-after': '1' });
+      return;
+    }
     const method = req.method ?? 'GET';
 
-    if (healthPath !== undefined && path === healthPath) {
+    if (current.healthPath !== undefined && path === current.healthPath) {
+      state.endpoint = current.healthPath;
       if (method === 'GET' || method === 'HEAD') sendHealth(res, method);
       else sendJson(res, 405, BODIES.methodNotAllowed, { allow: 'GET, HEAD' });
       return;
     }
-    const match = router.match(method, path);
-    if (match.kind === 'not_found') return sendJson(res, 404, BODIES.notFound);
-    if (match.kind === 'method_not_allowed') return sendJson(res, 405, BODIES.methodNotAllowed, { allow: match.allow.join(', ') });
+    if (current.readyPath !== undefined && path === current.readyPath) {
+      state.endpoint = current.readyPath;
+      if (method !== 'GET' && method !== 'HEAD') return sendJson(res, 405, BODIES.methodNotAllowed, { allow: 'GET, HEAD' });
+      const readiness = readinessOf(current.bound.usedKeySets.map((keySet) => keySet.status()));
+      return sendJson(res, readiness.ready ? 200 : 503, method === 'HEAD' ? '' : readiness.body, { 'cache-control': 'no-store' });
+    }
+    const match = current.router.match(method, path);
+    if (match.kind !== 'found') {
+      state.metrics = current.ownMetrics;
+      state.metrics?.started();
+      if (match.kind === 'not_found') return sendJson(res, 404, BODIES.notFound);
+      return sendJson(res, 405, BODIES.methodNotAllowed, { allow: match.allow.join(', ') });
+    }
 
-    const runtime = runtimes.get(match.endpoint)!;
+    const runtime = current.runtimes.get(match.endpoint)!;
+    state.endpoint = match.endpoint.path;
+    state.metrics = runtime.metrics;
+    state.metrics?.started();
     const query = q === -1 ? '' : url.slice(q + 1);
     const authorizer = runtime.authorizer;
     if (authorizer === undefined) {
-      state.exchange = forwarder.forward(req, res, runtime, match.params, query, undefined);
+      state.exchange = current.forwarder.forward(req, res, runtime, match.params, query, undefined, requestId);
       return;
     }
+    const authStartedAt = state.metrics === undefined ? 0 : performance.now();
     let decision: Decision | Promise<Decision>;
     try {
       decision = authorizer.authorize({ headers: req.headers, query, params: match.params });
@@ -140,22 +260,32 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
     }
     if (decision instanceof Promise) {
       decision.then(
-        (settled) => respond(state, runtime, match.params, query, settled),
+        (settled) => respond(state, current, runtime, match.params, query, settled, authStartedAt),
         (error: unknown) => internalError(res, runtime, error),
       );
     } else {
-      respond(state, runtime, match.params, query, decision);
+      respond(state, current, runtime, match.params, query, decision, authStartedAt);
     }
   }
 
-  function respond(state: RequestState, runtime: EndpointRuntime, params: Record<string, string>, query: string, decision: Decision): void {
+  function respond(
+    state: RequestState,
+    current: Serving,
+    runtime: EndpointRuntime,
+    params: Record<string, string>,
+    query: string,
+    decision: Decision,
+    authStartedAt: number,
+  ): void {
+    state.metrics?.authorized(decision.allowed ? 'allow' : decision.code, (performance.now() - authStartedAt) / 1000);
     const res = state.res;
     // The client may have left while a key was being fetched.
     if (res.destroyed) return;
     if (decision.allowed) {
-      state.exchange = forwarder.forward(state.req, res, runtime, params, query, decision);
+      state.exchange = current.forwarder.forward(state.req, res, runtime, params, query, decision, state.requestId);
       return;
     }
+    state.code = decision.code;
     // A denied request never reaches a backend and carries no X-KrakenD headers.
     writeDenial(res, decision);
   }
@@ -166,6 +296,7 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
   }
 
   function onResponseClose(state: RequestState): void {
+    inFlight.delete(state);
     const res = state.res;
     const exchange = state.exchange;
     if (exchange !== undefined && !exchange.settled && !res.writableFinished) {
@@ -173,41 +304,80 @@ export async function startGateway(plan: GatewayPlan, options: GatewayOptions = 
       exchange.settled = true;
       exchange.abort(new ClientGoneError());
     }
-    if (accessLog !== undefined) {
-      const durationMs = Math.round((performance.now() - state.startedAt) * 1000) / 1000;
-      accessLog(state.req.method ?? '', state.path, res.statusCode, durationMs, !res.writableFinished);
-    }
+    if (!timed) return;
+    state.status = res.statusCode;
+    state.aborted = !res.writableFinished;
+    state.durationMs = Math.round((performance.now() - state.startedAt) * 1000) / 1000;
+    state.bytes = state.socket.bytesWritten - state.socketBytesAtStart;
+    state.metrics?.finished(state.status, state.durationMs / 1000);
+    accessLog?.(state);
   }
 
   let listening: Listening;
   try {
-    listening = await listen(server, { port: options.port ?? plan.port, host: options.host ?? plan.listenIp });
+    listening = await listen(server, { port: options.port ?? firstPlan.port, host: options.host ?? firstPlan.listenIp });
   } catch (error) {
-    releaseAuth();
+    if (ownsRegistry) keySets.close();
     await pools.destroy();
     throw error;
   }
-  const port = listening.port;
-  logger.info(`${SERVICE} Listening on port ${port}`);
+  logger.info({ address: listening.address, port: listening.port }, `${SERVICE} Listening on port ${listening.port} (address ${listening.address})`);
 
   let closing: Promise<void> | undefined;
   return {
-    port,
+    port: listening.port,
     url: listening.url,
-    ready: () => bound.ready(),
+    address: listening.address,
+    ready: () => serving.bound.ready(),
+    readiness: () => readinessOf(serving.bound.usedKeySets.map((keySet) => keySet.status())),
+    bound: () => serving.bound,
+    async reload(plan) {
+      const next = serve(plan);
+      warnAboutRestartOnlyChanges(serving.plan, plan, logger);
+      serving = next;
+      // Key sets only the old plan used are closed; requests still on the old plan fail closed.
+      keySets.retainOnly(next.bound.usedKeySets);
+      logger.info(`${SERVICE} configuration reloaded (${plan.endpoints.length} endpoints)`);
+    },
     close() {
       draining = true;
+      // Answers still being prepared tell their clients not to send another request on this connection.
+      for (const state of inFlight) if (!state.res.headersSent) state.res.shouldKeepAlive = false;
       closing ??= drain(server, drainTimeoutMs)
         .then(() => pools.destroy())
-        .finally(releaseAuth);
+        .finally(() => {
+          if (ownsRegistry) keySets.close();
+        });
       return closing;
     },
   };
 }
 
+function warnAboutRestartOnlyChanges(previous: GatewayPlan, next: GatewayPlan, logger: Logger): void {
+  const changed: string[] = [];
+  if (previous.port !== next.port) changed.push('port');
+  if (previous.listenIp !== next.listenIp) changed.push('listen_ip');
+  if (JSON.stringify(previous.limits) !== JSON.stringify(next.limits)) changed.push('extra_config["portcullis/server"] limits');
+  if (changed.length > 0) logger.warn(`${SERVICE} reload: ${changed.join(', ')} changed; they apply at the next restart`);
+}
+
 function accessLogFor(option: boolean | AccessLog, logger: Logger): AccessLog | undefined {
   if (typeof option === 'function') return option;
   if (!option) return undefined;
-  return (method, path, status, durationMs, aborted) =>
-    logger.info(aborted ? { method, path, status, durationMs, aborted } : { method, path, status, durationMs }, ACCESS_MESSAGE);
+  return (entry) =>
+    logger.info(
+      {
+        requestId: entry.requestId,
+        method: entry.method,
+        path: entry.path,
+        endpoint: entry.endpoint,
+        status: entry.status,
+        ...(entry.code !== undefined ? { code: entry.code } : {}),
+        durationMs: entry.durationMs,
+        client: entry.client,
+        bytes: entry.bytes,
+        ...(entry.aborted ? { aborted: true } : {}),
+      },
+      ACCESS_MESSAGE,
+    );
 }

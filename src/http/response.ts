@@ -54,4 +54,5 @@ export const BODIES = Object.freeze({
   badForwardRequest: '{"error":"bad_forward_request"}',
   internalError: '{"error":"internal_error"}',
   health: '{"status":"ok"}',
+  shuttingDown: '{"error":"shutting_down"}',
 });

@@ -28,6 +28,11 @@ export interface KeySetStatus {
   readonly lastErrorAt: number | undefined;
   readonly lastError: string | undefined;
   readonly fetchCount: number;
+  /** Downloads that succeeded, and that failed, since the set was created. */
+  readonly successCount: number;
+  readonly failureCount: number;
+  /** Serving its last good keys while downloads fail (still within jwk_max_stale). */
+  readonly stale: boolean;
   readonly coolingDown: boolean;
 }
 

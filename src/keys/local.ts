@@ -31,6 +31,9 @@ export function createStaticKeySet(label: string, jwks: readonly Jwk[], options:
     lastErrorAt: undefined,
     lastError: undefined,
     fetchCount: 0,
+    successCount: 1,
+    failureCount: 0,
+    stale: false,
     coolingDown: false,
   });
   return {

@@ -35,6 +35,8 @@ export interface KeySetRegistry {
   statuses(): KeySetStatus[];
   /** Resolves once every key set has finished its first load attempt. */
   ready(): Promise<void>;
+  /** Closes every key set not in `keep`, e.g. those only a replaced config used. */
+  retainOnly(keep: readonly KeySet[]): void;
   close(): void;
 }
 
@@ -110,6 +112,14 @@ export function createKeySetRegistry(options: RegistryOptions = {}): KeySetRegis
     statuses: () => [...sets.values()].map(({ set }) => set.status()),
     ready: async () => {
       await Promise.all([...sets.values()].map(({ set }) => set.ready()));
+    },
+    retainOnly(keep) {
+      const kept = new Set(keep);
+      for (const [id, { set }] of sets) {
+        if (kept.has(set)) continue;
+        set.close();
+        sets.delete(id);
+      }
     },
     close() {
       for (const { set } of sets.values()) set.close();

@@ -95,6 +95,8 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet {
   let lastAttemptFailed = false;
   let consecutiveFailures = 0;
   let fetchCount = 0;
+  let successCount = 0;
+  let failureCount = 0;
   let startedSeq = 0;
   let appliedSeq = 0;
   let inflight: Promise<void> | undefined;
@@ -147,6 +149,7 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet {
       appliedSeq = seq;
       index = built.index;
       lastSuccessAt = clock.now();
+      successCount += 1;
       lastAttemptFailed = false;
       consecutiveFailures = 0;
       for (const reason of built.skipped) logger.warn({ keySet: label }, `[KeySet] skipped ${reason}`);
@@ -156,6 +159,7 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet {
       if (closed || seq < appliedSeq) return;
       lastError = describe(error);
       lastErrorAt = clock.now();
+      failureCount += 1;
       lastAttemptFailed = true;
       consecutiveFailures += 1;
       const keeping = usable(clock.now()) !== undefined;
@@ -225,6 +229,9 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet {
         lastErrorAt,
         lastError,
         fetchCount,
+        successCount,
+        failureCount,
+        stale: keys !== undefined && lastAttemptFailed,
         coolingDown: !closed && !inflight && !mayDownload(now),
       };
     },

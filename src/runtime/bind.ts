@@ -81,6 +81,8 @@ export interface BoundPlan {
   readonly cache: VerifiedTokenCache;
   /** Resolves once every key set finished its first load attempt. */
   ready(): Promise<void>;
+  /** The key sets this plan's authorizers use, once each. */
+  readonly usedKeySets: readonly KeySet[];
   /** Closes the registry if this bound plan created it. */
   close(): void;
 }
@@ -115,8 +117,10 @@ export function bindPlan(plan: GatewayPlan, options: BindPlanOptions = {}): Boun
     throw error;
   }
   const identityHeaders = Object.freeze([...new Set([...authorizers.values()].flatMap((authorizer) => authorizer.policy.propagation.headerNames))]);
+  const usedKeySets = Object.freeze([...new Set([...authorizers.values()].map((authorizer) => authorizer.keySet))]);
   return {
     plan,
+    usedKeySets,
     authorizerFor: (endpoint) => authorizers.get(endpoint),
     identityHeaders,
     keySets,

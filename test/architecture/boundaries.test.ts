@@ -22,16 +22,17 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   runtime: ['lib', 'jwt', 'keys', 'authorizer', 'config'],
   routing: ['lib'],
   http: ['lib', 'jwt', 'authorizer'],
-  gateway: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http'],
-  'adapters/forward-auth': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http'],
+  metrics: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'http'],
+  gateway: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics'],
+  'adapters/forward-auth': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics'],
   'adapters/lambda': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime'],
   'adapters/middleware': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'http'],
   // The development issuer is an app of its own beside the product.
   issuer: ['lib', 'jwt', 'config', 'http'],
-  demo: ['lib', 'jwt', 'config', 'runtime', 'http', 'gateway', 'issuer'],
-  cli: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'gateway', 'adapters/forward-auth', 'adapters/lambda', 'adapters/middleware', 'issuer', 'demo'],
+  demo: ['lib', 'jwt', 'config', 'runtime', 'http', 'metrics', 'gateway', 'issuer'],
+  cli: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics', 'gateway', 'adapters/forward-auth', 'adapters/lambda', 'adapters/middleware', 'issuer', 'demo'],
   // src/index.ts, the library's public surface.
-  '(root)': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'adapters/forward-auth', 'adapters/lambda', 'adapters/middleware'],
+  '(root)': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics', 'adapters/forward-auth', 'adapters/lambda', 'adapters/middleware'],
 };
 
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g;

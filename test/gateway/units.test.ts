@@ -146,8 +146,9 @@ describe('access log', () => {
     const { lines, destination } = capture();
     const logger = createPinoLogger({ destination });
     const access = createAccessLog(logger)!;
-    access('GET', '/a"b\\c', 200, 1.234, false);
-    access('POST', '/x', 502, 10, true);
+    const entry = { requestId: 'r1', endpoint: undefined, code: undefined, client: '127.0.0.1', bytes: 0 };
+    access({ ...entry, method: 'GET', path: '/a"b\\c', status: 200, durationMs: 1.234, aborted: false });
+    access({ ...entry, method: 'POST', path: '/x', status: 502, durationMs: 10, aborted: true });
     assert.equal(lines.length, 0, 'lines wait to be written together');
     await new Promise((resolve) => setTimeout(resolve, 60));
     logger.info({ method: 'GET', path: '/a"b\\c', status: 200, durationMs: 1.234 }, ACCESS_MESSAGE);
@@ -164,7 +165,7 @@ describe('access log', () => {
     assert.equal(createAccessLog(createPinoLogger({ level: 'warn', destination: capture().destination })), undefined);
     const { lines, destination } = capture();
     const access = createAccessLog(createPinoLogger({ destination }))!;
-    access('GET', '/', 200, 0, false);
+    access({ requestId: 'r', method: 'GET', path: '/', endpoint: undefined, status: 200, code: undefined, durationMs: 0, client: '', bytes: 0, aborted: false });
     access.flush();
     assert.equal(lines.length, 1);
   });

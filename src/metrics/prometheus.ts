@@ -1,0 +1,291 @@
+/**
+ * Prometheus metrics for the gateway and forward-auth (prom-client). Label
+ * values come only from the config (endpoint templates, methods, backend
+ * origins and patterns, key-source labels without query strings, failure
+ * codes from the closed table), never from a request, so the number of series
+ * is bounded by the config.
+ *
+ * Request-path metrics are recorded through EndpointMetrics objects built once
+ * per endpoint with their label children resolved, so a request costs a few
+ * counter increments and histogram observations, not label lookups. Key-set,
+ * cache and logging figures are read when Prometheus scrapes.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { KeySetStatus } from '../keys/key-set.js';
+
+export interface CacheStats {
+  readonly size: number;
+  readonly bytes: number;
+  readonly hits: number;
+  readonly misses: number;
+}
+
+/** What the metrics read at scrape time. Each getter reads the current (possibly reloaded) state. */
+export interface MetricSources {
+  keySets(): readonly KeySetStatus[];
+  cache(): CacheStats | undefined;
+  /** Log lines dropped because the log reader fell behind. */
+  droppedLogLines?(): number;
+  clock?: { now(): number };
+}
+
+/** One endpoint's request metrics, labels resolved once. */
+export interface EndpointMetrics {
+  /** A request reached this endpoint (in-flight +1). */
+  started(): void;
+  /** The response is done (in-flight −1). */
+  finished(status: number, seconds: number): void;
+  /** The authorizer answered: `allow` or a failure code. */
+  authorized(outcome: string, seconds: number): void;
+  /** One backend call ended. */
+  backend(index: number, outcome: BackendOutcome, seconds: number): void;
+}
+
+export type BackendOutcome = 'ok' | 'error' | 'timeout' | 'status';
+
+export interface EndpointIdentity {
+  /** The endpoint template, e.g. `/users/{id}`. */
+  readonly path: string;
+  readonly method: string;
+  /** One label per backend, e.g. `http://users:8000/users/{id}`. */
+  readonly backends: readonly string[];
+}
+
+export interface RequestMetrics {
+  endpoint(identity: EndpointIdentity): EndpointMetrics;
+  /** Reloads, by result. */
+  reloaded(ok: boolean): void;
+}
+
+export interface PrometheusMetrics extends RequestMetrics {
+  readonly registry: Registry;
+  /** The text exposition. */
+  exposition(): Promise<string>;
+  readonly contentType: string;
+}
+
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+// Authorization is sub-millisecond when cached; a key download can take seconds.
+const AUTH_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5];
+const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function createPrometheusMetrics(sources: MetricSources, options: { processMetrics?: boolean } = {}): PrometheusMetrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const now = () => (sources.clock?.now() ?? Date.now()) / 1000;
+
+  const requests = new Counter({
+    name: 'portcullis_http_requests_total',
+    help: 'Requests answered, by endpoint template, method and status class.',
+    labelNames: ['endpoint', 'method', 'status_class'] as const,
+    registers: [registry],
+  });
+  const requestDuration = new Histogram({
+    name: 'portcullis_http_request_duration_seconds',
+    help: 'Time from the request to the end of the response, by endpoint template and method.',
+    labelNames: ['endpoint', 'method'] as const,
+    buckets: REQUEST_BUCKETS,
+    registers: [registry],
+  });
+  const inFlight = new Gauge({
+    name: 'portcullis_http_requests_in_flight',
+    help: 'Requests being handled now.',
+    registers: [registry],
+  });
+  const decisions = new Counter({
+    name: 'portcullis_authorization_decisions_total',
+    help: 'Authorization decisions, by endpoint template and outcome ("allow" or the failure code).',
+    labelNames: ['endpoint', 'decision'] as const,
+    registers: [registry],
+  });
+  const authDuration = new Histogram({
+    name: 'portcullis_authorization_duration_seconds',
+    help: 'Time spent authorizing a request (cached tokens take microseconds; a key download, longer).',
+    labelNames: ['endpoint'] as const,
+    buckets: AUTH_BUCKETS,
+    registers: [registry],
+  });
+  const backendDuration = new Histogram({
+    name: 'portcullis_backend_request_duration_seconds',
+    help: 'Time of one backend call, by endpoint template and backend.',
+    labelNames: ['endpoint', 'backend'] as const,
+    buckets: REQUEST_BUCKETS,
+    registers: [registry],
+  });
+  const backendFailures = new Counter({
+    name: 'portcullis_backend_failures_total',
+    help: 'Backend calls that failed, by endpoint template, backend and kind (error, timeout, status).',
+    labelNames: ['endpoint', 'backend', 'kind'] as const,
+    registers: [registry],
+  });
+  const reloads = new Counter({
+    name: 'portcullis_config_reloads_total',
+    help: 'Configuration reloads, by result (ok, error).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  reloads.labels('ok').inc(0);
+  reloads.labels('error').inc(0);
+
+  // Figures kept by the key sets and the cache as plain numbers, turned into metrics at scrape time.
+  const seenDownloads = new Map<string, { ok: number; failed: number }>();
+  new Counter({
+    name: 'portcullis_jwks_downloads_total',
+    help: 'JWKS (and discovery) downloads, by key source and result (ok, error).',
+    labelNames: ['key_source', 'result'] as const,
+    registers: [registry],
+    collect() {
+      for (const status of sources.keySets()) {
+        const seen = seenDownloads.get(status.label) ?? { ok: 0, failed: 0 };
+        const ok = status.successCount;
+        const failed = status.failureCount;
+        // A key set replaced by a reload starts again from zero; a counter never goes down.
+        this.labels(status.label, 'ok').inc(ok >= seen.ok ? ok - seen.ok : ok);
+        this.labels(status.label, 'error').inc(failed >= seen.failed ? failed - seen.failed : failed);
+        seenDownloads.set(status.label, { ok, failed });
+      }
+    },
+  });
+  new Gauge({
+    name: 'portcullis_jwks_keys',
+    help: 'Keys a key set serves now (0 while it has none usable).',
+    labelNames: ['key_source'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const status of sources.keySets()) this.labels(status.label).set(status.keyCount);
+    },
+  });
+  new Gauge({
+    name: 'portcullis_jwks_last_success_age_seconds',
+    help: 'Seconds since the key set last downloaded (or read) its keys successfully; absent until it has.',
+    labelNames: ['key_source'] as const,
+    aggregator: 'max',
+    registers: [registry],
+    collect() {
+      this.reset();
+      const seconds = now();
+      for (const status of sources.keySets()) {
+        if (status.lastSuccessAt !== undefined) this.labels(status.label).set(Math.max(0, seconds - status.lastSuccessAt / 1000));
+      }
+    },
+  });
+  new Gauge({
+    name: 'portcullis_jwks_serving_stale',
+    help: '1 while a key set serves its last good keys because downloads fail.',
+    labelNames: ['key_source'] as const,
+    aggregator: 'max',
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const status of sources.keySets()) this.labels(status.label).set(status.stale ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'portcullis_jwks_ready',
+    help: '1 when a key set has keys it may serve (loaded, and not past jwk_max_stale).',
+    labelNames: ['key_source'] as const,
+    aggregator: 'min',
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const status of sources.keySets()) this.labels(status.label).set(status.loaded ? 1 : 0);
+    },
+  });
+  let seenHits = 0;
+  let seenMisses = 0;
+  new Counter({
+    name: 'portcullis_token_cache_hits_total',
+    help: 'Verified-token cache lookups that found the token.',
+    registers: [registry],
+    collect() {
+      const hits = sources.cache()?.hits ?? 0;
+      this.inc(hits >= seenHits ? hits - seenHits : hits);
+      seenHits = hits;
+    },
+  });
+  new Counter({
+    name: 'portcullis_token_cache_misses_total',
+    help: 'Verified-token cache lookups that did not (the token was verified).',
+    registers: [registry],
+    collect() {
+      const misses = sources.cache()?.misses ?? 0;
+      this.inc(misses >= seenMisses ? misses - seenMisses : misses);
+      seenMisses = misses;
+    },
+  });
+  new Gauge({
+    name: 'portcullis_token_cache_entries',
+    help: 'Verified tokens held.',
+    registers: [registry],
+    collect() {
+      this.set(sources.cache()?.size ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'portcullis_token_cache_bytes',
+    help: 'Approximate memory the verified-token cache holds.',
+    registers: [registry],
+    collect() {
+      this.set(sources.cache()?.bytes ?? 0);
+    },
+  });
+  if (sources.droppedLogLines) {
+    const dropped = sources.droppedLogLines;
+    let seenDropped = 0;
+    new Counter({
+      name: 'portcullis_log_lines_dropped_total',
+      help: 'Log lines dropped because the log reader fell behind (logging never blocks requests).',
+      registers: [registry],
+      collect() {
+        const total = dropped();
+        this.inc(total >= seenDropped ? total - seenDropped : total);
+        seenDropped = total;
+      },
+    });
+  }
+
+  function endpoint(identity: EndpointIdentity): EndpointMetrics {
+    const { path, method } = identity;
+    const byClass = STATUS_CLASSES.map((statusClass) => requests.labels(path, method, statusClass));
+    const duration = requestDuration.labels(path, method);
+    const auth = authDuration.labels(path);
+    const outcomes = new Map<string, Counter.Internal>();
+    const backendTimes = identity.backends.map((backend) => backendDuration.labels(path, backend));
+    const failures = identity.backends.map((backend) => ({
+      error: backendFailures.labels(path, backend, 'error'),
+      timeout: backendFailures.labels(path, backend, 'timeout'),
+      status: backendFailures.labels(path, backend, 'status'),
+    }));
+    return {
+      started: () => inFlight.inc(),
+      finished(status, seconds) {
+        inFlight.dec();
+        const index = Math.floor(status / 100) - 1;
+        byClass[index >= 0 && index < 5 ? index : 4]!.inc();
+        duration.observe(seconds);
+      },
+      authorized(outcome, seconds) {
+        let counter = outcomes.get(outcome);
+        if (counter === undefined) {
+          counter = decisions.labels(path, outcome);
+          outcomes.set(outcome, counter);
+        }
+        counter.inc();
+        auth.observe(seconds);
+      },
+      backend(index, outcome, seconds) {
+        backendTimes[index]?.observe(seconds);
+        if (outcome !== 'ok') failures[index]?.[outcome].inc();
+      },
+    };
+  }
+
+  return {
+    registry,
+    endpoint,
+    reloaded: (ok) => reloads.labels(ok ? 'ok' : 'error').inc(),
+    exposition: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+}
