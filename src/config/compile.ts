@@ -16,13 +16,14 @@ import {
   type Encoding,
   type EndpointPlan,
   type GatewayPlan,
+  type MetricsPlan,
   type ServerLimits,
   type UrlPart,
 } from './plan.js';
 import type { BackendConfig, EndpointConfig, GatewayConfig } from './schema.js';
 import { ConfigError, jsonPath, type ConfigIssue } from './validate.js';
 
-export type { BackendPlan, Encoding, EndpointPlan, GatewayPlan, ServerLimits, UrlPart } from './plan.js';
+export type { BackendPlan, Encoding, EndpointPlan, GatewayPlan, MetricsPlan, ServerLimits, UrlPart } from './plan.js';
 export { GATEWAY_DEFAULTS, VALIDATOR_KEY, VALIDATOR_V1_KEY } from './plan.js';
 
 /** lura's `endpointURLKeysPattern`: a parameter is a whole segment `{name}`. */
@@ -66,6 +67,7 @@ export function compileGateway(config: GatewayConfig, options: { path?: string }
     healthPath,
     readyPath,
     endpoints: Object.freeze(endpoints),
+    metrics: compileMetrics(config),
     limits: Object.freeze(limits),
     verifiedTokenCacheSize: config.extra_config?.['portcullis/server']?.verified_token_cache_size ?? GATEWAY_DEFAULTS.verifiedTokenCacheSize,
     verifiedTokenCacheMaxBytes:
@@ -274,6 +276,16 @@ function checkReserved(path: string, paths: { healthPath: string | undefined; re
   }
   const prefix = RESERVED_PREFIXES.find((reserved) => path === reserved || path.startsWith(`${reserved}/`));
   if (prefix) issues.push({ path: issuePath, message: `${prefix} is a reserved path` });
+}
+
+function compileMetrics(config: GatewayConfig): MetricsPlan | undefined {
+  const exporter = config.extra_config?.['telemetry/opentelemetry']?.exporters?.prometheus?.[0];
+  if (exporter === undefined) return undefined;
+  return Object.freeze({
+    port: exporter.port ?? GATEWAY_DEFAULTS.metricsPort,
+    listenIp: exporter.listen_ip ?? GATEWAY_DEFAULTS.metricsListenIp,
+    processMetrics: exporter.process_metrics ?? true,
+  });
 }
 
 /** Same method and same shape (parameters as wildcards) is the same route: gin panics, we refuse. */

@@ -94,7 +94,6 @@ export const NAMESPACE_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
   ['telemetry/gelf', NO_TELEMETRY],
   ['telemetry/metrics', NO_TELEMETRY],
   ['telemetry/opencensus', NO_TELEMETRY],
-  ['telemetry/opentelemetry', NO_TELEMETRY],
   ['telemetry/influx', NO_TELEMETRY],
   ['telemetry/newrelic', NO_TELEMETRY],
   ['telemetry/moesif', NO_TELEMETRY],

@@ -176,6 +176,7 @@ function specialIssues(raw: unknown): SpecialIssues {
   treatKeys(raw, '', ROOT_KEY_TREATMENTS, found);
   tlsIssue(raw.tls, found);
   treatNamespaces(raw.extra_config, '/extra_config', found);
+  if (isObject(raw.extra_config)) telemetryNotes(raw.extra_config['telemetry/opentelemetry'], found);
   if (!Array.isArray(raw.endpoints)) return found;
   raw.endpoints.forEach((endpoint: unknown, i: number) => {
     if (!isObject(endpoint)) return;
@@ -217,6 +218,23 @@ function treatNamespaces(extra: unknown, pointer: string, found: SpecialIssues):
   treatKeys(extra, pointer, NAMESPACE_TREATMENTS, found);
   const proxy = extra.proxy;
   if (isObject(proxy)) treatKeys(proxy, `${pointer}/proxy`, PROXY_KEY_TREATMENTS, found);
+}
+
+/** The parts of KrakenD's OpenTelemetry block portcullis accepts but does not apply (it implements the Prometheus exporter). */
+function telemetryNotes(block: unknown, found: SpecialIssues): void {
+  if (!isObject(block)) return;
+  const base = '/extra_config/telemetry~1opentelemetry';
+  const notes: Record<string, string> = {
+    trace_sample_rate: 'no spans are exported (trace context is passed through to backends)',
+    layers: 'not applied: portcullis reports its own metrics (docs/gateway-operations.md)',
+    skip_paths: 'not applied: health and readiness requests are counted under their own endpoint label',
+  };
+  for (const [key, what] of Object.entries(notes)) {
+    if (key in block) found.warnings.push({ path: jsonPath('$', `${base}/${key}`), message: `"${key}": ${what}` });
+  }
+  if (isObject(block.exporters) && 'otlp' in block.exporters) {
+    found.warnings.push({ path: jsonPath('$', `${base}/exporters/otlp`), message: '"otlp": not implemented by portcullis: nothing is exported over OTLP; scrape the Prometheus exporter instead' });
+  }
 }
 
 /** `tls` asks for HTTPS (and with `enable_mtls`, client certificates): without it portcullis would serve plain HTTP. */

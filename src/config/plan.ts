@@ -41,6 +41,12 @@ export interface EndpointPlan {
   readonly label: string;
 }
 
+export interface MetricsPlan {
+  readonly port: number;
+  readonly listenIp: string;
+  readonly processMetrics: boolean;
+}
+
 export interface ServerLimits {
   maxHeaderSize: number;
   maxBodySize: number;
@@ -57,6 +63,8 @@ export interface GatewayPlan {
   /** "/__ready" unless renamed, undefined when disabled. */
   readonly readyPath: string | undefined;
   readonly endpoints: readonly EndpointPlan[];
+  /** The Prometheus listener (`telemetry/opentelemetry` exporters.prometheus), or undefined when there is none. */
+  readonly metrics: MetricsPlan | undefined;
   readonly limits: ServerLimits;
   readonly verifiedTokenCacheSize: number;
   /** Approximate memory bound of that cache; 0 disables it. */
@@ -68,6 +76,8 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   timeoutMs: 2000,
   healthPath: '/__health',
   readyPath: '/__ready',
+  metricsPort: 9090,
+  metricsListenIp: '127.0.0.1',
   method: 'GET',
   verifiedTokenCacheSize: DEFAULT_CACHE_ENTRIES,
   verifiedTokenCacheMaxBytes: DEFAULT_CACHE_MAX_BYTES,

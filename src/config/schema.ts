@@ -46,9 +46,39 @@ export const RouterSchema = strictObject(
   'Router settings.',
 );
 
+/** KrakenD's Prometheus exporter; portcullis serves `/metrics` on this listener. */
+export const PrometheusExporterSchema = strictObject(
+  {
+    name: Type.Optional(Type.String({ description: 'A name for the exporter (KrakenD requires one; portcullis only shows it in logs).' })),
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Port of the metrics listener (default 9090, as KrakenD).' })),
+    listen_ip: Type.Optional(Type.String({ description: 'Address of the metrics listener (default 127.0.0.1: metrics stay on the machine unless you open them).' })),
+    process_metrics: Type.Optional(Type.Boolean({ description: 'Include process metrics (CPU, memory, event loop; default true).' })),
+    go_metrics: Type.Optional(Type.Boolean({ description: 'Accepted for KrakenD compatibility; there is no Go runtime to report.' })),
+  },
+  'A Prometheus exporter: GET /metrics on its own listener.',
+);
+
+export const OpenTelemetrySchema = strictObject(
+  {
+    service_name: Type.Optional(Type.String({ description: 'Accepted for KrakenD compatibility.' })),
+    metric_reporting_period: Type.Optional(Type.Integer({ minimum: 0, description: 'Accepted for KrakenD compatibility (Prometheus pulls).' })),
+    trace_sample_rate: Type.Optional(Type.Number({ description: 'Accepted; portcullis passes trace context through but does not export spans.' })),
+    exporters: Type.Optional(
+      strictObject({
+        prometheus: Type.Optional(Type.Array(PrometheusExporterSchema, { maxItems: 1, description: 'At most one Prometheus exporter.' })),
+        otlp: Type.Optional(Type.Array(Type.Unknown(), { description: 'Accepted; nothing is exported over OTLP.' })),
+      }),
+    ),
+    layers: Type.Optional(Type.Unknown({ description: 'Accepted for KrakenD compatibility.' })),
+    skip_paths: Type.Optional(Type.Array(Type.String(), { description: 'Accepted for KrakenD compatibility.' })),
+  },
+  'KrakenD telemetry; portcullis implements the Prometheus exporter.',
+);
+
 export const ServiceExtraSchema = strictObject(
   {
     router: Type.Optional(RouterSchema),
+    'telemetry/opentelemetry': Type.Optional(OpenTelemetrySchema),
     'auth/validator': Type.Optional(
       strictObject({ shared_cache_duration: Type.Optional(Type.Integer({ minimum: 0, description: 'Accepted for KrakenD compatibility; keys are always shared.' })) }),
     ),

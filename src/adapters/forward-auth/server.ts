@@ -14,16 +14,23 @@
  * - a check request without the original method/URI: 400 (a proxy
  *   misconfiguration; nginx answers the client 500).
  *
+ * Its own paths (requests that are not checks): the health endpoint, and the
+ * readiness endpoint (503 until every key set has loaded).
+ *
  * The X-Original-* / X-Forwarded-* headers are trusted as they arrive, so this
  * port must be reachable by the proxy only.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Allow, Decision } from '../../authorizer/decision.js';
-import type { GatewayPlan } from '../../config/compile.js';
+import type { EndpointPlan, GatewayPlan } from '../../config/compile.js';
+import { performance } from 'node:perf_hooks';
+import { REQUEST_ID_HEADER, requestIdOf } from '../../http/request-id.js';
+import type { RequestMetrics } from '../../metrics/prometheus.js';
+import { readinessOf, type Readiness } from '../../runtime/readiness.js';
 import { headerSafe } from '../../lib/headers.js';
 import { createRouter } from '../../routing/router.js';
 import type { KeySetRegistry } from '../../keys/registry.js';
-import { bindPlan } from '../../runtime/bind.js';
+import { bindPlan, type BoundPlan } from '../../runtime/bind.js';
 import type { Deps } from '../../lib/deps.js';
 import { createLimitedServer, drain, listen, type Listening } from '../../http/server.js';
 import { silentLogger } from '../../lib/logger.js';
@@ -43,12 +50,17 @@ export interface ForwardAuthOptions extends Partial<Deps> {
   port?: number;
   /** One INFO line per check (default true). */
   accessLog?: boolean;
+  /** Request metrics (Prometheus); none by default. */
+  metrics?: RequestMetrics;
 }
 
 export interface ForwardAuthHandler {
   handle(req: IncomingMessage, res: ServerResponse): void;
   /** Resolves once every key set finished its first load attempt. */
   ready(): Promise<void>;
+  /** Whether every key set can serve keys now, with the readiness endpoint's body. */
+  readiness(): Readiness;
+  readonly bound: BoundPlan;
   close(): void;
 }
 
@@ -56,6 +68,8 @@ export interface ForwardAuthServer {
   readonly port: number;
   readonly url: string;
   ready(): Promise<void>;
+  readiness(): Readiness;
+  readonly bound: BoundPlan;
   close(): Promise<void>;
 }
 
@@ -74,61 +88,92 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
   const identityHeaders = bound.identityHeaders;
   const router = createRouter(plan.endpoints);
   const healthPath = plan.healthPath;
+  const readyPath = plan.readyPath;
   const accessLog = options.accessLog ?? true;
+  const metrics = options.metrics;
+  const endpointMetrics = new Map(plan.endpoints.map((endpoint) => [endpoint, metrics?.endpoint({ path: endpoint.path, method: endpoint.method, backends: [] })]));
+  const unmatchedMetrics = metrics?.endpoint({ path: '(forward-auth)', method: '', backends: [] });
 
-  function log(original: OriginalRequest | undefined, status: number, startedAt: number): void {
+  function log(original: OriginalRequest | undefined, endpoint: EndpointPlan | undefined, status: number, code: string | undefined, startedAt: number, requestId: string): void {
+    const seconds = (performance.now() - startedAt) / 1000;
+    (endpoint === undefined ? unmatchedMetrics : endpointMetrics.get(endpoint))?.finished(status, seconds);
     if (!accessLog) return;
     // Never the URI's query string: it may carry a token (query_key).
-    logger.info({ method: original?.method, path: original?.path, status, durationMs: Date.now() - startedAt }, `${SERVICE} check`);
+    logger.info(
+      {
+        requestId,
+        method: original?.method,
+        path: original?.path,
+        endpoint: endpoint?.path,
+        status,
+        ...(code !== undefined ? { code } : {}),
+        durationMs: Math.round(seconds * 1e6) / 1000,
+      },
+      `${SERVICE} check`,
+    );
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
-    const startedAt = Date.now();
+    const startedAt = performance.now();
+    // The proxy's id for the original request (nginx: proxy_set_header X-Request-Id $request_id), or a new one.
+    const requestId = requestIdOf(req.headers[REQUEST_ID_HEADER]);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
     const read = readOriginal(req);
     if (read.kind === 'own') {
-      if (healthPath !== undefined && read.path === healthPath && (req.method === 'GET' || req.method === 'HEAD')) {
+      const own = req.method === 'GET' || req.method === 'HEAD';
+      if (healthPath !== undefined && read.path === healthPath && own) {
         return writeJson(res, 200, FORWARD_AUTH_BODIES.health);
+      }
+      if (readyPath !== undefined && read.path === readyPath && own) {
+        const readiness = readinessOf(bound.usedKeySets.map((keySet) => keySet.status()));
+        return writeJson(res, readiness.ready ? 200 : 503, readiness.body);
       }
       logger.warn(`${SERVICE} a request without the original method and URI: is the proxy configured for "${options.proxy}"?`);
       return writeJson(res, 400, FORWARD_AUTH_BODIES.badForwardRequest);
     }
     if (read.kind === 'invalid') {
       logger.warn(`${SERVICE} bad check request: ${read.reason}`);
+      unmatchedMetrics?.started();
       writeJson(res, 400, FORWARD_AUTH_BODIES.badForwardRequest);
-      return log(undefined, 400, startedAt);
+      return log(undefined, undefined, 400, undefined, startedAt, requestId);
     }
     const original = read.request;
     const match = router.match(original.method, original.path);
     if (match.kind !== 'found') {
+      unmatchedMetrics?.started();
       writeJson(res, 403, match.kind === 'not_found' ? FORWARD_AUTH_BODIES.routeNotFound : FORWARD_AUTH_BODIES.methodNotAllowed);
-      return log(original, 403, startedAt);
+      return log(original, undefined, 403, undefined, startedAt, requestId);
     }
-    const authorizer = bound.authorizerFor(match.endpoint);
+    const endpoint = match.endpoint;
+    const metric = endpointMetrics.get(endpoint);
+    metric?.started();
+    const authorizer = bound.authorizerFor(endpoint);
     if (authorizer === undefined) {
       // An endpoint without auth/validator is public: the proxy lets it through with no identity.
       for (const name of identityHeaders) res.setHeader(name, '');
       res.writeHead(200, { 'content-length': '0', 'cache-control': 'no-store' }).end();
-      return log(original, 200, startedAt);
+      return log(original, endpoint, 200, undefined, startedAt, requestId);
     }
     const decision = authorizer.authorize({ headers: req.headers, query: original.query, params: match.params });
     if (decision instanceof Promise) {
       decision.then(
-        (settled) => answer(res, settled, original, startedAt),
+        (settled) => answer(res, settled, original, endpoint, startedAt, requestId),
         (error: unknown) => {
           logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, `${match.endpoint.label} unexpected error`);
           writeJson(res, 500, BODIES.internalError);
         },
       );
     } else {
-      answer(res, decision, original, startedAt);
+      answer(res, decision, original, endpoint, startedAt, requestId);
     }
   }
 
-  function answer(res: ServerResponse, decision: Decision, original: OriginalRequest, startedAt: number): void {
+  function answer(res: ServerResponse, decision: Decision, original: OriginalRequest, endpoint: EndpointPlan, startedAt: number, requestId: string): void {
+    endpointMetrics.get(endpoint)?.authorized(decision.allowed ? 'allow' : decision.code, (performance.now() - startedAt) / 1000);
     if (res.destroyed) return;
     if (!decision.allowed) {
       writeDenial(res, decision);
-      return log(original, decision.status, startedAt);
+      return log(original, endpoint, decision.status, decision.code, startedAt, requestId);
     }
     try {
       writeAllow(res, decision, identityHeaders);
@@ -138,12 +183,14 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
       for (const name of res.getHeaderNames()) res.removeHeader(name);
       return writeJson(res, 500, BODIES.internalError);
     }
-    log(original, 200, startedAt);
+    log(original, endpoint, 200, undefined, startedAt, requestId);
   }
 
   return {
     handle,
     ready: () => bound.ready(),
+    readiness: () => readinessOf(bound.usedKeySets.map((keySet) => keySet.status())),
+    bound,
     close: () => bound.close(),
   };
 }
@@ -177,6 +224,8 @@ export async function startForwardAuth(plan: GatewayPlan, options: ForwardAuthOp
     port: listening.port,
     url: listening.url,
     ready: () => handler.ready(),
+    readiness: () => handler.readiness(),
+    bound: handler.bound,
     close() {
       // Checks are short; a proxy's pooled connection must not hold shutdown open for long.
       closing ??= drain(server, 2000).finally(() => handler.close());
