@@ -48,6 +48,12 @@ export interface GatewayOptions extends Partial<Deps> {
   accessLog?: boolean | AccessLog;
   /** How long `close()` waits for in-flight requests before cutting connections (default 10 s). */
   drainTimeoutMs?: number;
+  /**
+   * How long `close()` keeps the idle keep-alive connections open first, so a
+   * client that sends one more request on them gets a clean 503 with
+   * `Connection: close` instead of a reset (default 0; the CLI uses 1 s).
+   */
+  drainGraceMs?: number;
   /** Request metrics (Prometheus); none by default. */
   metrics?: RequestMetrics;
 }
@@ -213,18 +219,19 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     const state = new RequestState(req, res, requestId, path, timed ? performance.now() : 0);
     inFlight.add(state);
     res.on('close', () => onResponseClose(state));
-    if (draining) {
-      // A request on a connection opened before the drain: answer it cleanly and close, never reset.
-      res.shouldKeepAlive = false;
-      sendJson(res, 503, BODIES.shuttingDown, { connection: 'close', 'retry-after': '1' });
-      return;
-    }
     const method = req.method ?? 'GET';
 
     if (current.healthPath !== undefined && path === current.healthPath) {
+      // Liveness: the process is alive, draining or not.
       state.endpoint = current.healthPath;
       if (method === 'GET' || method === 'HEAD') sendHealth(res, method);
       else sendJson(res, 405, BODIES.methodNotAllowed, { allow: 'GET, HEAD' });
+      return;
+    }
+    if (draining) {
+      // A request on a connection opened before the drain (readiness included): a clean 503 and close, never a reset.
+      res.shouldKeepAlive = false;
+      sendJson(res, 503, BODIES.shuttingDown, { connection: 'close', 'retry-after': '1' });
       return;
     }
     if (current.readyPath !== undefined && path === current.readyPath) {
@@ -343,7 +350,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
       draining = true;
       // Answers still being prepared tell their clients not to send another request on this connection.
       for (const state of inFlight) if (!state.res.headersSent) state.res.shouldKeepAlive = false;
-      closing ??= drain(server, drainTimeoutMs)
+      closing ??= graceThenDrain(server, options.drainGraceMs ?? 0, drainTimeoutMs)
         .then(() => pools.destroy())
         .finally(() => {
           if (ownsRegistry) keySets.close();
@@ -351,6 +358,22 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
       return closing;
     },
   };
+}
+
+/**
+ * node's server.close() also closes idle keep-alive connections at once, and a
+ * client that sends on one just then sees a reset. During the grace the
+ * listener stays open and every request is answered 503 with Connection:
+ * close; the grace ends early once no connection is left.
+ */
+async function graceThenDrain(server: Server, graceMs: number, deadlineMs: number): Promise<void> {
+  const graceEnds = Date.now() + graceMs;
+  while (Date.now() < graceEnds) {
+    const open = await new Promise<number>((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count)));
+    if (open === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(1, graceEnds - Date.now()))));
+  }
+  await drain(server, deadlineMs);
 }
 
 function warnAboutRestartOnlyChanges(previous: GatewayPlan, next: GatewayPlan, logger: Logger): void {
