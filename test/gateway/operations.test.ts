@@ -150,13 +150,13 @@ describe('request ids and trace context', () => {
 
 describe('metrics', () => {
   test('requests, decisions, backends, key sets and the cache, labelled by the config only', async () => {
-    let gatewayRef: Gateway | undefined;
+    const ref: { gateway?: Gateway } = {};
     const metrics = createPrometheusMetrics({
-      keySets: () => gatewayRef?.bound().usedKeySets.map((keySet) => keySet.status()) ?? [],
-      cache: () => gatewayRef?.bound().cache,
+      keySets: () => ref.gateway?.bound().usedKeySets.map((keySet) => keySet.status()) ?? [],
+      cache: () => ref.gateway?.bound().cache,
     });
     const gateway = await startGateway(plan(config(['admin'])), { host: '127.0.0.1', port: 0, accessLog: false, metrics });
-    gatewayRef = gateway;
+    ref.gateway = gateway;
     try {
       await gateway.ready();
       const admin = await mintToken(key, { exp: now() + 60, roles: ['admin'] });
