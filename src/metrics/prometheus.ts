@@ -71,7 +71,11 @@ const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 
 export function createPrometheusMetrics(sources: MetricSources, options: { processMetrics?: boolean } = {}): PrometheusMetrics {
   const registry = new Registry();
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // Gauges named like counters, which promtool (rightly) flags; the handle and request counts are not worth the noise.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  }
   const now = () => (sources.clock?.now() ?? Date.now()) / 1000;
 
   const requests = new Counter({
