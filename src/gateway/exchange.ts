@@ -106,7 +106,22 @@ export class Exchange {
     this.#heldBytes += bytes;
   }
 
-  /** Gives back every byte held by holdBuffered; called once the answer is out, and by abort. */
+  /**
+   * Gives the held bytes back once the answer has left (the response's
+   * `close`): until then the merged body is still in memory, in the socket's
+   * write queue when the client reads slowly. Taken off the exchange now, so a
+   * later abort does not give them back twice.
+   */
+  releaseBufferedAfterAnswer(): void {
+    const bytes = this.#heldBytes;
+    const budget = this.#budget;
+    if (bytes === 0 || budget === undefined) return;
+    this.#heldBytes = 0;
+    if (this.res.destroyed) return budget.give(bytes);
+    this.res.once('close', () => budget.give(bytes));
+  }
+
+  /** Gives back every byte held by holdBuffered at once; abort does, since an aborted exchange sends no merged data. */
   releaseBuffered(): void {
     if (this.#budget === undefined) return;
     this.#budget.give(this.#heldBytes);

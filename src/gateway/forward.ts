@@ -219,7 +219,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     exchange.settled = true;
     exchange.clearTimer();
     writeMerged(exchange.res, state, exchange.endpoint.plan.outputEncoding, undefined);
-    exchange.releaseBuffered();
+    exchange.releaseBufferedAfterAnswer();
     if (!state.done) exchange.abort(new GatewayTimeoutError());
   }
 

@@ -177,8 +177,9 @@ class BufferHandler<T> implements MergeCallResult<T> {
   #abort: ((error?: Error) => void) | null = null;
   #chunks: Buffer[] = [];
   #total = 0;
-  /** Bytes taken from the budget for #chunks. */
+  /** Bytes taken from the budget for #chunks: the declared length up front, else what arrived. */
   #held = 0;
+  #reserved = false;
   /** Why this handler stopped reading itself, to tell its own cut from a failure of the call. */
   #cut: Error | null = null;
   status = 0;
@@ -200,9 +201,17 @@ class BufferHandler<T> implements MergeCallResult<T> {
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
     if (statusCode < 200) return true;
     this.status = statusCode;
-    // A declared size over the limit fails the call before a byte is read.
     const declared = declaredContentLength(rawHeaders);
-    if (declared !== undefined && declared > this.#limits.maxBytes) return this.#stop(new BackendResponseTooLargeError(this.#limits.maxBytes));
+    if (declared === undefined) return true;
+    // A declared size over the limit fails the call before a byte is read.
+    if (declared > this.#limits.maxBytes) return this.#stop(new BackendResponseTooLargeError(this.#limits.maxBytes));
+    // A declared body takes its whole size from the budget now: one that cannot fit fails before reading, instead of
+    // reading part of it and crowding out answers that would have fitted. (undici fails a body longer than declared.)
+    if (isSuccess(statusCode)) {
+      if (!this.#limits.budget.tryTake(declared)) return this.#stop(new BufferBudgetExceededError(this.#limits.budget.maxBytes));
+      this.#held = declared;
+      this.#reserved = true;
+    }
     return true;
   }
 
@@ -211,8 +220,11 @@ class BufferHandler<T> implements MergeCallResult<T> {
     if (this.#total > this.#limits.maxBytes) return this.#stop(new BackendResponseTooLargeError(this.#limits.maxBytes));
     // An error answer's body is read to keep the connection reusable, but not kept.
     if (!isSuccess(this.status)) return true;
-    if (!this.#limits.budget.tryTake(chunk.length)) return this.#stop(new BufferBudgetExceededError(this.#limits.budget.maxBytes));
-    this.#held += chunk.length;
+    if (!this.#reserved) {
+      // A body of unknown length (chunked) is counted as it arrives.
+      if (!this.#limits.budget.tryTake(chunk.length)) return this.#stop(new BufferBudgetExceededError(this.#limits.budget.maxBytes));
+      this.#held += chunk.length;
+    }
     this.#chunks.push(chunk);
     return true;
   }

@@ -67,11 +67,20 @@ describe('buffered-bytes accounting of merging calls', () => {
       const body = jsonOfSize(256 * KiB);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
     });
-    backend.on('/reset', (_req, res) => {
-      watch(res);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': LIMIT });
-      res.write(Buffer.alloc(256 * KiB, 0x20), () => res.socket?.destroy());
-    });
+    for (const declared of [false, true]) {
+      // Half of a 384 KiB answer, then the connection dies: counted as it arrived, or taken whole from the headers.
+      backend.on(declared ? '/reset-declared' : '/reset', (_req, res) => {
+        watch(res);
+        res.writeHead(200, { 'content-type': 'application/json', ...(declared ? { 'content-length': 384 * KiB } : {}) });
+        res.write(Buffer.alloc(192 * KiB, 0x20), () => res.socket?.destroy());
+      });
+      // 128 KiB of a 384 KiB answer, then nothing.
+      backend.on(declared ? '/stall-declared' : '/stall', (_req, res) => {
+        watch(res);
+        res.writeHead(200, { 'content-type': 'application/json', ...(declared ? { 'content-length': 384 * KiB } : {}) });
+        res.write(Buffer.alloc(128 * KiB, 0x20));
+      });
+    }
     backend.on('/over', (_req, res) => {
       watch(res);
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -81,11 +90,6 @@ describe('buffered-bytes accounting of merging calls', () => {
       watch(res);
       const body = jsonOfSize(768 * KiB);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
-    });
-    backend.on('/stall', (_req, res) => {
-      watch(res);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': LIMIT });
-      res.write(Buffer.alloc(128 * KiB, 0x20));
     });
     backend.on('/gated', (_req, res) => {
       watch(res);
@@ -103,10 +107,13 @@ describe('buffered-bytes accounting of merging calls', () => {
       endpoints: [
         ep('/ok', ['/ok']),
         ep('/reset', ['/reset']),
+        ep('/reset-declared', ['/reset-declared']),
         ep('/over', ['/over']),
         ep('/over-budget', ['/over-budget']),
         ep('/stall', ['/stall'], '200ms'),
+        ep('/stall-declared', ['/stall-declared'], '200ms'),
         ep('/client-leaves', ['/stall']),
+        ep('/client-leaves-declared', ['/stall-declared']),
         ep('/ok-and-stall', ['/ok', '/stall'], '200ms'),
         ep('/ok-and-gated', ['/ok', '/gated']),
       ],
@@ -157,12 +164,14 @@ describe('buffered-bytes accounting of merging calls', () => {
     assert.equal(budget.inUse, 0);
   });
 
-  it('is 0 after a backend that breaks mid-body', async () => {
-    const answer = await settled('/reset');
-    assert.equal(answer.status, 500);
-    assert.match(logger.text(), /\[ENDPOINT: \/reset\] Error #0: /);
-    assert.equal(budget.inUse, 0);
-  });
+  for (const path of ['/reset', '/reset-declared']) {
+    it(`is 0 after a backend that breaks mid-body (${path})`, async () => {
+      const answer = await settled(path);
+      assert.equal(answer.status, 500);
+      assert.match(logger.text(), new RegExp(`\\[ENDPOINT: ${path}\\] Error #0: `));
+      assert.equal(budget.inUse, 0);
+    });
+  }
 
   it('is 0 after an answer over the per-backend limit', async () => {
     const answer = await settled('/over');
@@ -177,13 +186,15 @@ describe('buffered-bytes accounting of merging calls', () => {
     assert.equal(budget.inUse, 0);
   });
 
-  it('is 0 after the endpoint timeout cut a body mid-way', async () => {
-    backendCut.length = 0;
-    const answer = await settled('/stall');
-    assert.equal(answer.status, 500);
-    assert.equal(await backendCut[0], true);
-    assert.equal(budget.inUse, 0);
-  });
+  for (const path of ['/stall', '/stall-declared']) {
+    it(`is 0 after the endpoint timeout cut a body mid-way (${path})`, async () => {
+      backendCut.length = 0;
+      const answer = await settled(path);
+      assert.equal(answer.status, 500);
+      assert.equal(await backendCut[0], true);
+      assert.equal(budget.inUse, 0);
+    });
+  }
 
   it('is 0 after the timeout when one answer was already merged and another still arriving', async () => {
     const answer = await settled('/ok-and-stall');
@@ -205,19 +216,21 @@ describe('buffered-bytes accounting of merging calls', () => {
     assert.equal(budget.inUse, 0);
   });
 
-  it('is 0 after the client leaves while a body is arriving', async () => {
-    backendCut.length = 0;
-    frontClosed.length = 0;
-    const req = httpRequest(`${frontUrl}/client-leaves`, { agent: false });
-    req.on('error', () => undefined);
-    req.end();
-    await until(() => (budget.inUse > 0 ? true : undefined));
-    req.destroy();
-    await until(() => frontClosed[0]);
-    await frontClosed[0];
-    assert.equal(await backendCut[0], true, 'the backend call was cut');
-    assert.equal(budget.inUse, 0);
-  });
+  for (const path of ['/client-leaves', '/client-leaves-declared']) {
+    it(`is 0 after the client leaves while a body is arriving (${path})`, async () => {
+      backendCut.length = 0;
+      frontClosed.length = 0;
+      const req = httpRequest(`${frontUrl}${path}`, { agent: false });
+      req.on('error', () => undefined);
+      req.end();
+      await until(() => (budget.inUse > 0 ? true : undefined));
+      req.destroy();
+      await until(() => frontClosed[0]);
+      await frontClosed[0];
+      assert.equal(await backendCut[0], true, 'the backend call was cut');
+      assert.equal(budget.inUse, 0);
+    });
+  }
 
   it('is 0 after the client leaves while a merged answer waits for the other backend', async () => {
     frontClosed.length = 0;

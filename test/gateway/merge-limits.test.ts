@@ -67,17 +67,19 @@ describe('merging endpoints: backend answer limits', () => {
       res.writeHead(418, { 'content-type': 'text/plain' });
       res.end(Buffer.alloc(4 * MiB, 0x74));
     });
-    backend.on('/trickle', (_req, res) => {
-      // 2 MiB at once, the last MiB when the test opens the gate.
-      const body = jsonOfSize(LIMIT);
-      trickleAborts.push(abortedBeforeFinish(res));
-      res.on('error', () => undefined);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
-      res.write(body.subarray(0, 2 * MiB));
-      void gate.then(() => {
-        if (!res.destroyed) res.end(body.subarray(2 * MiB));
+    for (const declared of [false, true]) {
+      backend.on(declared ? '/trickle-declared' : '/trickle', (_req, res) => {
+        // 2 MiB at once, the last MiB when the test opens the gate; chunked, or with its Content-Length.
+        const body = jsonOfSize(LIMIT);
+        trickleAborts.push(abortedBeforeFinish(res));
+        res.on('error', () => undefined);
+        res.writeHead(200, { 'content-type': 'application/json', ...(declared ? { 'content-length': body.length } : {}) });
+        res.write(body.subarray(0, 2 * MiB));
+        void gate.then(() => {
+          if (!res.destroyed) res.end(body.subarray(2 * MiB));
+        });
       });
-    });
+    }
     backend.on('/slow-big', (_req, res) => {
       // A large answer still arriving at the endpoint timeout: 1 MiB, then nothing.
       const body = jsonOfSize(LIMIT);
@@ -104,6 +106,7 @@ describe('merging endpoints: backend answer limits', () => {
         ep('/over-and-small', ['/over-declared', '/small']),
         ep('/over-code', ['/over-declared'], { output_encoding: 'string' }),
         ep('/trickle', ['/trickle']),
+        ep('/trickle-declared', ['/trickle-declared']),
         ep('/teapot-big', ['/teapot-big']),
         {
           endpoint: '/teapot-big-code',
@@ -166,32 +169,36 @@ describe('merging endpoints: backend answer limits', () => {
     for (const [i, answer] of answers.entries()) if (paths[i] === '/within') assert.equal(answer.text.length, WITHIN);
   });
 
-  it('fails the calls that would take the buffered total past max_buffered_bytes, then frees the budget', async () => {
-    // Three answers of 3 MiB against a 4.5 MiB budget: 2 MiB of each arrive first (6 MiB: one must fail, and the two
-    // left fit), then the last MiB of those two (6 MiB again: one more must fail). Exactly one fits, whatever the order.
-    closeGate();
-    trickleAborts.length = 0;
-    const pending = [0, 1, 2].map(() => call(`${gateway.url}/trickle`));
-    const aborts = await until(() => (trickleAborts.length === 3 ? [...trickleAborts] : undefined));
-    await bounded(
-      Promise.race(aborts.map((aborted) => aborted.then((cut) => (cut ? undefined : new Promise<never>(() => undefined))))),
-      'one call cut while the first 2 MiB of each were arriving',
-    );
-    openGate();
-    const answers = await Promise.all(pending);
-    assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, 502, 502]);
-    const ok = answers.find((answer) => answer.status === 200)!;
-    assert.equal(ok.text.length, LIMIT);
-    for (const answer of answers.filter((a) => a.status === 502)) assert.deepEqual(answer.json(), { error: 'bad_gateway' });
-    assert.match(logger.text(), /\[ENDPOINT: \/trickle\] Error #0: buffered backend responses over max_buffered_bytes \(4718592 bytes\)/);
+  for (const path of ['/trickle', '/trickle-declared']) {
+    it(`fails the calls that would take the buffered total past max_buffered_bytes, then frees the budget (${path})`, async () => {
+      // Three answers of 3 MiB against a 4.5 MiB budget. Chunked, each is counted as it arrives: 2 MiB of each come
+      // first (6 MiB: one must fail, and the two left fit), then the last MiB of those two (6 MiB again: one more must
+      // fail). Declared, each takes its 3 MiB when its headers arrive: one fits, the two others fail before reading.
+      // Either way exactly one answer fits, whatever the order of arrival.
+      closeGate();
+      trickleAborts.length = 0;
+      const pending = [0, 1, 2].map(() => call(`${gateway.url}${path}`));
+      const aborts = await until(() => (trickleAborts.length === 3 ? [...trickleAborts] : undefined));
+      await bounded(
+        Promise.race(aborts.map((aborted) => aborted.then((cut) => (cut ? undefined : new Promise<never>(() => undefined))))),
+        'call cut while the first 2 MiB of each were on their way',
+      );
+      openGate();
+      const answers = await Promise.all(pending);
+      assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, 502, 502]);
+      const ok = answers.find((answer) => answer.status === 200)!;
+      assert.equal(ok.text.length, LIMIT);
+      for (const answer of answers.filter((a) => a.status === 502)) assert.deepEqual(answer.json(), { error: 'bad_gateway' });
+      assert.match(logger.text(), new RegExp(`\\[ENDPOINT: ${path}\\] Error #0: buffered backend responses over max_buffered_bytes \\(4718592 bytes\\)`));
 
-    // Everything was given back: a full-size answer fits again, and two in a row do too.
-    for (let i = 0; i < 2; i++) {
-      const again = await call(`${gateway.url}/trickle`);
-      assert.equal(again.status, 200);
-      assert.equal(again.text.length, LIMIT);
-    }
-  });
+      // Everything was given back: a full-size answer fits again, and two in a row do too.
+      for (let i = 0; i < 2; i++) {
+        const again = await call(`${gateway.url}${path}`);
+        assert.equal(again.status, 200);
+        assert.equal(again.text.length, LIMIT);
+      }
+    });
+  }
 
   it('answers at the endpoint timeout while a large body is still arriving, and cuts that body', async () => {
     slowAborts.length = 0;
