@@ -17,13 +17,14 @@ import {
   type EndpointPlan,
   type GatewayPlan,
   type MetricsPlan,
+  type ResponseBufferLimits,
   type ServerLimits,
   type UrlPart,
 } from './plan.js';
 import type { BackendConfig, EndpointConfig, GatewayConfig } from './schema.js';
 import { ConfigError, jsonPath, type ConfigIssue } from './validate.js';
 
-export type { BackendPlan, Encoding, EndpointPlan, GatewayPlan, MetricsPlan, ServerLimits, UrlPart } from './plan.js';
+export type { BackendPlan, Encoding, EndpointPlan, GatewayPlan, MetricsPlan, ResponseBufferLimits, ServerLimits, UrlPart } from './plan.js';
 export { GATEWAY_DEFAULTS, VALIDATOR_KEY, VALIDATOR_V1_KEY } from './plan.js';
 
 /** lura's `endpointURLKeysPattern`: a parameter is a whole segment `{name}`. */
@@ -54,6 +55,7 @@ export function compileGateway(config: GatewayConfig, options: { path?: string }
     issues.push({ path: at('/extra_config/portcullis~1server/ready_path'), message: `must differ from the health path (${healthPath})` });
   }
   const limits = compileLimits(config, at, issues);
+  const responseBuffers = compileResponseBuffers(config, at, issues);
 
   const endpoints = (config.endpoints ?? []).map((endpoint, i) =>
     compileEndpoint(endpoint, `/endpoints/${i}`, { config, rootTimeoutMs, healthPath, readyPath, at, issues }),
@@ -72,6 +74,7 @@ export function compileGateway(config: GatewayConfig, options: { path?: string }
     verifiedTokenCacheSize: config.extra_config?.['portcullis/server']?.verified_token_cache_size ?? GATEWAY_DEFAULTS.verifiedTokenCacheSize,
     verifiedTokenCacheMaxBytes:
       config.extra_config?.['portcullis/server']?.verified_token_cache_max_bytes ?? GATEWAY_DEFAULTS.verifiedTokenCacheMaxBytes,
+    responseBuffers,
   });
 }
 
@@ -327,6 +330,24 @@ function compileLimits(config: GatewayConfig, at: (pointer: string) => string, i
     issues.push({
       path: at(`${base}/${server?.headers_timeout !== undefined ? 'headers_timeout' : 'request_timeout'}`),
       message: `headers_timeout (${limits.headersTimeoutMs} ms) must not exceed request_timeout (${limits.requestTimeoutMs} ms)`,
+    });
+  }
+  return limits;
+}
+
+function compileResponseBuffers(config: GatewayConfig, at: (pointer: string) => string, issues: ConfigIssue[]): ResponseBufferLimits {
+  const server = config.extra_config?.['portcullis/server'];
+  const defaults = GATEWAY_DEFAULTS.responseBuffers;
+  const limits: ResponseBufferLimits = Object.freeze({
+    maxBackendResponseSize: server?.max_backend_response_size ?? defaults.maxBackendResponseSize,
+    maxBufferedBytes: server?.max_buffered_bytes ?? defaults.maxBufferedBytes,
+  });
+  // A budget smaller than one answer would fail every answer between the two sizes, whatever the load.
+  if (limits.maxBufferedBytes < limits.maxBackendResponseSize) {
+    const key = server?.max_buffered_bytes !== undefined ? 'max_buffered_bytes' : 'max_backend_response_size';
+    issues.push({
+      path: at(`/extra_config/portcullis~1server/${key}`),
+      message: `max_buffered_bytes (${limits.maxBufferedBytes}) must be at least max_backend_response_size (${limits.maxBackendResponseSize})`,
     });
   }
   return limits;

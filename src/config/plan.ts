@@ -55,6 +55,14 @@ export interface ServerLimits {
   keepAliveTimeoutMs: number;
 }
 
+/** Bounds on the backend answers merging endpoints (json, string) read whole into memory. */
+export interface ResponseBufferLimits {
+  /** `max_backend_response_size`: bytes of one backend answer. */
+  readonly maxBackendResponseSize: number;
+  /** `max_buffered_bytes`: bytes of backend answers all requests in flight may hold together. */
+  readonly maxBufferedBytes: number;
+}
+
 export interface GatewayPlan {
   readonly port: number;
   readonly listenIp: string | undefined;
@@ -69,6 +77,7 @@ export interface GatewayPlan {
   readonly verifiedTokenCacheSize: number;
   /** Approximate memory bound of that cache; 0 disables it. */
   readonly verifiedTokenCacheMaxBytes: number;
+  readonly responseBuffers: ResponseBufferLimits;
 }
 
 export const GATEWAY_DEFAULTS = Object.freeze({
@@ -81,6 +90,11 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   method: 'GET',
   verifiedTokenCacheSize: DEFAULT_CACHE_ENTRIES,
   verifiedTokenCacheMaxBytes: DEFAULT_CACHE_MAX_BYTES,
+  // 8 MiB decodes in about 75 ms and 40 MiB of memory; 128 MiB is 16 such answers in flight (docs/gateway-operations.md).
+  responseBuffers: Object.freeze({
+    maxBackendResponseSize: 8 * 1024 * 1024,
+    maxBufferedBytes: 128 * 1024 * 1024,
+  }),
   limits: Object.freeze({
     maxHeaderSize: 16_384,
     maxBodySize: 10 * 1024 * 1024,

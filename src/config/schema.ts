@@ -95,6 +95,19 @@ export const ServiceExtraSchema = strictObject(
         verified_token_cache_max_bytes: Type.Optional(
           Type.Integer({ minimum: 0, description: 'Approximate memory bound of the verified-token cache in bytes (default 67108864, 64 MiB; 0 disables).' }),
         ),
+        max_backend_response_size: Type.Optional(
+          Type.Integer({
+            minimum: 1,
+            description: 'Largest backend answer a json or string endpoint reads, in bytes (default 8388608, 8 MiB); a larger one fails that backend.',
+          }),
+        ),
+        max_buffered_bytes: Type.Optional(
+          Type.Integer({
+            minimum: 1,
+            description:
+              'Backend answer bytes all json/string requests in flight may hold together, per process (default 134217728, 128 MiB); an answer that would go past it fails that backend.',
+          }),
+        ),
       }),
     ),
   },

@@ -11,6 +11,7 @@ import type { BackendPlan, EndpointPlan } from '../config/compile.js';
 import type { PathBuilder } from './backend-url.js';
 import type { StripRule } from '../authorizer/identity-headers.js';
 import type { EndpointMetrics } from '../metrics/prometheus.js';
+import type { BodyBudget } from './body-budget.js';
 import type { MergeState } from './merge.js';
 import type { BackendTarget } from './pools.js';
 
@@ -54,6 +55,9 @@ export class Exchange {
   /** Bit i is set once backend i answered or failed: at the timeout the others count as timed out. */
   backendsDone: number;
   #backendAborts: ((reason: Error) => void)[] | undefined;
+  /** Bytes of merged backend answers this exchange holds until its answer is written, and the budget they count in. */
+  #heldBytes: number;
+  #budget: BodyBudget | undefined;
 
   constructor(req: IncomingMessage, res: ServerResponse, endpoint: EndpointRuntime) {
     this.req = req;
@@ -68,6 +72,8 @@ export class Exchange {
     this.startedAt = endpoint.metrics === undefined ? 0 : performance.now();
     this.backendsDone = 0;
     this.#backendAborts = undefined;
+    this.#heldBytes = 0;
+    this.#budget = undefined;
   }
 
   /** Starts the endpoint timeout, which covers the whole pipe (all backends, merging, streaming). */
@@ -89,9 +95,43 @@ export class Exchange {
     else this.#backendAborts.push(abort);
   }
 
-  /** Stops the timer and cancels every backend call still running. */
+  /**
+   * Keeps the bytes of a merged answer counted until this exchange's answer is
+   * written (the decoded data lives that long); an exchange already cancelled
+   * gives them back at once.
+   */
+  holdBuffered(budget: BodyBudget, bytes: number): void {
+    if (this.abortReason !== undefined) return budget.give(bytes);
+    this.#budget = budget;
+    this.#heldBytes += bytes;
+  }
+
+  /**
+   * Gives the held bytes back once the answer has left (the response's
+   * `close`): until then the merged body is still in memory, in the socket's
+   * write queue when the client reads slowly. Taken off the exchange now, so a
+   * later abort does not give them back twice.
+   */
+  releaseBufferedAfterAnswer(): void {
+    const bytes = this.#heldBytes;
+    const budget = this.#budget;
+    if (bytes === 0 || budget === undefined) return;
+    this.#heldBytes = 0;
+    if (this.res.destroyed) return budget.give(bytes);
+    this.res.once('close', () => budget.give(bytes));
+  }
+
+  /** Gives back every byte held by holdBuffered at once; abort does, since an aborted exchange sends no merged data. */
+  releaseBuffered(): void {
+    if (this.#budget === undefined) return;
+    this.#budget.give(this.#heldBytes);
+    this.#heldBytes = 0;
+  }
+
+  /** Stops the timer, gives back held answer bytes and cancels every backend call still running. */
   abort(reason: Error): void {
     this.clearTimer();
+    this.releaseBuffered();
     if (this.abortReason !== undefined) return;
     this.abortReason = reason;
     const aborts = this.#backendAborts;

@@ -8,7 +8,9 @@
  * or breaks before its status line, and 504 at the endpoint timeout; a
  * failure after the status line cuts the connection. Merging endpoints answer
  * as KrakenD does: partial data with `X-KrakenD-Completed: false`, or 500
- * when no backend succeeded. A body over the limit answers 413.
+ * when no backend succeeded (502 when an answer was over the size limits:
+ * `max_backend_response_size` per answer, `max_buffered_bytes` across all
+ * requests). A request body over the limit answers 413.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Allow } from '../authorizer/decision.js';
@@ -19,7 +21,9 @@ import { filterQuery, UnroutableClaimError, withQuery } from './backend-url.js';
 import { BodyTooLargeError, Exchange, GatewayTimeoutError, type BackendRuntime, type EndpointRuntime } from './exchange.js';
 import { buildBackendHeaders } from './forward-headers.js';
 import { decodeBackendBody, MergeState, writeMerged } from './merge.js';
-import { dispatchForMerge, dispatchNoop, type BackendCall, type MergeCallResult } from './proxy.js';
+import { BackendResponseLimitError, dispatchForMerge, dispatchNoop, type BackendCall, type MergeCallResult, type MergeReadLimits } from './proxy.js';
+import { createBodyBudget, type BodyBudget } from './body-budget.js';
+import { GATEWAY_DEFAULTS } from '../config/plan.js';
 import { bufferedBody, declaredLength, hasRequestBody, streamedBody } from './request-body.js';
 import { BODIES, sendJson, writeDenial } from '../http/response.js';
 import { denialFor } from '../authorizer/authorize.js';
@@ -28,6 +32,12 @@ import { AuthError } from '../jwt/errors.js';
 export interface ForwarderOptions {
   maxBodyBytes: number;
   logger: Logger;
+  /** `max_backend_response_size`: largest backend answer a merging endpoint reads (default 8 MiB). */
+  maxBackendResponseBytes?: number;
+  /** `max_buffered_bytes`: backend answer bytes all merging requests may hold at once (default 128 MiB). */
+  maxBufferedBytes?: number;
+  /** The budget itself, for tests that watch it; by default one is made from maxBufferedBytes. */
+  budget?: BodyBudget;
 }
 
 export interface Forwarder {
@@ -52,6 +62,11 @@ interface MergeContext {
 
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const { maxBodyBytes, logger } = options;
+  const budget = options.budget ?? createBodyBudget(options.maxBufferedBytes ?? GATEWAY_DEFAULTS.responseBuffers.maxBufferedBytes);
+  const readLimits: MergeReadLimits = Object.freeze({
+    maxBytes: options.maxBackendResponseBytes ?? GATEWAY_DEFAULTS.responseBuffers.maxBackendResponseSize,
+    budget,
+  });
 
   function forward(
     req: IncomingMessage,
@@ -170,26 +185,29 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         body,
       };
       const context: MergeContext = { exchange, state, backend, index: i };
-      dispatchForMerge(exchange, target.pool, call, context, onMergeResult);
+      dispatchForMerge(exchange, target.pool, call, context, readLimits, onMergeResult);
     }
   }
 
   function onMergeResult(result: MergeCallResult<MergeContext>): void {
     const { exchange, state, backend, index } = result.context;
-    if (exchange.settled) return;
+    if (exchange.settled) return budget.give(result.takeHeld());
     exchange.backendsDone |= 1 << index;
     if (result.error !== null) {
       if (exchange.bodyTooLarge) return tooLarge(exchange);
       if (clientGone(exchange)) return;
       backendMetric(exchange, index, 'error');
-      state.fail(undefined);
+      state.fail(undefined, result.error instanceof BackendResponseLimitError);
       logBackendError(exchange, index, result.error.message);
     } else {
       const data = result.text === undefined ? undefined : decodeBackendBody(result.text, backend.plan.encoding);
       backendMetric(exchange, index, data !== undefined ? 'ok' : result.text === undefined ? 'status' : 'error');
       if (data !== undefined) {
+        // The decoded data lives until the merged answer is written: its bytes stay counted until then.
+        exchange.holdBuffered(budget, result.takeHeld());
         state.add(data);
       } else {
+        budget.give(result.takeHeld());
         state.fail(result.text === undefined && backend.plan.returnErrorCode ? result.status : undefined);
         logBackendError(exchange, index, result.text === undefined ? `invalid status code ${result.status}` : 'invalid response body');
       }
@@ -201,6 +219,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     exchange.settled = true;
     exchange.clearTimer();
     writeMerged(exchange.res, state, exchange.endpoint.plan.outputEncoding, undefined);
+    exchange.releaseBufferedAfterAnswer();
     if (!state.done) exchange.abort(new GatewayTimeoutError());
   }
 

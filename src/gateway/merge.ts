@@ -4,10 +4,12 @@
  * is merged shallowly in arrival order (a later answer wins a key collision);
  * `X-KrakenD-Completed` says whether every backend answered well and in time.
  * No successful backend → 500 with an empty body (lura's default error
- * status), or the backend's own status with `return_error_code`.
+ * status), or the backend's own status with `return_error_code`, or 502
+ * `{"error":"bad_gateway"}` when a backend's answer was over the size limits
+ * (a portcullis limit KrakenD does not have, reported as the proxy failure it is).
  */
 import type { ServerResponse } from 'node:http';
-import { JSON_CONTENT_TYPE as JSON_TYPE } from '../http/response.js';
+import { BODIES, JSON_CONTENT_TYPE as JSON_TYPE } from '../http/response.js';
 import type { Encoding } from '../config/plan.js';
 
 export type Merged = Record<string, unknown>;
@@ -39,6 +41,8 @@ export class MergeState {
   failed = 0;
   /** First error status of a backend with `return_error_code`. */
   errorStatus: number | undefined = undefined;
+  /** Some backend failed because its answer was over max_backend_response_size or max_buffered_bytes. */
+  overLimit = false;
   readonly expected: number;
 
   constructor(expected: number) {
@@ -50,9 +54,10 @@ export class MergeState {
     this.succeeded += 1;
   }
 
-  fail(passStatus: number | undefined): void {
+  fail(passStatus: number | undefined, overLimit = false): void {
     this.failed += 1;
     if (passStatus !== undefined && this.errorStatus === undefined) this.errorStatus = passStatus;
+    if (overLimit) this.overLimit = true;
   }
 
   get done(): boolean {
@@ -68,6 +73,13 @@ export class MergeState {
 export function writeMerged(res: ServerResponse, state: MergeState, output: Encoding, extra: string[] | undefined): void {
   if (res.headersSent || res.destroyed) return;
   const completed = state.complete ? 'true' : 'false';
+  if (state.succeeded === 0 && state.errorStatus === undefined && state.overLimit) {
+    const headers = ['content-type', JSON_TYPE, 'content-length', String(BODIES.badGateway.length), 'x-krakend-completed', completed];
+    if (extra) headers.push(...extra);
+    res.writeHead(502, headers);
+    res.end(BODIES.badGateway);
+    return;
+  }
   if (state.succeeded === 0) {
     const headers = ['x-krakend-completed', completed, 'content-length', '0'];
     if (extra) headers.push(...extra);

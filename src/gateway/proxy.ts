@@ -5,12 +5,14 @@
  * skipping the AbortSignal, the body readable and the end-of-stream listeners
  * halves undici's cost per call (profiled; see docs/gateway-operations.md).
  * `no-op` endpoints stream the backend's answer straight into the client
- * response; merged endpoints read each answer whole (see merge.ts).
+ * response; merged endpoints read each answer whole (see merge.ts), within
+ * a per-answer limit and a budget shared by all requests (body-budget.ts).
  */
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { HOP_BY_HOP } from '../lib/headers.js';
 import { REQUEST_ID_HEADER } from '../http/request-id.js';
+import type { BodyBudget } from './body-budget.js';
 import type { Exchange } from './exchange.js';
 
 export interface BackendCall {
@@ -107,13 +109,28 @@ class NoopHandler {
   }
 }
 
-/** Largest backend body read for merging; a bigger one fails that backend instead of exhausting memory. */
-export const MAX_MERGED_BODY_BYTES = 64 * 1024 * 1024;
+/** How much of a backend's answer a merging call may read. */
+export interface MergeReadLimits {
+  /** `max_backend_response_size`: bytes of one answer. */
+  readonly maxBytes: number;
+  /** `max_buffered_bytes`: bytes all merging calls in flight may hold together. */
+  readonly budget: BodyBudget;
+}
 
-export class BackendBodyTooLargeError extends Error {
-  constructor() {
-    super(`backend body exceeds ${MAX_MERGED_BODY_BYTES} bytes`);
-    this.name = 'BackendBodyTooLargeError';
+/** A backend answer that cannot be read within the limits; the endpoint answers 502 when no backend succeeded. */
+export class BackendResponseLimitError extends Error {}
+
+export class BackendResponseTooLargeError extends BackendResponseLimitError {
+  constructor(maxBytes: number) {
+    super(`backend response over max_backend_response_size (${maxBytes} bytes)`);
+    this.name = 'BackendResponseTooLargeError';
+  }
+}
+
+export class BufferBudgetExceededError extends BackendResponseLimitError {
+  constructor(maxBytes: number) {
+    super(`buffered backend responses over max_buffered_bytes (${maxBytes} bytes)`);
+    this.name = 'BufferBudgetExceededError';
   }
 }
 
@@ -124,29 +141,55 @@ export interface MergeCallResult<T> {
   /** The body for a 2xx answer; undefined when the status already failed the backend. */
   readonly text: string | undefined;
   readonly error: Error | null;
+  /**
+   * The bytes of a successful body still counted in the budget, handed over
+   * (and zeroed here): the receiver gives them back once the data is no longer
+   * held. A failed call has already given its bytes back.
+   */
+  takeHeld(): number;
 }
 
 export type MergeDone<T> = (result: MergeCallResult<T>) => void;
 
-/** Calls a backend and reads its whole body when the status is a success (2xx). */
-export function dispatchForMerge<T>(exchange: Exchange, pool: Dispatcher, call: BackendCall, context: T, done: MergeDone<T>): void {
-  pool.dispatch(dispatchOptions(call), new BufferHandler(exchange, context, done));
+/** Calls a backend and reads its whole body, within `limits`, when the status is a success (2xx). */
+export function dispatchForMerge<T>(exchange: Exchange, pool: Dispatcher, call: BackendCall, context: T, limits: MergeReadLimits, done: MergeDone<T>): void {
+  pool.dispatch(dispatchOptions(call), new BufferHandler(exchange, context, limits, done));
+}
+
+const isSuccess = (status: number): boolean => status >= 200 && status <= 299;
+
+/** The declared Content-Length of an answer, from undici's raw header list; undefined when absent or not a plain number. */
+function declaredContentLength(raw: readonly (Buffer | string)[]): number | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 14 || name.toString('latin1').toLowerCase() !== 'content-length') continue;
+    const value = raw[i + 1]!.toString('latin1').trim();
+    return /^\d+$/.test(value) ? Number(value) : undefined;
+  }
+  return undefined;
 }
 
 class BufferHandler<T> implements MergeCallResult<T> {
   readonly #exchange: Exchange;
   readonly context: T;
   readonly #done: MergeDone<T>;
+  readonly #limits: MergeReadLimits;
   #abort: ((error?: Error) => void) | null = null;
   #chunks: Buffer[] = [];
   #total = 0;
+  /** Bytes taken from the budget for #chunks: the declared length up front, else what arrived. */
+  #held = 0;
+  #reserved = false;
+  /** Why this handler stopped reading itself, to tell its own cut from a failure of the call. */
+  #cut: Error | null = null;
   status = 0;
   text: string | undefined = undefined;
   error: Error | null = null;
 
-  constructor(exchange: Exchange, context: T, done: MergeDone<T>) {
+  constructor(exchange: Exchange, context: T, limits: MergeReadLimits, done: MergeDone<T>) {
     this.#exchange = exchange;
     this.context = context;
+    this.#limits = limits;
     this.#done = done;
   }
 
@@ -155,24 +198,46 @@ class BufferHandler<T> implements MergeCallResult<T> {
     this.#exchange.addBackendAbort(abort);
   }
 
-  onHeaders(statusCode: number): boolean {
-    if (statusCode >= 200) this.status = statusCode;
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    if (statusCode < 200) return true;
+    this.status = statusCode;
+    const declared = declaredContentLength(rawHeaders);
+    if (declared === undefined) return true;
+    // A declared size over the limit fails the call before a byte is read.
+    if (declared > this.#limits.maxBytes) return this.#stop(new BackendResponseTooLargeError(this.#limits.maxBytes));
+    // A declared body takes its whole size from the budget now: one that cannot fit fails before reading, instead of
+    // reading part of it and crowding out answers that would have fitted. (undici fails a body longer than declared.)
+    if (isSuccess(statusCode)) {
+      if (!this.#limits.budget.tryTake(declared)) return this.#stop(new BufferBudgetExceededError(this.#limits.budget.maxBytes));
+      this.#held = declared;
+      this.#reserved = true;
+    }
     return true;
   }
 
   onData(chunk: Buffer): boolean {
     this.#total += chunk.length;
-    if (this.#total > MAX_MERGED_BODY_BYTES) {
-      this.#abort?.(new BackendBodyTooLargeError());
-      return false;
-    }
+    if (this.#total > this.#limits.maxBytes) return this.#stop(new BackendResponseTooLargeError(this.#limits.maxBytes));
     // An error answer's body is read to keep the connection reusable, but not kept.
-    if (this.status >= 200 && this.status <= 299) this.#chunks.push(chunk);
+    if (!isSuccess(this.status)) return true;
+    if (!this.#reserved) {
+      // A body of unknown length (chunked) is counted as it arrives.
+      if (!this.#limits.budget.tryTake(chunk.length)) return this.#stop(new BufferBudgetExceededError(this.#limits.budget.maxBytes));
+      this.#held += chunk.length;
+    }
+    this.#chunks.push(chunk);
     return true;
   }
 
+  /** Cuts the call; undici reports it through onError, which gives the bytes back. */
+  #stop(reason: Error): false {
+    this.#cut = reason;
+    this.#abort?.(reason);
+    return false;
+  }
+
   onComplete(): void {
-    if (this.status >= 200 && this.status <= 299) {
+    if (isSuccess(this.status)) {
       const chunks = this.#chunks;
       this.text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
     }
@@ -181,8 +246,17 @@ class BufferHandler<T> implements MergeCallResult<T> {
   }
 
   onError(error: Error): void {
-    this.error = error;
     this.#chunks = [];
+    this.#limits.budget.give(this.#held);
+    this.#held = 0;
+    // An error answer cut for its size failed by its status (return_error_code passes it on), not as a broken call.
+    if (error !== this.#cut || this.status === 0 || isSuccess(this.status)) this.error = error;
     this.#done(this);
+  }
+
+  takeHeld(): number {
+    const held = this.#held;
+    this.#held = 0;
+    return held;
   }
 }

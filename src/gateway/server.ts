@@ -165,7 +165,12 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
       bound,
       runtimes,
       router: createRouter(plan.endpoints),
-      forwarder: createForwarder({ maxBodyBytes: plan.limits.maxBodySize, logger }),
+      forwarder: createForwarder({
+        maxBodyBytes: plan.limits.maxBodySize,
+        logger,
+        maxBackendResponseBytes: plan.responseBuffers.maxBackendResponseSize,
+        maxBufferedBytes: plan.responseBuffers.maxBufferedBytes,
+      }),
       healthPath: plan.healthPath,
       readyPath: plan.readyPath,
       ownMetrics: metrics?.endpoint({ path: '(gateway)', method: '', backends: [] }),
