@@ -104,10 +104,10 @@ export function createAccessLog(logger: PinoLogger): BufferedAccessLog | undefin
       const endpoint = endpoints[i];
       const code = codes[i];
       text +=
-        `${levelPart}${lastTime}${bindings},"requestId":${JSON.stringify(requestIds[i])},"method":${JSON.stringify(methods[i])}` +
-        `,"path":${JSON.stringify(paths[i])}${endpoint === undefined ? '' : `,"endpoint":${JSON.stringify(endpoint)}`}` +
-        `,"status":${numberText(numbers[SLOTS * i]!)}${code === undefined ? '' : `,"code":${JSON.stringify(code)}`}` +
-        `,"durationMs":${millisText(numbers[SLOTS * i + 1]!)},"client":${JSON.stringify(clients[i])}` +
+        `${levelPart}${lastTime}${bindings},"requestId":${jsonText(requestIds[i])},"method":${jsonText(methods[i])}` +
+        `,"path":${jsonText(paths[i])}${endpoint === undefined ? '' : `,"endpoint":${jsonText(endpoint)}`}` +
+        `,"status":${numberText(numbers[SLOTS * i]!)}${code === undefined ? '' : `,"code":${jsonText(code)}`}` +
+        `,"durationMs":${millisText(numbers[SLOTS * i + 1]!)},"client":${jsonText(clients[i])}` +
         `,"bytes":${numberText(numbers[SLOTS * i + 2]!)}${numbers[SLOTS * i + 4] === 1 ? ',"aborted":true' : ''}${end}`;
       // Per-request strings must not outlive their batch.
       requestIds[i] = '';
@@ -140,6 +140,15 @@ export function createAccessLog(logger: PinoLogger): BufferedAccessLog | undefin
     }
   };
   return Object.assign(log, { flush });
+}
+
+// Printable ASCII without `"` and `\\`: the text is its own JSON body. JSON.stringify costs 100-250 ns even on a
+// short plain string (measured), and a line has six strings; ids, methods, templates and addresses are plain.
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** The JSON string for `text`, as JSON.stringify writes it. */
+function jsonText(text: string): string {
+  return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
 }
 
 /** What pino writes for a number: JSON has no NaN or Infinity. */
