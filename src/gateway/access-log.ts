@@ -104,10 +104,10 @@ export function createAccessLog(logger: PinoLogger): BufferedAccessLog | undefin
       const endpoint = endpoints[i];
       const code = codes[i];
       text +=
-        `${levelPart}${lastTime}${bindings},"requestId":${jsonText(requestIds[i])},"method":${jsonText(methods[i])}` +
-        `,"path":${jsonText(paths[i])}${endpoint === undefined ? '' : `,"endpoint":${jsonText(endpoint)}`}` +
+        `${levelPart}${lastTime}${bindings},"requestId":${jsonText(requestIds[i]!)},"method":${jsonText(methods[i]!)}` +
+        `,"path":${jsonText(paths[i]!)}${endpoint === undefined ? '' : `,"endpoint":${jsonText(endpoint)}`}` +
         `,"status":${numberText(numbers[SLOTS * i]!)}${code === undefined ? '' : `,"code":${jsonText(code)}`}` +
-        `,"durationMs":${millisText(numbers[SLOTS * i + 1]!)},"client":${jsonText(clients[i])}` +
+        `,"durationMs":${millisText(numbers[SLOTS * i + 1]!)},"client":${jsonText(clients[i]!)}` +
         `,"bytes":${numberText(numbers[SLOTS * i + 2]!)}${numbers[SLOTS * i + 4] === 1 ? ',"aborted":true' : ''}${end}`;
       // Per-request strings must not outlive their batch.
       requestIds[i] = '';
