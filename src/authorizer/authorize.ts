@@ -9,6 +9,7 @@
 import { AuthError, isAuthError } from '../jwt/errors.js';
 import type { KeySet } from '../keys/key-set.js';
 import type { Clock } from '../lib/clock.js';
+import { createLogLimiter, type LogLimiter } from '../lib/log-limiter.js';
 import type { Logger } from '../lib/logger.js';
 import type { VerifiedToken, VerifiedTokenCache } from './cache.js';
 import { extractToken, type TokenLocation } from './extract.js';
@@ -34,13 +35,20 @@ export function createEndpointAuthorizer(policy: EndpointPolicy, deps: EndpointA
   const { keySet, cache, clock, logger, label } = deps;
   const checks = deps.checks ?? policy.checks;
   const logPrefix = `${label}[JWTValidator]`;
+  const limiter = denialLimiterFor(logger, clock);
 
   function deny(error: unknown): Deny {
+    const denial = denialFor(policy, error);
+    // Clients decide how many denials there are: the lines are rate-limited, and what is held back is summed up.
+    if (!limiter.take(isAuthError(error) ? denial.code : UNEXPECTED)) return denial;
     if (!isAuthError(error)) {
       // A bug must never authorize, nor surface as a 5xx: log it and fail closed.
       logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, `${logPrefix} unexpected error while authorizing`);
     }
-    const denial = denialFor(policy, error);
+    // Codes and labels only: never the token, nor a claim value.
+    const fields = { code: denial.code, status: denial.status };
+    if (denial.code === 'signature_invalid') logger.warn(fields, `${logPrefix} denied: ${denial.code}`);
+    else logger.info(fields, `${logPrefix} denied: ${denial.code}`);
     if (policy.operationDebug) logger.error({ code: denial.code }, `${logPrefix} ${debugMessage(denial.code, denial.detail)}`);
     return denial;
   }
@@ -91,6 +99,29 @@ export function createEndpointAuthorizer(policy: EndpointPolicy, deps: EndpointA
       return deny(error);
     }
   };
+}
+
+const UNEXPECTED = 'unexpected_error';
+
+/** Denial lines per second once the burst is spent, and the burst. */
+export const DENIAL_LOG_RATE_PER_SECOND = 10;
+export const DENIAL_LOG_BURST = 50;
+
+/** One limiter per logger: every endpoint writing to one log shares one budget. */
+const denialLimiters = new WeakMap<Logger, LogLimiter>();
+
+function denialLimiterFor(logger: Logger, clock: Clock): LogLimiter {
+  let limiter = denialLimiters.get(logger);
+  if (limiter === undefined) {
+    limiter = createLogLimiter({
+      ratePerSecond: DENIAL_LOG_RATE_PER_SECOND,
+      burst: DENIAL_LOG_BURST,
+      clock,
+      onSuppressed: (suppressed, total) => logger.warn({ suppressed, total }, `[JWTValidator] denial log lines suppressed by the rate limit: ${total}`),
+    });
+    denialLimiters.set(logger, limiter);
+  }
+  return limiter;
 }
 
 /** The Deny for an error: its code's prebuilt shape; anything that is not an AuthError counts as a malformed token. */

@@ -5,8 +5,10 @@ import { goTimeString, healthBody } from '../../src/gateway/health.js';
 import { claimSegment, compilePathBuilder, UnroutableClaimError, encodeComponent, filterQuery, patternQueryKeys, withQuery } from '../../src/gateway/backend-url.js';
 import { headerSafe } from '../../src/lib/headers.js';
 import { decodeBackendBody, MergeState } from '../../src/gateway/merge.js';
-import { ACCESS_MESSAGE, createAccessLog } from '../../src/gateway/access-log.js';
-import { createPinoLogger } from '../../src/lib/pino-logger.js';
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { ACCESS_MESSAGE, createAccessLog, millisText, type AccessEntry } from '../../src/gateway/access-log.js';
+import { createPinoLogger, LOG_FORMATS } from '../../src/lib/pino-logger.js';
 
 describe('health', () => {
   it("formats time as Go's time.Now().String() in UTC", () => {
@@ -138,27 +140,84 @@ describe('backend bodies', () => {
 describe('access log', () => {
   function capture() {
     const lines: string[] = [];
-    const destination = { write: (text: string) => void lines.push(...text.split('\n').filter(Boolean)) };
+    const destination = { write: (text: string) => void lines.push(...text.split('\n').filter(Boolean).map((line) => `${line}\n`)) };
     return { lines, destination };
   }
 
-  it('writes the same JSON line pino would, batched', async () => {
+  // Every field, both optional ones absent and present, and text that JSON must escape (quotes, backslashes,
+  // control characters, non-ASCII, longer than pino's 100-character fast path).
+  const entries: AccessEntry[] = [
+    { requestId: 'r1', method: 'GET', path: '/a"b\\c', endpoint: undefined, status: 200, code: undefined, durationMs: 1.234, client: '127.0.0.1', bytes: 0, aborted: false },
+    { requestId: 'id"\\x', method: 'POST', path: '/x', endpoint: '/x/{id}', status: 502, code: undefined, durationMs: 10, client: '::1', bytes: 12345, aborted: true },
+    { requestId: randomUUID(), method: 'DELETE', path: '/t\u0001\u001f\u00e9\u00ff', endpoint: '/t/{x}', status: 401, code: 'token_expired', durationMs: 0.05, client: '10.0.0.1', bytes: 7, aborted: false },
+    { requestId: 'r4', method: 'PUT', path: `/${'long"'.repeat(30)}`, endpoint: undefined, status: 403, code: 'insufficient_roles', durationMs: 1.2, client: '', bytes: 0, aborted: true },
+    { requestId: 'r5', method: 'GET', path: '/', endpoint: '/', status: 200, code: undefined, durationMs: 123456.789, client: '192.168.1.1', bytes: 1, aborted: false },
+    { requestId: 'r6', method: 'GET', path: '/odd', endpoint: '/odd', status: 200, code: undefined, durationMs: 1 / 3, client: 'x', bytes: 0, aborted: false },
+  ];
+
+  /** What the gateway's slow path (server.ts accessLogFor) hands pino: the field order is the contract. */
+  function viaPino(logger: ReturnType<typeof createPinoLogger>, entry: AccessEntry): void {
+    logger.info(
+      {
+        requestId: entry.requestId,
+        method: entry.method,
+        path: entry.path,
+        endpoint: entry.endpoint,
+        status: entry.status,
+        ...(entry.code !== undefined ? { code: entry.code } : {}),
+        durationMs: entry.durationMs,
+        client: entry.client,
+        bytes: entry.bytes,
+        ...(entry.aborted ? { aborted: true } : {}),
+      },
+      ACCESS_MESSAGE,
+    );
+  }
+
+  for (const format of LOG_FORMATS) {
+    it(`writes byte for byte the line pino would, batched (format ${format})`, () => {
+      const clock = { now: () => Date.UTC(2025, 4, 1, 10, 0, 0, 123) };
+      const fast = capture();
+      const slow = capture();
+      const access = createAccessLog(createPinoLogger({ destination: fast.destination, format, clock }))!;
+      const logger = createPinoLogger({ destination: slow.destination, format, clock });
+      for (const entry of entries) {
+        access(entry);
+        viaPino(logger, entry);
+      }
+      assert.equal(fast.lines.length, 0, 'lines wait to be written together');
+      access.flush();
+      assert.equal(fast.lines.length, entries.length);
+      for (let i = 0; i < entries.length; i++) assert.equal(fast.lines[i], slow.lines[i]);
+      const first = JSON.parse(fast.lines[0]!) as Record<string, unknown>;
+      assert.equal(first.level, format === 'pino' ? 30 : 'INFO');
+      assert.equal(first.time, format === 'pino' ? clock.now() : '2025-05-01T10:00:00.123Z');
+      assert.equal(first.pid, process.pid);
+      assert.equal('endpoint' in first || 'code' in first || 'aborted' in first, false);
+      assert.deepEqual(Object.keys(JSON.parse(fast.lines[2]!) as object), ['level', 'time', 'pid', 'requestId', 'method', 'path', 'endpoint', 'status', 'code', 'durationMs', 'client', 'bytes', 'msg']);
+    });
+  }
+
+  it('writes the time of the request, not of the flush', () => {
+    let now = Date.UTC(2025, 0, 1);
     const { lines, destination } = capture();
-    const logger = createPinoLogger({ destination });
-    const access = createAccessLog(logger)!;
-    const entry = { requestId: 'r1', endpoint: undefined, code: undefined, client: '127.0.0.1', bytes: 0 };
-    access({ ...entry, method: 'GET', path: '/a"b\\c', status: 200, durationMs: 1.234, aborted: false });
-    access({ ...entry, method: 'POST', path: '/x', status: 502, durationMs: 10, aborted: true });
-    assert.equal(lines.length, 0, 'lines wait to be written together');
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    logger.info({ method: 'GET', path: '/a"b\\c', status: 200, durationMs: 1.234 }, ACCESS_MESSAGE);
-    assert.equal(lines.length, 3);
-    const [fast, aborted, viaPino] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-    assert.deepEqual(Object.keys(fast!), Object.keys(viaPino!));
-    assert.deepEqual({ ...fast, time: undefined }, { ...viaPino, time: undefined });
-    assert.equal(fast!.level, 'INFO');
-    assert.match(String(fast!.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    assert.deepEqual(aborted, { ...aborted, method: 'POST', path: '/x', status: 502, durationMs: 10, aborted: true, msg: ACCESS_MESSAGE });
+    const access = createAccessLog(createPinoLogger({ destination, format: 'pino', clock: { now: () => now } }))!;
+    access(entries[0]!);
+    now += 5000;
+    access(entries[1]!);
+    access.flush();
+    assert.deepEqual(lines.map((line) => (JSON.parse(line) as { time: number }).time), [Date.UTC(2025, 0, 1), Date.UTC(2025, 0, 1) + 5000]);
+  });
+
+  it('formats durations exactly as String() does', () => {
+    fc.assert(
+      fc.property(fc.nat(10 ** 12), (micros) => {
+        const ms = Math.round((micros / 1000) * 1000) / 1000;
+        assert.equal(millisText(ms), String(ms));
+      }),
+      { numRuns: 2000 },
+    );
+    for (const ms of [0, 1.2, 1.23, 1.005, 0.001, 1 / 3, -1, NaN, Infinity]) assert.equal(millisText(ms), Number.isFinite(ms) ? String(ms) : 'null');
   });
 
   it('is off when INFO is off, and flushes on demand', () => {
@@ -170,3 +229,4 @@ describe('access log', () => {
     assert.equal(lines.length, 1);
   });
 });
+

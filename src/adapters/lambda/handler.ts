@@ -5,10 +5,16 @@
  * `PORTCULLIS_LAMBDA_CONFIG_FILE` (default `portcullis-lambda.json` in the
  * task root). A bad config fails the container's start, so every invocation
  * answers 500: the authorizer never runs open.
+ *
+ * It logs the same JSON lines as the gateway, on stdout (CloudWatch takes
+ * each line as one event): INFO by default, so the rate-limited denial lines
+ * are there and debug is not; `PORTCULLIS_LOG_LEVEL` and
+ * `PORTCULLIS_LOG_FORMAT` (`krakend` or `pino`) change that.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../config/validate.js';
+import { createPinoLogger, isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, type PinoLoggerOptions } from '../../lib/pino-logger.js';
 import { createLambdaAuthorizer, type LambdaAuthorizerConfig } from './authorizer.js';
 
 export function loadLambdaConfig(env: NodeJS.ProcessEnv = process.env): LambdaAuthorizerConfig {
@@ -35,20 +41,20 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv = process.env): LambdaAu
   }
 }
 
-/** CloudWatch takes console lines; debug stays off so denials do not flood the log. */
-function line(obj: object | string, msg?: string): string {
-  return typeof obj === 'string' ? obj : `${msg ?? ''} ${JSON.stringify(obj)}`;
+/** The logger's level and format from the environment; an unknown value fails the start, naming the variable. */
+export function lambdaLoggerOptions(env: NodeJS.ProcessEnv = process.env): PinoLoggerOptions {
+  const level = env.PORTCULLIS_LOG_LEVEL || 'info';
+  const format = env.PORTCULLIS_LOG_FORMAT || 'krakend';
+  const issues = [];
+  if (!isLogLevel(level)) issues.push({ path: '$', message: `PORTCULLIS_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` });
+  if (!isLogFormat(format)) issues.push({ path: '$', message: `PORTCULLIS_LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}` });
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { level: level as PinoLoggerOptions['level'], format: format as PinoLoggerOptions['format'] };
 }
-
-const logger = {
-  debug: () => undefined,
-  info: (obj: object | string, msg?: string) => console.info(line(obj, msg)),
-  warn: (obj: object | string, msg?: string) => console.warn(line(obj, msg)),
-  error: (obj: object | string, msg?: string) => console.error(line(obj, msg)),
-};
 
 function build() {
   try {
+    const logger = createPinoLogger(lambdaLoggerOptions());
     return createLambdaAuthorizer(loadLambdaConfig(), { logger });
   } catch (error) {
     // One readable line per problem in CloudWatch, before the init error's stack trace.
