@@ -6,7 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { AuthError } from './errors.js';
-import { isStrictBase64url } from './base64url.js';
+import { decodeStrictBase64url, decodeStrictBase64urlInto, isStrictBase64url } from './base64url.js';
 import { parseJsonStrict } from './json-guard.js';
 
 export interface ParseLimits {
@@ -84,32 +84,49 @@ export function parseJwsParts(token: string, limits: ParseLimits = DEFAULT_PARSE
   if (firstDot === 0) throw new AuthError('token_malformed', 'empty header');
   if (secondDot === firstDot + 1) throw new AuthError('token_malformed', 'empty payload (detached content)');
   if (secondDot === token.length - 1) throw new AuthError('token_malformed', 'empty signature');
-  if (
-    !isStrictBase64url(token, 0, firstDot) ||
-    !isStrictBase64url(token, firstDot + 1, secondDot) ||
-    !isStrictBase64url(token, secondDot + 1, token.length)
-  ) {
-    throw new AuthError('token_malformed', 'a part is not canonical base64url');
-  }
-  const header = parseHeader(token.slice(0, firstDot), limits);
-  const signature = Buffer.from(token.slice(secondDot + 1), 'base64url');
+  // A header segment found in the cache is text that already passed every check, so only a new
+  // header segment is decoded. All three parts are checked before any JSON is read.
+  const headerSegment = token.slice(0, firstDot);
+  const cacheable = hasDefaultHeaderLimits(limits);
+  const cachedHeader = cacheable ? headerCache.get(headerSegment) : undefined;
+  const headerBytes = cachedHeader === undefined ? decodeStrictBase64url(headerSegment) : undefined;
+  const signature =
+    (cachedHeader !== undefined || headerBytes !== undefined) && isStrictBase64url(token, firstDot + 1, secondDot)
+      ? decodeStrictBase64url(token, secondDot + 1, token.length)
+      : undefined;
+  if (signature === undefined) throw new AuthError('token_malformed', 'a part is not canonical base64url');
+  const header = cachedHeader ?? parseHeader(headerSegment, headerBytes!, limits, cacheable);
   return { header, firstDot, signingInputLength: secondDot, signature };
 }
 
+// Payload bytes live only until JSON.parse has read them as text, so they are
+// decoded into one reusable buffer instead of a new Buffer per token.
+const payloadScratch = Buffer.allocUnsafe(16 * 1024);
+
 export function decodePayload(token: string, parts: JwsParts, limits: ParseLimits = DEFAULT_PARSE_LIMITS): Claims {
-  const payloadBytes = Buffer.from(token.slice(parts.firstDot + 1, parts.signingInputLength), 'base64url');
-  return decodeJsonObject(payloadBytes, limits.maxPayloadDepth, 'payload');
+  const start = parts.firstDot + 1;
+  const end = parts.signingInputLength;
+  if (end - start > (payloadScratch.length * 4) / 3) {
+    const bytes = decodeStrictBase64url(token, start, end);
+    if (bytes === undefined) throw new AuthError('token_malformed', 'a part is not canonical base64url');
+    return decodeJsonObject(bytes, limits.maxPayloadDepth, 'payload');
+  }
+  const byteLength = decodeStrictBase64urlInto(token, start, end, payloadScratch);
+  if (byteLength < 0) throw new AuthError('token_malformed', 'a part is not canonical base64url');
+  const text = payloadScratch.toString('utf8', 0, byteLength);
+  // Every invalid sequence decodes to U+FFFD, so text without one came from valid UTF-8.
+  if (text.indexOf('\uFFFD') !== -1 && !isUtf8(payloadScratch.subarray(0, byteLength))) {
+    throw new AuthError('token_malformed', 'payload is not UTF-8');
+  }
+  return parseJsonObject(text, limits.maxPayloadDepth, 'payload');
 }
 
-function parseHeader(segment: string, limits: ParseLimits): JwsHeader {
-  const cached = headerCache.get(segment);
-  // A cached header passed checks under the default header limits; other limits re-check.
-  const cacheable = hasDefaultHeaderLimits(limits);
-  if (cached !== undefined && cacheable) return cached;
-  const headerBytes = Buffer.from(segment, 'base64url');
+/** A header segment the cache does not hold, with its decoded bytes. */
+function parseHeader(segment: string, headerBytes: Buffer, limits: ParseLimits, cacheable: boolean): JwsHeader {
   if (headerBytes.length > limits.maxHeaderBytes) throw new AuthError('token_malformed', 'header too large');
   const header = decodeJsonObject(headerBytes, limits.maxHeaderDepth, 'header') as JwsHeader;
   checkHeader(header, limits);
+  // A cached header passed checks under the default header limits; other limits re-check.
   if (cacheable) {
     if (headerCache.size >= HEADER_CACHE_LIMIT) headerCache.clear();
     headerCache.set(segment, deepFreeze(header));
@@ -127,16 +144,35 @@ function hasDefaultHeaderLimits(limits: ParseLimits): boolean {
 
 /** Freezes a parsed JSON value and everything in it. */
 export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const member of Object.values(value)) deepFreeze(member);
-  }
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) freezeTree(value);
   return value;
+}
+
+// Runs on every cold token: no Object.values array per object, and primitives are never passed to
+// Object.isFrozen. An object is frozen before its members are visited, so a cycle ends the walk.
+function freezeTree(value: object): void {
+  Object.freeze(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const member: unknown = value[i];
+      if (typeof member === 'object' && member !== null && !Object.isFrozen(member)) freezeTree(member);
+    }
+    return;
+  }
+  for (const name in value) {
+    if (!Object.hasOwn(value, name)) continue;
+    const member: unknown = (value as Record<string, unknown>)[name];
+    if (typeof member === 'object' && member !== null && !Object.isFrozen(member)) freezeTree(member);
+  }
 }
 
 function decodeJsonObject(bytes: Buffer, maxDepth: number, part: 'header' | 'payload'): Claims {
   if (!isUtf8(bytes)) throw new AuthError('token_malformed', `${part} is not UTF-8`);
-  const result = parseJsonStrict(bytes.toString('utf8'), maxDepth);
+  return parseJsonObject(bytes.toString('utf8'), maxDepth, part);
+}
+
+function parseJsonObject(text: string, maxDepth: number, part: 'header' | 'payload'): Claims {
+  const result = parseJsonStrict(text, maxDepth);
   if (!result.ok) {
     if (result.hazard === 'duplicate_member') throw new AuthError('token_malformed', `${part} has duplicate members`);
     if (result.hazard === 'too_deep') throw new AuthError('token_malformed', `${part} is nested too deeply`);
