@@ -11,6 +11,8 @@
  * than this decoder costs. Decoding also checks the alphabet in the same pass.
  */
 
+import { isUtf8 } from 'node:buffer';
+
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 const ALPHABET_INDEX = new Int8Array(128).fill(-1);
@@ -34,10 +36,11 @@ export function isStrictBase64url(text: string, start = 0, end = text.length): b
 
 // The text is copied out as UTF-16 code units (one native copy), because
 // reading a Uint16Array is much cheaper than charCodeAt on the sliced strings
-// tokens arrive as. SEXTET maps every code unit to its 6-bit value, or to 0xff
-// outside the alphabet, so a character above U+00FF can never alias one in it.
+// tokens arrive as. SEXTET maps every code unit to its 6-bit value, or to -1
+// outside the alphabet, so a character above U+00FF can never alias one in it;
+// a -1 shifted into a group makes the whole group negative.
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const SEXTET = new Uint8Array(0x10000).fill(0xff);
+const SEXTET = new Int8Array(0x10000).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) {
   const code = ALPHABET.charCodeAt(i);
   // Buffer#write(…, 'utf16le') stores little-endian units; a big-endian host reads them swapped.
@@ -46,16 +49,17 @@ for (let i = 0; i < ALPHABET.length; i++) {
 let units = new Uint16Array(16 * 1024);
 let unitBytes = Buffer.from(units.buffer);
 
+const NOT_CANONICAL = -1;
+
 /**
- * Decodes `text.slice(start, end)` into `target` from offset 0 when it is
- * canonical unpadded base64url. Returns the number of bytes written, or -1
- * when the text is not canonical or `target` is too small.
+ * Decodes `text.slice(start, end)` into `target` from offset 0. Returns
+ * NOT_CANONICAL, or twice the number of bytes written, plus one when a byte
+ * has its high bit set (the bytes are not ASCII).
  */
-export function decodeStrictBase64urlInto(text: string, start: number, end: number, target: Uint8Array): number {
+function decodeUnits(text: string, start: number, end: number, target: Uint8Array): number {
   const length = end - start;
   const tail = length & 3;
-  const byteLength = (length >> 2) * 3 + (tail === 0 ? 0 : tail - 1);
-  if (tail === 1 || byteLength > target.length) return -1;
+  if (tail === 1 || (length >> 2) * 3 + (tail === 0 ? 0 : tail - 1) > target.length) return NOT_CANONICAL;
   if (length > units.length) {
     units = new Uint16Array(length);
     unitBytes = Buffer.from(units.buffer);
@@ -63,44 +67,76 @@ export function decodeStrictBase64urlInto(text: string, start: number, end: numb
   unitBytes.write(start === 0 && end === text.length ? text : text.slice(start, end), 0, 'utf16le');
   const u = units;
   const full = length - tail;
-  // Any unit outside the alphabet maps to 0xff, which sets bits 6 and 7 of `seen`.
+  // Every group is OR-ed into `seen`: negative when a unit was outside the alphabet, and
+  // holding 0x80 in some byte when a decoded byte is not ASCII.
   let seen = 0;
   let out = 0;
   for (let i = 0; i < full; i += 4) {
-    const a = SEXTET[u[i]!]!;
-    const b = SEXTET[u[i + 1]!]!;
-    const c = SEXTET[u[i + 2]!]!;
-    const d = SEXTET[u[i + 3]!]!;
-    seen |= a | b | c | d;
-    target[out] = (a << 2) | (b >> 4);
-    target[out + 1] = ((b & 0x0f) << 4) | (c >> 2);
-    target[out + 2] = ((c & 0x03) << 6) | d;
+    const group = (SEXTET[u[i]!]! << 18) | (SEXTET[u[i + 1]!]! << 12) | (SEXTET[u[i + 2]!]! << 6) | SEXTET[u[i + 3]!]!;
+    seen |= group;
+    target[out] = group >> 16;
+    target[out + 1] = group >> 8;
+    target[out + 2] = group;
     out += 3;
   }
-  if (tail !== 0) {
-    const a = SEXTET[u[full]!]!;
-    const b = SEXTET[u[full + 1]!]!;
-    seen |= a | b;
-    target[out++] = (a << 2) | (b >> 4);
-    if (tail === 2) {
-      // The 4 unused trailing bits must be zero to be canonical.
-      if ((b & 0x0f) !== 0) return -1;
-    } else {
-      const c = SEXTET[u[full + 2]!]!;
-      seen |= c;
-      target[out++] = ((b & 0x0f) << 4) | (c >> 2);
-      // The 2 unused trailing bits must be zero to be canonical.
-      if ((c & 0x03) !== 0) return -1;
-    }
+  if (tail === 2) {
+    const group = (SEXTET[u[full]!]! << 18) | (SEXTET[u[full + 1]!]! << 12);
+    // The 4 unused trailing bits must be zero to be canonical.
+    if ((group & 0xf000) !== 0) return NOT_CANONICAL;
+    seen |= group;
+    target[out++] = group >> 16;
+  } else if (tail === 3) {
+    const group = (SEXTET[u[full]!]! << 18) | (SEXTET[u[full + 1]!]! << 12) | (SEXTET[u[full + 2]!]! << 6);
+    // The 2 unused trailing bits must be zero to be canonical.
+    if ((group & 0xc0) !== 0) return NOT_CANONICAL;
+    seen |= group;
+    target[out++] = group >> 16;
+    target[out++] = group >> 8;
   }
-  return (seen & 0xc0) === 0 ? out : -1;
+  if (seen < 0) return NOT_CANONICAL;
+  return out * 2 + ((seen & 0x808080) === 0 ? 0 : 1);
+}
+
+/**
+ * Decodes `text.slice(start, end)` into `target` from offset 0 when it is
+ * canonical unpadded base64url. Returns the number of bytes written, or -1
+ * when the text is not canonical or `target` is too small.
+ */
+export function decodeStrictBase64urlInto(text: string, start: number, end: number, target: Uint8Array): number {
+  const result = decodeUnits(text, start, end, target);
+  return result === NOT_CANONICAL ? -1 : result >> 1;
 }
 
 /** The bytes of `text.slice(start, end)` when it is canonical unpadded base64url, else undefined. */
 export function decodeStrictBase64url(text: string, start = 0, end = text.length): Buffer | undefined {
   const length = end - start;
-  const bytes = Buffer.allocUnsafe((length >> 2) * 3 + ((length & 3) === 0 ? 0 : Math.max(0, (length & 3) - 1)));
-  return decodeStrictBase64urlInto(text, start, end, bytes) === bytes.length ? bytes : undefined;
+  if ((length & 3) === 1) return undefined;
+  const bytes = Buffer.allocUnsafe((length >> 2) * 3 + ((length & 3) === 0 ? 0 : (length & 3) - 1));
+  return decodeUnits(text, start, end, bytes) === NOT_CANONICAL ? undefined : bytes;
+}
+
+export const NOT_BASE64URL: unique symbol = Symbol('not canonical base64url');
+export const NOT_UTF8: unique symbol = Symbol('not UTF-8');
+
+// Decoded text lives only until the caller has read the string, so its bytes go to one reusable buffer.
+const textScratch = Buffer.allocUnsafe(16 * 1024);
+
+/**
+ * The UTF-8 text that `text.slice(start, end)` encodes in canonical unpadded
+ * base64url, or NOT_BASE64URL, or NOT_UTF8. ASCII bytes, the usual case, are
+ * read as latin1, which is the same text and cheaper than a UTF-8 decode.
+ */
+export function decodeBase64urlText(text: string, start = 0, end = text.length): string | typeof NOT_BASE64URL | typeof NOT_UTF8 {
+  const length = end - start;
+  const target = length <= (textScratch.length * 4) / 3 ? textScratch : Buffer.allocUnsafe((length * 3) >> 2);
+  const result = decodeUnits(text, start, end, target);
+  if (result === NOT_CANONICAL) return NOT_BASE64URL;
+  const byteLength = result >> 1;
+  if ((result & 1) === 0) return target.toString('latin1', 0, byteLength);
+  const decoded = target.toString('utf8', 0, byteLength);
+  // Every invalid sequence decodes to U+FFFD, so text without one came from valid UTF-8.
+  if (decoded.indexOf('\uFFFD') !== -1 && !isUtf8(target.subarray(0, byteLength))) return NOT_UTF8;
+  return decoded;
 }
 
 export function decodeBase64url(text: string): Buffer {

@@ -6,7 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { AuthError } from './errors.js';
-import { decodeStrictBase64url, decodeStrictBase64urlInto, isStrictBase64url } from './base64url.js';
+import { decodeBase64urlText, decodeStrictBase64url, isStrictBase64url, NOT_BASE64URL, NOT_UTF8 } from './base64url.js';
 import { parseJsonStrict } from './json-guard.js';
 
 export interface ParseLimits {
@@ -114,25 +114,10 @@ export function parseJwsParts(token: string, limits: ParseLimits = DEFAULT_PARSE
   return { header, firstDot, signingInputLength: secondDot, signature };
 }
 
-// Payload bytes live only until JSON.parse has read them as text, so they are
-// decoded into one reusable buffer instead of a new Buffer per token.
-const payloadScratch = Buffer.allocUnsafe(16 * 1024);
-
 export function decodePayload(token: string, parts: JwsParts, limits: ParseLimits = DEFAULT_PARSE_LIMITS): Claims {
-  const start = parts.firstDot + 1;
-  const end = parts.signingInputLength;
-  if (end - start > (payloadScratch.length * 4) / 3) {
-    const bytes = decodeStrictBase64url(token, start, end);
-    if (bytes === undefined) throw new AuthError('token_malformed', 'a part is not canonical base64url');
-    return decodeJsonObject(bytes, limits.maxPayloadDepth, 'payload');
-  }
-  const byteLength = decodeStrictBase64urlInto(token, start, end, payloadScratch);
-  if (byteLength < 0) throw new AuthError('token_malformed', 'a part is not canonical base64url');
-  const text = payloadScratch.toString('utf8', 0, byteLength);
-  // Every invalid sequence decodes to U+FFFD, so text without one came from valid UTF-8.
-  if (text.indexOf('\uFFFD') !== -1 && !isUtf8(payloadScratch.subarray(0, byteLength))) {
-    throw new AuthError('token_malformed', 'payload is not UTF-8');
-  }
+  const text = decodeBase64urlText(token, parts.firstDot + 1, parts.signingInputLength);
+  if (text === NOT_BASE64URL) throw new AuthError('token_malformed', 'a part is not canonical base64url');
+  if (text === NOT_UTF8) throw new AuthError('token_malformed', 'payload is not UTF-8');
   return parseJsonObject(text, limits.maxPayloadDepth, 'payload');
 }
 

@@ -2,7 +2,17 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { decodeBase64url, decodeStrictBase64url, decodeStrictBase64urlInto, encodeBase64url, isStrictBase64url } from '../../src/jwt/base64url.js';
+import { isUtf8 } from 'node:buffer';
+import {
+  decodeBase64url,
+  decodeBase64urlText,
+  decodeStrictBase64url,
+  decodeStrictBase64urlInto,
+  encodeBase64url,
+  isStrictBase64url,
+  NOT_BASE64URL,
+  NOT_UTF8,
+} from '../../src/jwt/base64url.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -108,6 +118,47 @@ describe('decodeStrictBase64url', () => {
         }
       }),
       { numRuns: runs },
+    );
+  });
+});
+
+describe('decodeBase64urlText', () => {
+  const runs = Number(process.env.FUZZ_RUNS ?? 200);
+
+  test('ASCII, multi-byte UTF-8 and U+FFFD itself come back as written', () => {
+    for (const text of ['{"sub":"alice"}', '{"name":"Zoë","city":"Kraków","emoji":"😀"}', 'replacement \uFFFD is a character', '']) {
+      assert.equal(decodeBase64urlText(encodeBase64url(text)), text);
+      assert.equal(decodeBase64urlText(`x.${encodeBase64url(text)}.y`, 2, 2 + encodeBase64url(text).length), text);
+    }
+  });
+
+  test('bytes that are not UTF-8 are NOT_UTF8, non-canonical text is NOT_BASE64URL', () => {
+    for (const bytes of [[0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0x7b, 0xe2, 0x82], [0x80]]) {
+      assert.equal(decodeBase64urlText(encodeBase64url(Buffer.from(bytes))), NOT_UTF8, JSON.stringify(bytes));
+    }
+    for (const text of ['QQ==', 'QR', 'Q', 'QU\u0141D']) assert.equal(decodeBase64urlText(text), NOT_BASE64URL, JSON.stringify(text));
+  });
+
+  test('text longer than the reusable buffer decodes too', () => {
+    const text = `{"pad":"${'é'.repeat(20_000)}"}`;
+    assert.equal(decodeBase64urlText(encodeBase64url(text)), text);
+  });
+
+  test('any bytes: the UTF-8 text exactly when isUtf8 holds, else NOT_UTF8', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (array) => {
+        const bytes = Buffer.from(array);
+        const decoded = decodeBase64urlText(encodeBase64url(bytes));
+        assert.equal(decoded, isUtf8(bytes) ? bytes.toString('utf8') : NOT_UTF8);
+      }),
+      { numRuns: runs * 5 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 32 }), (text) => {
+        const bytes = Buffer.from(text, 'utf8');
+        assert.equal(decodeBase64urlText(encodeBase64url(bytes)), bytes.toString('utf8'));
+      }),
+      { numRuns: runs * 5 },
     );
   });
 });
