@@ -34,20 +34,26 @@ export function isStrictBase64url(text: string, start = 0, end = text.length): b
   return tail === 2 ? (last & 0x0f) === 0 : (last & 0x03) === 0;
 }
 
-// The text is copied out as UTF-16 code units (one native copy), because
-// reading a Uint16Array is much cheaper than charCodeAt on the sliced strings
-// tokens arrive as. SEXTET maps every code unit to its 6-bit value, or to -1
-// outside the alphabet, so a character above U+00FF can never alias one in it;
-// a -1 shifted into a group makes the whole group negative.
+// The text is copied out as UTF-8 (one native copy) into a buffer with room
+// for three bytes per character, so it fits whole: the copy is exactly one byte
+// per character only when every character is ASCII, and any other character
+// fails the length check instead of aliasing the alphabet. Characters are then
+// read two at a time as one 16-bit unit, and PAIR maps each pair of alphabet
+// characters to its 12 bits, anything else to -1; a -1 shifted into a group
+// makes the whole group negative.
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const SEXTET = new Int8Array(0x10000).fill(-1);
+const PAIR = new Int16Array(0x10000).fill(-1);
+const SINGLE = new Int8Array(0x100).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) {
-  const code = ALPHABET.charCodeAt(i);
-  // Buffer#write(…, 'utf16le') stores little-endian units; a big-endian host reads them swapped.
-  SEXTET[LITTLE_ENDIAN ? code : code << 8] = i;
+  const first = ALPHABET.charCodeAt(i);
+  SINGLE[first] = i;
+  for (let j = 0; j < ALPHABET.length; j++) {
+    const second = ALPHABET.charCodeAt(j);
+    PAIR[LITTLE_ENDIAN ? first | (second << 8) : (first << 8) | second] = (i << 6) | j;
+  }
 }
-let units = new Uint16Array(16 * 1024);
-let unitBytes = Buffer.from(units.buffer);
+let textPairs = new Uint16Array(32 * 1024);
+let textBytes = Buffer.from(textPairs.buffer);
 
 const NOT_CANONICAL = -1;
 
@@ -60,19 +66,19 @@ function decodeUnits(text: string, start: number, end: number, target: Uint8Arra
   const length = end - start;
   const tail = length & 3;
   if (tail === 1 || (length >> 2) * 3 + (tail === 0 ? 0 : tail - 1) > target.length) return NOT_CANONICAL;
-  if (length > units.length) {
-    units = new Uint16Array(length);
-    unitBytes = Buffer.from(units.buffer);
+  if (3 * length > textBytes.length) {
+    textPairs = new Uint16Array(Math.ceil((3 * length) / 2));
+    textBytes = Buffer.from(textPairs.buffer);
   }
-  unitBytes.write(start === 0 && end === text.length ? text : text.slice(start, end), 0, 'utf16le');
-  const u = units;
-  const full = length - tail;
-  // Every group is OR-ed into `seen`: negative when a unit was outside the alphabet, and
+  if (textBytes.write(start === 0 && end === text.length ? text : text.slice(start, end), 0, 'utf8') !== length) return NOT_CANONICAL;
+  const pairs = textPairs;
+  const fullPairs = (length - tail) >> 1;
+  // Every group is OR-ed into `seen`: negative when a character was outside the alphabet, and
   // holding 0x80 in some byte when a decoded byte is not ASCII.
   let seen = 0;
   let out = 0;
-  for (let i = 0; i < full; i += 4) {
-    const group = (SEXTET[u[i]!]! << 18) | (SEXTET[u[i + 1]!]! << 12) | (SEXTET[u[i + 2]!]! << 6) | SEXTET[u[i + 3]!]!;
+  for (let i = 0; i < fullPairs; i += 2) {
+    const group = (PAIR[pairs[i]!]! << 12) | PAIR[pairs[i + 1]!]!;
     seen |= group;
     target[out] = group >> 16;
     target[out + 1] = group >> 8;
@@ -80,13 +86,13 @@ function decodeUnits(text: string, start: number, end: number, target: Uint8Arra
     out += 3;
   }
   if (tail === 2) {
-    const group = (SEXTET[u[full]!]! << 18) | (SEXTET[u[full + 1]!]! << 12);
+    const group = PAIR[pairs[fullPairs]!]! << 12;
     // The 4 unused trailing bits must be zero to be canonical.
     if ((group & 0xf000) !== 0) return NOT_CANONICAL;
     seen |= group;
     target[out++] = group >> 16;
   } else if (tail === 3) {
-    const group = (SEXTET[u[full]!]! << 18) | (SEXTET[u[full + 1]!]! << 12) | (SEXTET[u[full + 2]!]! << 6);
+    const group = (PAIR[pairs[fullPairs]!]! << 12) | (SINGLE[textBytes[length - 1]!]! << 6);
     // The 2 unused trailing bits must be zero to be canonical.
     if ((group & 0xc0) !== 0) return NOT_CANONICAL;
     seen |= group;
