@@ -78,7 +78,7 @@ function countParsedMembers(value: unknown): number {
   if (typeof value !== 'object' || value === null) return 0;
   let count = 0;
   if (Array.isArray(value)) {
-    for (const item of value) count += countParsedMembers(item);
+    for (let i = 0; i < value.length; i++) count += countParsedMembers(value[i]);
     return count;
   }
   for (const key in value) {
