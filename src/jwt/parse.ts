@@ -148,20 +148,13 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-// Runs on every cold token: no Object.values array per object, and primitives are never passed to
-// Object.isFrozen. An object is frozen before its members are visited, so a cycle ends the walk.
+// Runs on every cold token. Members are tested before the call, so primitives never reach
+// Object.isFrozen; an object is frozen before its members are visited, so a cycle ends the walk.
 function freezeTree(value: object): void {
   Object.freeze(value);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const member: unknown = value[i];
-      if (typeof member === 'object' && member !== null && !Object.isFrozen(member)) freezeTree(member);
-    }
-    return;
-  }
-  for (const name in value) {
-    if (!Object.hasOwn(value, name)) continue;
-    const member: unknown = (value as Record<string, unknown>)[name];
+  const members = Object.values(value);
+  for (let i = 0; i < members.length; i++) {
+    const member: unknown = members[i];
     if (typeof member === 'object' && member !== null && !Object.isFrozen(member)) freezeTree(member);
   }
 }
