@@ -1,8 +1,8 @@
 /**
  * Compact JWS parsing with every limit checked before the work it protects:
- * size before decoding, dot count before splitting, alphabet before base64,
- * depth and duplicates before JSON.parse. JWE, JSON serialisation, detached
- * and unencoded payloads are all rejected here.
+ * size before decoding, dot count before splitting, the alphabet by a strict
+ * decoder (never a lenient one), depth and duplicates before JSON.parse. JWE,
+ * JSON serialisation, detached and unencoded payloads are all rejected here.
  */
 import { isUtf8 } from 'node:buffer';
 import { AuthError } from './errors.js';
