@@ -150,8 +150,16 @@ export function deepFreeze<T>(value: T): T {
 
 // Runs on every cold token. Members are tested before the call, so primitives never reach
 // Object.isFrozen; an object is frozen before its members are visited, so a cycle ends the walk.
+// JSON arrays hold only their elements, so they are walked by index, without an Object.values copy.
 function freezeTree(value: object): void {
   Object.freeze(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const member: unknown = value[i];
+      if (typeof member === 'object' && member !== null && !Object.isFrozen(member)) freezeTree(member);
+    }
+    return;
+  }
   const members = Object.values(value);
   for (let i = 0; i < members.length; i++) {
     const member: unknown = members[i];
