@@ -38,14 +38,16 @@ export function findJsonHazard(text: string, maxDepth: number): JsonHazard | und
   return result.ok || result.hazard === 'not_json' ? undefined : result.hazard;
 }
 
-/** Number of object members written in `text`, or TOO_DEEP / BAD_STRING. */
+/**
+ * Number of object members written in `text`, or TOO_DEEP / BAD_STRING. Outside
+ * strings, valid JSON has exactly one colon per object member and colons
+ * nowhere else, so counting them needs no stack of open containers; when the
+ * text is not valid JSON the count is never used, JSON.parse refuses it.
+ */
 function countMembers(text: string, maxDepth: number): number {
   const length = text.length;
-  // isObject[level] tells whether that open container is an object (members follow commas) or an array.
-  const isObject: boolean[] = [];
   let depth = 0;
   let members = 0;
-  let expectingKey = false;
   for (let i = 0; i < length; i++) {
     const code = text.charCodeAt(i);
     if (code === 0x22 /* " */) {
@@ -54,20 +56,13 @@ function countMembers(text: string, maxDepth: number): number {
       while (close > 0 && isEscaped(text, close)) close = text.indexOf('"', close + 1);
       if (close < 0) return BAD_STRING;
       i = close;
-      if (expectingKey) {
-        members++;
-        expectingKey = false;
-      }
+    } else if (code === 0x3a /* : */) {
+      members++;
     } else if (code === 0x7b /* { */ || code === 0x5b /* [ */) {
       if (depth >= maxDepth) return TOO_DEEP;
-      const object = code === 0x7b;
-      isObject[depth++] = object;
-      expectingKey = object;
+      depth++;
     } else if (code === 0x7d /* } */ || code === 0x5d /* ] */) {
       if (depth > 0) depth--;
-      expectingKey = false;
-    } else if (code === 0x2c /* , */) {
-      expectingKey = depth > 0 && isObject[depth - 1] === true;
     }
   }
   return members;
@@ -83,7 +78,7 @@ function countParsedMembers(value: unknown): number {
   if (typeof value !== 'object' || value === null) return 0;
   let count = 0;
   if (Array.isArray(value)) {
-    for (const item of value) count += countParsedMembers(item);
+    for (let i = 0; i < value.length; i++) count += countParsedMembers(value[i]);
     return count;
   }
   for (const key in value) {

@@ -1,12 +1,12 @@
 /**
  * Compact JWS parsing with every limit checked before the work it protects:
- * size before decoding, dot count before splitting, alphabet before base64,
- * depth and duplicates before JSON.parse. JWE, JSON serialisation, detached
- * and unencoded payloads are all rejected here.
+ * size before decoding, dot count before splitting, the alphabet by a strict
+ * decoder (never a lenient one), depth and duplicates before JSON.parse. JWE,
+ * JSON serialisation, detached and unencoded payloads are all rejected here.
  */
 import { isUtf8 } from 'node:buffer';
 import { AuthError } from './errors.js';
-import { isStrictBase64url } from './base64url.js';
+import { decodeBase64urlText, decodeStrictBase64url, isStrictBase64url, NOT_BASE64URL, NOT_UTF8 } from './base64url.js';
 import { parseJsonStrict } from './json-guard.js';
 
 export interface ParseLimits {
@@ -57,6 +57,22 @@ export interface ParsedJws extends JwsParts {
 const HEADER_CACHE_LIMIT = 1024;
 const headerCache = new Map<string, JwsHeader>();
 
+// The header found last is tried first, by comparing the token's text in
+// place: no slice and no hashing of the segment for the usual repeat.
+let lastHeaderSegment = '';
+let lastHeader: JwsHeader | undefined;
+
+function cachedHeaderOf(token: string, firstDot: number): JwsHeader | undefined {
+  if (firstDot === lastHeaderSegment.length && token.startsWith(lastHeaderSegment)) return lastHeader;
+  const segment = token.slice(0, firstDot);
+  const header = headerCache.get(segment);
+  if (header !== undefined) {
+    lastHeaderSegment = segment;
+    lastHeader = header;
+  }
+  return header;
+}
+
 // Header members that change how the payload or key must be read. portcullis
 // implements none of these, so a token that needs them cannot be verified.
 const REFUSED_HEADER_MEMBERS = ['crit', 'b64', 'enc', 'zip'] as const;
@@ -84,32 +100,33 @@ export function parseJwsParts(token: string, limits: ParseLimits = DEFAULT_PARSE
   if (firstDot === 0) throw new AuthError('token_malformed', 'empty header');
   if (secondDot === firstDot + 1) throw new AuthError('token_malformed', 'empty payload (detached content)');
   if (secondDot === token.length - 1) throw new AuthError('token_malformed', 'empty signature');
-  if (
-    !isStrictBase64url(token, 0, firstDot) ||
-    !isStrictBase64url(token, firstDot + 1, secondDot) ||
-    !isStrictBase64url(token, secondDot + 1, token.length)
-  ) {
-    throw new AuthError('token_malformed', 'a part is not canonical base64url');
-  }
-  const header = parseHeader(token.slice(0, firstDot), limits);
-  const signature = Buffer.from(token.slice(secondDot + 1), 'base64url');
+  // A header segment found in the cache is text that already passed every check, so only a new
+  // header segment is decoded. All three parts are checked before any JSON is read.
+  const cacheable = hasDefaultHeaderLimits(limits);
+  const cachedHeader = cacheable ? cachedHeaderOf(token, firstDot) : undefined;
+  const headerBytes = cachedHeader === undefined ? decodeStrictBase64url(token, 0, firstDot) : undefined;
+  const signature =
+    (cachedHeader !== undefined || headerBytes !== undefined) && isStrictBase64url(token, firstDot + 1, secondDot)
+      ? decodeStrictBase64url(token, secondDot + 1, token.length)
+      : undefined;
+  if (signature === undefined) throw new AuthError('token_malformed', 'a part is not canonical base64url');
+  const header = cachedHeader ?? parseHeader(token.slice(0, firstDot), headerBytes!, limits, cacheable);
   return { header, firstDot, signingInputLength: secondDot, signature };
 }
 
 export function decodePayload(token: string, parts: JwsParts, limits: ParseLimits = DEFAULT_PARSE_LIMITS): Claims {
-  const payloadBytes = Buffer.from(token.slice(parts.firstDot + 1, parts.signingInputLength), 'base64url');
-  return decodeJsonObject(payloadBytes, limits.maxPayloadDepth, 'payload');
+  const text = decodeBase64urlText(token, parts.firstDot + 1, parts.signingInputLength);
+  if (text === NOT_BASE64URL) throw new AuthError('token_malformed', 'a part is not canonical base64url');
+  if (text === NOT_UTF8) throw new AuthError('token_malformed', 'payload is not UTF-8');
+  return parseJsonObject(text, limits.maxPayloadDepth, 'payload');
 }
 
-function parseHeader(segment: string, limits: ParseLimits): JwsHeader {
-  const cached = headerCache.get(segment);
-  // A cached header passed checks under the default header limits; other limits re-check.
-  const cacheable = hasDefaultHeaderLimits(limits);
-  if (cached !== undefined && cacheable) return cached;
-  const headerBytes = Buffer.from(segment, 'base64url');
+/** A header segment the cache does not hold, with its decoded bytes. */
+function parseHeader(segment: string, headerBytes: Buffer, limits: ParseLimits, cacheable: boolean): JwsHeader {
   if (headerBytes.length > limits.maxHeaderBytes) throw new AuthError('token_malformed', 'header too large');
   const header = decodeJsonObject(headerBytes, limits.maxHeaderDepth, 'header') as JwsHeader;
   checkHeader(header, limits);
+  // A cached header passed checks under the default header limits; other limits re-check.
   if (cacheable) {
     if (headerCache.size >= HEADER_CACHE_LIMIT) headerCache.clear();
     headerCache.set(segment, deepFreeze(header));
@@ -127,16 +144,36 @@ function hasDefaultHeaderLimits(limits: ParseLimits): boolean {
 
 /** Freezes a parsed JSON value and everything in it. */
 export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const member of Object.values(value)) deepFreeze(member);
-  }
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) freezeTree(value);
   return value;
+}
+
+// Runs on every cold token. Members are tested before the call, so primitives never reach
+// Object.isFrozen; an object is frozen before its members are visited, so a cycle ends the walk.
+// JSON arrays hold only their elements, so they are walked by index, without an Object.values copy.
+function freezeTree(value: object): void {
+  Object.freeze(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const member: unknown = value[i];
+      if (typeof member === 'object' && member !== null && !Object.isFrozen(member)) freezeTree(member);
+    }
+    return;
+  }
+  const members = Object.values(value);
+  for (let i = 0; i < members.length; i++) {
+    const member: unknown = members[i];
+    if (typeof member === 'object' && member !== null && !Object.isFrozen(member)) freezeTree(member);
+  }
 }
 
 function decodeJsonObject(bytes: Buffer, maxDepth: number, part: 'header' | 'payload'): Claims {
   if (!isUtf8(bytes)) throw new AuthError('token_malformed', `${part} is not UTF-8`);
-  const result = parseJsonStrict(bytes.toString('utf8'), maxDepth);
+  return parseJsonObject(bytes.toString('utf8'), maxDepth, part);
+}
+
+function parseJsonObject(text: string, maxDepth: number, part: 'header' | 'payload'): Claims {
+  const result = parseJsonStrict(text, maxDepth);
   if (!result.ok) {
     if (result.hazard === 'duplicate_member') throw new AuthError('token_malformed', `${part} has duplicate members`);
     if (result.hazard === 'too_deep') throw new AuthError('token_malformed', `${part} is nested too deeply`);

@@ -9,14 +9,17 @@ import { algSpec, type Alg } from './algorithms.js';
 import type { VerificationKey } from './keys.js';
 
 // Signing inputs are copied into one reusable buffer right before a synchronous
-// verify, instead of allocating a Buffer per token on the cold path.
+// verify, instead of allocating a Buffer per token on the cold path. Tokens from
+// one issuer mostly share a length, so the last view is reused too.
 const scratch = Buffer.allocUnsafe(64 * 1024);
+let lastView: Buffer = scratch.subarray(0, 0);
 
 /** The first `length` characters of `token` as bytes, valid only until the next call. */
 export function signingInput(token: string, length: number): Buffer {
   if (length > scratch.length) return Buffer.from(token.slice(0, length), 'latin1');
   scratch.write(token, 0, length, 'latin1');
-  return scratch.subarray(0, length);
+  if (lastView.length !== length) lastView = scratch.subarray(0, length);
+  return lastView;
 }
 
 /** Verifies `signature` over `data` with `key` under `alg`. Never throws for bad input; returns false. */
