@@ -30,7 +30,10 @@ export function compilePropagation(
   return Object.freeze({ pairs: Object.freeze(compiled), preserveArrays, payloadHeader, headerNames: Object.freeze(headerNames) });
 }
 
-export function propagatedHeaders(propagation: Propagation, claims: Claims, payloadSegment: string): PropagatedHeader[] {
+const NONE: readonly PropagatedHeader[] = Object.freeze([]);
+
+export function propagatedHeaders(propagation: Propagation, claims: Claims, payloadSegment: string): readonly PropagatedHeader[] {
+  if (propagation.pairs.length === 0 && !propagation.payloadHeader) return NONE;
   const headers: PropagatedHeader[] = [];
   for (const { read, header } of propagation.pairs) {
     const value = read(claims);

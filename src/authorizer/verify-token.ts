@@ -13,7 +13,7 @@ import { assertRegisteredClaimTypes } from '../jwt/claims.js';
 import { AuthError } from '../jwt/errors.js';
 import type { Alg } from '../jwt/algorithms.js';
 import type { VerificationKey } from '../jwt/keys.js';
-import { decodePayload, deepFreeze, parseJwsParts, type JwsParts } from '../jwt/parse.js';
+import { decodePayload, parseJwsParts, type JwsParts } from '../jwt/parse.js';
 import { signingInput, verifySignature } from '../jwt/verify.js';
 import type { KeySet } from '../keys/key-set.js';
 import { resolveKey } from '../keys/resolve-key.js';
@@ -49,7 +49,7 @@ function verifiedWith(key: VerificationKey, token: string, parts: JwsParts, alg:
   }
   trace?.('signature');
   // Claims are decoded only once the signature holds, and frozen: they are shared by every later cache hit.
-  const claims = deepFreeze(decodePayload(token, parts, spec.parseLimits));
+  const claims = decodePayload(token, parts, spec.parseLimits, true);
   assertRegisteredClaimTypes(claims);
   trace?.('claim types');
   return {

@@ -18,7 +18,8 @@ export type StrictJsonResult = { ok: true; value: unknown } | { ok: false; hazar
 const TOO_DEEP = -1;
 const BAD_STRING = -2;
 
-export function parseJsonStrict(text: string, maxDepth: number): StrictJsonResult {
+/** With `freeze`, the parsed value comes back deeply frozen, frozen in the same walk that counts its members. */
+export function parseJsonStrict(text: string, maxDepth: number, freeze = false): StrictJsonResult {
   const scanned = countMembers(text, maxDepth);
   if (scanned === TOO_DEEP) return { ok: false, hazard: 'too_deep' };
   if (scanned === BAD_STRING) return { ok: false, hazard: 'bad_string' };
@@ -28,7 +29,7 @@ export function parseJsonStrict(text: string, maxDepth: number): StrictJsonResul
   } catch {
     return { ok: false, hazard: 'not_json' };
   }
-  if (countParsedMembers(value) !== scanned) return { ok: false, hazard: 'duplicate_member' };
+  if ((freeze ? countAndFreeze(value) : countParsedMembers(value)) !== scanned) return { ok: false, hazard: 'duplicate_member' };
   return { ok: true, value };
 }
 
@@ -72,6 +73,18 @@ function isEscaped(text: string, quote: number): boolean {
   let backslashes = 0;
   for (let j = quote - 1; j >= 0 && text.charCodeAt(j) === 0x5c; j--) backslashes++;
   return (backslashes & 1) === 1;
+}
+
+function countAndFreeze(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) count += countAndFreeze(value[i]);
+  } else {
+    for (const key in value) count += 1 + countAndFreeze((value as Record<string, unknown>)[key]);
+  }
+  Object.freeze(value);
+  return count;
 }
 
 function countParsedMembers(value: unknown): number {

@@ -114,11 +114,12 @@ export function parseJwsParts(token: string, limits: ParseLimits = DEFAULT_PARSE
   return { header, firstDot, signingInputLength: secondDot, signature };
 }
 
-export function decodePayload(token: string, parts: JwsParts, limits: ParseLimits = DEFAULT_PARSE_LIMITS): Claims {
+/** The claims; with `frozen`, deeply frozen (in the same walk that checks for duplicate members). */
+export function decodePayload(token: string, parts: JwsParts, limits: ParseLimits = DEFAULT_PARSE_LIMITS, frozen = false): Claims {
   const text = decodeBase64urlText(token, parts.firstDot + 1, parts.signingInputLength);
   if (text === NOT_BASE64URL) throw new AuthError('token_malformed', 'a part is not canonical base64url');
   if (text === NOT_UTF8) throw new AuthError('token_malformed', 'payload is not UTF-8');
-  return parseJsonObject(text, limits.maxPayloadDepth, 'payload');
+  return parseJsonObject(text, limits.maxPayloadDepth, 'payload', frozen);
 }
 
 /** A header segment the cache does not hold, with its decoded bytes. */
@@ -172,8 +173,8 @@ function decodeJsonObject(bytes: Buffer, maxDepth: number, part: 'header' | 'pay
   return parseJsonObject(bytes.toString('utf8'), maxDepth, part);
 }
 
-function parseJsonObject(text: string, maxDepth: number, part: 'header' | 'payload'): Claims {
-  const result = parseJsonStrict(text, maxDepth);
+function parseJsonObject(text: string, maxDepth: number, part: 'header' | 'payload', frozen = false): Claims {
+  const result = parseJsonStrict(text, maxDepth, frozen);
   if (!result.ok) {
     if (result.hazard === 'duplicate_member') throw new AuthError('token_malformed', `${part} has duplicate members`);
     if (result.hazard === 'too_deep') throw new AuthError('token_malformed', `${part} is nested too deeply`);

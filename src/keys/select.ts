@@ -27,7 +27,26 @@ export function keyIdentifier(by: KeyIdentifyStrategy, value: string): string {
   return `${by}:${value}`;
 }
 
+// Headers are shared, frozen objects (parse.ts caches them per header segment), so the reference a
+// header names is worked out once per header, not once per token.
+const REFERENCES: Readonly<Record<KeyIdentifyStrategy, WeakMap<JwsHeader, KeyReference>>> = {
+  kid: new WeakMap(),
+  x5t: new WeakMap(),
+  'x5t#S256': new WeakMap(),
+  kid_x5t: new WeakMap(),
+};
+
 export function keyReference(header: JwsHeader, strategy: KeyIdentifyStrategy): KeyReference {
+  const memo = REFERENCES[strategy];
+  let reference = memo.get(header);
+  if (reference === undefined) {
+    reference = Object.freeze(referenceOf(header, strategy));
+    memo.set(header, reference);
+  }
+  return reference;
+}
+
+function referenceOf(header: JwsHeader, strategy: KeyIdentifyStrategy): KeyReference {
   const kid = header.kid;
   if (strategy === 'x5t' || strategy === 'x5t#S256') {
     const thumbprint = strategy === 'x5t' ? header.x5t : header['x5t#S256'];
