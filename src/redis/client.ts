@@ -129,6 +129,8 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
     connectionName: `portcullis-${name}`,
     connectTimeout: options.connectTimeoutMs,
     commandTimeout: options.commandTimeoutMs,
+    // A connection given up on (a frozen server) is destroyed after this, not ioredis' 2 s.
+    disconnectTimeout: options.commandTimeoutMs,
     enableOfflineQueue: maxOfflineQueue > 0,
     // Queued commands are bounded by the command timeout; this only stops ioredis from flushing them early.
     maxRetriesPerRequest: null,
