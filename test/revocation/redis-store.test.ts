@@ -10,6 +10,7 @@
  */
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { RedisUnavailableError } from '../../src/redis/client.js';
 import { createRedisRevocationStore, type RedisRevocationStore, type RevocationEvent } from '../../src/revocation/redis-store.js';
@@ -37,6 +38,53 @@ const applied = (store: RedisRevocationStore, value: string) =>
 async function reachState(store: RedisRevocationStore, state: RevocationStoreState): Promise<void> {
   if (store.status().state === state) return;
   await waitFor(store, (event) => event.type === 'state' && event.status.state === state);
+}
+
+/**
+ * A TCP proxy to Redis that, on the connection that sends HGETALL (the reload),
+ * holds Redis's answers until `release()`: the reload is then in flight for as
+ * long as the test wants, while the subscriber connection keeps flowing.
+ */
+async function startReloadHoldingProxy(redisPort: number): Promise<{ port: number; holding: Promise<void>; release(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let markHolding!: () => void;
+  const holding = new Promise<void>((resolve) => (markHolding = resolve));
+  const server: Server = createServer((client) => {
+    const upstream = connect(redisPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    let hold = false;
+    const held: Buffer[] = [];
+    client.on('data', (chunk: Buffer) => {
+      if (!hold && /hgetall/i.test(chunk.toString('latin1'))) {
+        hold = true;
+        markHolding();
+        void released.then(() => {
+          for (const part of held) client.write(part);
+          hold = false;
+        });
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => (hold ? held.push(chunk) : client.write(chunk)));
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    holding,
+    release: () => release(),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -92,6 +140,35 @@ describe('Redis revocation store', { skip }, () => {
     // Reported, not asserted: wall-clock figures do not belong in assertions on a shared machine.
     t.diagnostic(`propagation over ${samples.length} deliveries (20 revocations × 3 subscribers): median ${median.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, max ${samples.at(-1)!.toFixed(2)} ms`);
     console.log(`revocation propagation: median ${median.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, max ${samples.at(-1)!.toFixed(2)} ms (n=${samples.length})`);
+  });
+
+  it('a revocation published while a reload is in flight is not lost when the reloaded set replaces the old one', async () => {
+    const prefix = `race${++prefixCounter}:`;
+    const [a] = await fleet(1, { prefix });
+    await a!.revoke({ kind: 'jti', value: 'J-before-reload', expiresAt: nowSeconds() + 600 });
+    const proxy = await startReloadHoldingProxy(server.port);
+    const b = createRedisRevocationStore({
+      redis: { url: `redis://127.0.0.1:${proxy.port}`, connectTimeoutMs: 1000, commandTimeoutMs: 5000, logger, name: 'reloading' },
+      keyPrefix: prefix,
+      logger,
+      purgeIntervalMs: 0,
+    });
+    stores.push(b);
+    try {
+      await proxy.holding;
+      // B is subscribed and its HGETALL has been answered by Redis, but the answer is held back.
+      const arrived = applied(b, 'J-during-reload');
+      await a!.revoke({ kind: 'jti', value: 'J-during-reload', expiresAt: nowSeconds() + 600 });
+      await arrived;
+      assert.equal(b.status().state, 'connecting', 'the reload has not finished');
+      proxy.release();
+      await b.ready();
+      assert.equal(b.set.isRevoked({ jti: 'J-before-reload' }), true, 'from the reload');
+      assert.equal(b.set.isRevoked({ jti: 'J-during-reload' }), true, 'from the message, kept across the swap');
+    } finally {
+      await b.close();
+      await proxy.close();
+    }
   });
 
   it('revoke-before-T, jti and tenant semantics hold on every instance', async () => {
