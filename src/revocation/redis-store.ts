@@ -114,7 +114,7 @@ export function createRedisRevocationStore(options: RedisRevocationStoreOptions)
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const clientOptions = typeof options.redis === 'string' ? redisClientOptions(options.redis, 'revocation', logger) : options.redis;
-  const command: RedisClient = createRedisClient({ ...clientOptions, name: clientOptions.name });
+  const command: RedisClient = createRedisClient(clientOptions);
   const subscriber: RedisClient = command.duplicate(`${clientOptions.name}-subscriber`);
   const prefix = options.keyPrefix ?? command.keyPrefix;
   const hashKey = `${prefix}revocations`;
