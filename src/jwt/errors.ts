@@ -19,6 +19,7 @@ export const FAILURE_CODES = {
   issuer_mismatch: { status: 401, challenge: 'invalid_token', message: 'The token issuer is not accepted.' },
   audience_mismatch: { status: 401, challenge: 'invalid_token', message: 'The token audience is not accepted.' },
   subject_mismatch: { status: 401, challenge: 'invalid_token', message: 'The token subject is not accepted.' },
+  token_revoked: { status: 401, challenge: 'invalid_token', message: 'The token has been revoked.' },
   insufficient_roles: { status: 403, challenge: 'insufficient_scope', message: 'The token lacks a required role.' },
   insufficient_scope: { status: 403, challenge: 'insufficient_scope', message: 'The token lacks a required scope.' },
   insufficient_permissions: { status: 403, challenge: 'insufficient_scope', message: 'The token lacks a required permission.' },
@@ -26,6 +27,7 @@ export const FAILURE_CODES = {
   claim_mismatch: { status: 403, challenge: 'insufficient_scope', message: 'A required claim does not have an accepted value.' },
   unroutable_claim: { status: 403, challenge: 'insufficient_scope', message: 'A token claim cannot be used in the backend path.' },
   keys_unavailable: { status: 503, challenge: 'none', message: 'Signing keys are not available yet; try again shortly.' },
+  revocation_unavailable: { status: 503, challenge: 'none', message: 'Revocation state is not available; try again shortly.' },
 } as const satisfies Record<string, { status: 401 | 403 | 503; challenge: Challenge; message: string }>;
 
 type Challenge = 'missing' | 'invalid_token' | 'insufficient_scope' | 'none';

@@ -22,6 +22,10 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   runtime: ['lib', 'jwt', 'keys', 'authorizer', 'config'],
   routing: ['lib'],
   http: ['lib', 'jwt', 'authorizer'],
+  // Shared state for a fleet: the Redis connection, then revocation and rate limits on top of it.
+  redis: ['lib'],
+  revocation: ['lib', 'jwt', 'authorizer', 'redis'],
+  ratelimit: ['lib', 'jwt', 'authorizer', 'redis'],
   metrics: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'http'],
   gateway: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics'],
   'adapters/forward-auth': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics'],
