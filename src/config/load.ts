@@ -176,7 +176,20 @@ function specialIssues(raw: unknown): SpecialIssues {
   treatKeys(raw, '', ROOT_KEY_TREATMENTS, found);
   tlsIssue(raw.tls, found);
   treatNamespaces(raw.extra_config, '/extra_config', found);
-  if (isObject(raw.extra_config)) telemetryNotes(raw.extra_config['telemetry/opentelemetry'], found);
+  if (isObject(raw.extra_config)) {
+    telemetryNotes(raw.extra_config['telemetry/opentelemetry'], found);
+    revokerIssues(raw.extra_config['auth/revoker'], found);
+    rateLimitNotes(raw.extra_config['qos/ratelimit/service'], '/extra_config/qos~1ratelimit~1service', found);
+    const redis = raw.extra_config.redis;
+    if (isObject(redis) && Array.isArray(redis.connection_pools)) {
+      redis.connection_pools.forEach((pool: unknown, i: number) => {
+        if (!isObject(pool)) return;
+        for (const key of ['write_timeout', 'pool_size', 'min_idle_conns', 'max_idle_conns', 'max_retries', 'min_retry_backoff', 'conn_max_idle_time', 'conn_max_lifetime', 'pool_timeout']) {
+          if (key in pool) found.warnings.push({ path: jsonPath('$', `/extra_config/redis/connection_pools/${i}/${key}`), message: `"${key}": not applied: portcullis keeps one pipelined connection per use and does not retry failed commands` });
+        }
+      });
+    }
+  }
   if (!Array.isArray(raw.endpoints)) return found;
   raw.endpoints.forEach((endpoint: unknown, i: number) => {
     if (!isObject(endpoint)) return;
@@ -188,6 +201,10 @@ function specialIssues(raw: unknown): SpecialIssues {
     }
     treatKeys(endpoint, base, ENDPOINT_KEY_TREATMENTS, found);
     treatNamespaces(endpoint.extra_config, `${base}/extra_config`, found);
+    if (isObject(endpoint.extra_config)) {
+      rateLimitNotes(endpoint.extra_config['qos/ratelimit/router'], `${base}/extra_config/qos~1ratelimit~1router`, found);
+      rateLimitNotes(endpoint.extra_config['qos/ratelimit/router/redis'], `${base}/extra_config/qos~1ratelimit~1router~1redis`, found);
+    }
     if (isObject(endpoint.extra_config)) {
       for (const namespace of [VALIDATOR_KEY, VALIDATOR_V1_KEY]) {
         hyphenatedValidatorKeys(endpoint.extra_config[namespace], `${base}/extra_config/${escapeKey(namespace)}`, found.errors);
@@ -218,6 +235,34 @@ function treatNamespaces(extra: unknown, pointer: string, found: SpecialIssues):
   treatKeys(extra, pointer, NAMESPACE_TREATMENTS, found);
   const proxy = extra.proxy;
   if (isObject(proxy)) treatKeys(proxy, `${pointer}/proxy`, PROXY_KEY_TREATMENTS, found);
+}
+
+/** KrakenD's limiter tuning keys, which the portcullis limiters do not need. */
+function rateLimitNotes(block: unknown, pointer: string, found: SpecialIssues): void {
+  if (!isObject(block)) return;
+  for (const key of ['num_shards', 'cleanup_period', 'cleanup_threads']) {
+    if (key in block) found.warnings.push({ path: jsonPath('$', `${pointer}/${key}`), message: `"${key}": not applied: idle client buckets are forgotten least recently used first (at most 100,000 per limiter)` });
+  }
+}
+
+/**
+ * KrakenD EE's revoker can register with a Revoke Server; revocations made
+ * there would be reported as done and never reach portcullis. Its bloom-filter
+ * knobs and RPC port only lose a mechanism portcullis does not need.
+ */
+function revokerIssues(block: unknown, found: SpecialIssues): void {
+  if (!isObject(block)) return;
+  const base = '/extra_config/auth~1revoker';
+  for (const key of Object.keys(block)) {
+    const path = jsonPath('$', `${base}/${key}`);
+    if (key.startsWith('revoke_server_')) {
+      found.errors.push({ path, message: `"${key}" is not supported by portcullis; refusing to run with revocations that a KrakenD Revoke Server would never pass on: revoke with \`portcullis revoke\`, the admin endpoint or Redis` });
+    } else if (key === 'N' || key === 'P' || key === 'hash_name') {
+      found.warnings.push({ path, message: `"${key}": not applied: portcullis keeps an exact revocation set (no bloom filter, no false positives)` });
+    } else if (key === 'port') {
+      found.warnings.push({ path, message: '"port": not applied: no bloom-filter RPC listener is opened; revoke with `portcullis revoke` or the admin endpoint (auth/revoker.admin)' });
+    }
+  }
 }
 
 /** The parts of KrakenD's OpenTelemetry block portcullis accepts but does not apply (it implements the Prometheus exporter). */

@@ -20,11 +20,98 @@ const OutputEncoding = Type.Union([Type.Literal('json'), Type.Literal('no-op'), 
   description: 'How the endpoint answers: `json` (default), `no-op` or `string`.',
 });
 
+const NOT_APPLIED = (what: string) => Type.Optional(Type.Unknown({ description: `Accepted for KrakenD compatibility; ${what}` }));
+
+/** One rate limit, KrakenD CE's `qos/ratelimit/router` keys plus `strategy: "jwt"`. */
+const RateLimitProperties = {
+  max_rate: Type.Optional(Type.Integer({ minimum: 1, description: 'Tokens per `every` for the whole endpoint (all clients); over it: 503.' })),
+  capacity: Type.Optional(Type.Integer({ minimum: 1, description: 'Size of the endpoint bucket (default: max_rate per second, truncated, at least 1).' })),
+  client_max_rate: Type.Optional(Type.Integer({ minimum: 1, description: 'Tokens per `every` for each client; over it: 429.' })),
+  client_capacity: Type.Optional(Type.Integer({ minimum: 1, description: 'Size of each client bucket (default: client_max_rate per second, truncated, at least 1).' })),
+  every: Type.Optional(Duration('The refill period (default "1s"; shorter counts as 1s, as in KrakenD).')),
+  strategy: Type.Optional(
+    Type.Union([Type.Literal('ip'), Type.Literal('header'), Type.Literal('param'), Type.Literal('jwt')], {
+      description: 'Who a client is: the peer address (ip), a header, a route parameter, or a claim of the verified token (jwt).',
+    }),
+  ),
+  key: Type.Optional(Type.String({ minLength: 1, description: 'The header, parameter or claim the strategy reads (for ip: an optional forwarding header).' })),
+  ratelimit_headers: Type.Optional(Type.Boolean({ description: 'portcullis: advertise the client policy with the IETF RateLimit fields (default false).' })),
+  num_shards: NOT_APPLIED('the memory limiter needs no shards.'),
+  cleanup_period: NOT_APPLIED('idle client buckets are forgotten least recently used first.'),
+  cleanup_threads: NOT_APPLIED('there are no cleanup threads.'),
+};
+
+export const RateLimitSchema = strictObject(RateLimitProperties, 'A token-bucket rate limit, counted per instance.');
+
+export const RedisRateLimitSchema = strictObject(
+  {
+    ...RateLimitProperties,
+    connection_pool: Type.String({ minLength: 1, description: 'The `redis` pool that holds the buckets (shared by every instance).' }),
+    fail_open: Type.Optional(Type.Boolean({ description: 'portcullis: when Redis does not answer in time, let the request through (default true) or answer 503.' })),
+  },
+  'A token-bucket rate limit shared by every instance through Redis.',
+);
+
+export const RedisPoolSchema = strictObject(
+  {
+    name: Type.String({ minLength: 1, description: 'Referred to by `connection_pool`.' }),
+    address: Type.Optional(Type.String({ minLength: 1, description: '`host:port` of the Redis server.' })),
+    url: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'portcullis: `redis://[user:password@]host:port/db` (or `rediss://` for TLS), instead of address.' })),
+    username: Type.Optional(Type.String()),
+    password: Type.Optional(Type.String()),
+    db: Type.Optional(Type.Integer({ minimum: 0 })),
+    dial_timeout: Type.Optional(Duration('Per connection attempt (default "2s").')),
+    read_timeout: Type.Optional(Duration('Bound on every command (default "500ms").')),
+    write_timeout: NOT_APPLIED('commands are bounded by read_timeout.'),
+    max_retry_backoff: Type.Optional(Duration('Cap of the reconnect backoff (default "5s").')),
+    max_offline_queue: Type.Optional(Type.Integer({ minimum: 0, description: 'portcullis: commands that may wait for a reconnect (default 0: fail at once).' })),
+    key_prefix: Type.Optional(Type.String({ description: 'portcullis: prefix of every key and channel (default "portcullis:").' })),
+    pool_size: NOT_APPLIED('one pipelined connection is used (plus one subscriber for revocation).'),
+    min_idle_conns: NOT_APPLIED('one pipelined connection is used.'),
+    max_idle_conns: NOT_APPLIED('one pipelined connection is used.'),
+    max_retries: NOT_APPLIED('a failed command is not retried; fail_open or fail_closed applies.'),
+    min_retry_backoff: NOT_APPLIED('reconnects back off from 100 ms.'),
+    conn_max_idle_time: NOT_APPLIED('the connection is kept.'),
+    conn_max_lifetime: NOT_APPLIED('the connection is kept.'),
+    pool_timeout: NOT_APPLIED('there is no pool to wait for.'),
+  },
+  'A Redis connection.',
+);
+
+export const RevokerSchema = strictObject(
+  {
+    token_keys: Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 1,
+      description: 'What a revocation may name: jti, sub, tenant, or any claim (e.g. sid).',
+    }),
+    TTL: Type.Integer({ minimum: 1, description: 'Seconds a revocation lasts when it names no expiry: the longest token lifetime.' }),
+    N: NOT_APPLIED('portcullis keeps an exact set, not a bloom filter.'),
+    P: NOT_APPLIED('portcullis keeps an exact set, not a bloom filter.'),
+    hash_name: NOT_APPLIED('portcullis keeps an exact set, not a bloom filter.'),
+    port: NOT_APPLIED('no bloom-filter RPC listener is opened; revoke with `portcullis revoke` or the admin endpoint.'),
+    connection_pool: Type.Optional(Type.String({ minLength: 1, description: 'portcullis: the `redis` pool that shares revocations across instances (default: in memory, per process).' })),
+    fail_closed: Type.Optional(Type.Boolean({ description: 'portcullis: refuse (503) while the set is older than max_staleness (default false).' })),
+    max_staleness: Type.Optional(Duration('portcullis: the bound for fail_closed (default "30s").')),
+    key_prefix: Type.Optional(Type.String({ description: "portcullis: prefix of the Redis keys and channel (default: the pool's)." })),
+    admin: Type.Optional(
+      strictObject({
+        port: Type.Integer({ minimum: 0, maximum: 65535, description: 'Port of the admin listener (never the public one).' }),
+        listen_ip: Type.Optional(Type.String({ description: 'Address of the admin listener (default 127.0.0.1).' })),
+        token_env: Type.Optional(Type.String({ minLength: 1, description: 'Environment variable holding the admin bearer token.' })),
+        token_file: Type.Optional(Type.String({ minLength: 1, description: 'File holding the admin bearer token.' })),
+      }),
+    ),
+  },
+  'Token revocation (KrakenD auth/revoker), enforced on every validated endpoint.',
+);
+
 /** Namespaced extensions; only the ones portcullis implements are typed, others are reported as unknown. */
 export const EndpointExtraSchema = strictObject(
   {
     'auth/validator': Type.Optional(ValidatorSchema),
     'github.com/devopsfaith/krakend-jose/validator': Type.Optional(ValidatorSchema),
+    'qos/ratelimit/router': Type.Optional(RateLimitSchema),
+    'qos/ratelimit/router/redis': Type.Optional(RedisRateLimitSchema),
   },
   'Endpoint namespaces.',
 );
@@ -79,6 +166,13 @@ export const ServiceExtraSchema = strictObject(
   {
     router: Type.Optional(RouterSchema),
     'telemetry/opentelemetry': Type.Optional(OpenTelemetrySchema),
+    'auth/revoker': Type.Optional(RevokerSchema),
+    redis: Type.Optional(
+      strictObject({
+        connection_pools: Type.Array(RedisPoolSchema, { minItems: 1 }),
+      }),
+    ),
+    'qos/ratelimit/service': Type.Optional(RateLimitSchema),
     'auth/validator': Type.Optional(
       strictObject({ shared_cache_duration: Type.Optional(Type.Integer({ minimum: 0, description: 'Accepted for KrakenD compatibility; keys are always shared.' })) }),
     ),
