@@ -1,10 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createHash, X509Certificate } from 'node:crypto';
 import { createRemoteKeySet, describeUrl, type RemoteKeySetOptions } from '../../src/keys/remote.js';
 import { createDiscoveryKeySet, discoveryUrlForIssuer } from '../../src/keys/discovery.js';
@@ -20,6 +20,7 @@ import {
   type JwksServer,
   type TestSigningKey,
 } from '../support/jwks-server.js';
+import { assertDistBuilt, spawnNode } from '../support/cli.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -342,9 +343,10 @@ describe('remote key set: close', () => {
     await server.setMode('ok');
   });
 
-  test('a process with key sets (closed or not) exits on its own', async () => {
+  test('a process with key sets (closed or not) exits on its own (the built module, in a real process)', async () => {
     await withFreshServer();
-    const remoteModule = fileURLToPath(new URL('../../src/keys/remote.ts', import.meta.url));
+    assertDistBuilt();
+    const remoteModule = pathToFileURL(join(fileURLToPath(new URL('../../', import.meta.url)), 'dist/src/keys/remote.js')).href;
     const code = `
       import { createRemoteKeySet } from ${JSON.stringify(remoteModule)};
       const open = createRemoteKeySet({ url: ${JSON.stringify(server.url())} });
@@ -353,19 +355,10 @@ describe('remote key set: close', () => {
       closed.close();
       console.log(open.status().loaded ? 'loaded' : 'not loaded');
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exitCode = await new Promise<number | null>((resolve) => {
-      const killer = setTimeout(() => child.kill(), 15_000);
-      child.on('exit', (status) => {
-        clearTimeout(killer);
-        resolve(status);
-      });
-    });
-    assert.equal(exitCode, 0, output);
-    assert.equal(output.trim(), 'loaded');
+    const child = spawnNode(['--input-type=module', '-e', code]);
+    // A process that never exits is caught by the runner's --test-timeout, reported as a timeout.
+    assert.deepEqual(await child.ended, { code: 0, signal: null }, child.stderr());
+    assert.equal(child.stdout().trim(), 'loaded');
   });
 });
 
