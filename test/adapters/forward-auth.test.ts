@@ -15,13 +15,13 @@ import { startForwardAuth, type ForwardAuthServer } from '../../src/adapters/for
 import { createOriginalRequestReader, type ForwardAuthProxy } from '../../src/adapters/forward-auth/original-request.js';
 import { compileGateway, type GatewayPlan } from '../../src/config/compile.js';
 import { parseConfigText } from '../../src/config/load.js';
-import { createMemoryLogger, type MemoryLogger } from '../gateway/harness.js';
+import { createMemoryLogger, type MemoryLogger } from '../support/logger.js';
 import { killAll, runPortcullis, spawnPortcullis } from '../support/cli.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
+import { nowSeconds } from '../support/clock.js';
 
 let jwks: JwksServer;
 let key: TestSigningKey;
-const now = () => Math.floor(Date.now() / 1000);
 
 function config(jwkUrl: string, validatorExtra: Record<string, unknown> = {}): Record<string, unknown> {
   const validator = {
@@ -53,7 +53,7 @@ function planOf(raw: unknown): GatewayPlan {
 }
 
 async function token(claims: Record<string, unknown> = {}): Promise<string> {
-  return mintToken(key, { iss: 'https://issuer.test', aud: 'shop', sub: 'U2alice', roles: ['admin'], exp: now() + 600, ...claims });
+  return mintToken(key, { iss: 'https://issuer.test', aud: 'shop', sub: 'U2alice', roles: ['admin'], exp: nowSeconds() + 600, ...claims });
 }
 
 async function check(server: ForwardAuthServer, path: string, headers: Record<string, string | string[]>, method = 'GET') {
@@ -108,7 +108,7 @@ describe('nginx auth_request checks', () => {
       assert.equal(missing.headers['www-authenticate'], 'Bearer');
       assert.equal(JSON.parse(missing.text).code, 'token_missing');
 
-      const expired = await check(server, '/auth', { authorization: `Bearer ${await token({ exp: now() - 3600 })}`, 'x-original-method': 'GET', 'x-original-uri': '/orders/42' });
+      const expired = await check(server, '/auth', { authorization: `Bearer ${await token({ exp: nowSeconds() - 3600 })}`, 'x-original-method': 'GET', 'x-original-uri': '/orders/42' });
       assert.equal(expired.status, 401);
       assert.match(String(expired.headers['www-authenticate']), /^Bearer error="invalid_token"/);
       assert.equal(JSON.parse(expired.text).code, 'token_expired');

@@ -7,7 +7,6 @@
  * esbuild bundle.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +19,11 @@ import type { IamPolicyResult, SimpleResult } from '../../src/adapters/lambda/re
 import { ConfigError } from '../../src/config/validate.js';
 import { TenantRuleSchema, ValidatorSchema } from '../../src/config/validator-schema.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
+import { spawnNode } from '../support/cli.js';
+import { nowSeconds } from '../support/clock.js';
 
 let jwks: JwksServer;
 let key: TestSigningKey;
-const now = () => Math.floor(Date.now() / 1000);
 const METHOD_ARN = 'arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/orders/42';
 const ROUTE_ARN = 'arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/request';
 
@@ -43,7 +43,7 @@ async function token(claims: Record<string, unknown> = {}): Promise<string> {
     tenants: { T2t1: { roles: ['admin'] } },
     amr: ['pwd'],
     mfa: true,
-    exp: now() + 600,
+    exp: nowSeconds() + 600,
     ...claims,
   });
 }
@@ -152,7 +152,7 @@ describe('REST TOKEN events', () => {
   test('token failures throw exactly "Unauthorized" (401); policy failures return Deny (403)', async () => {
     const handler = createLambdaAuthorizer(lambdaConfig());
     try {
-      for (const bad of ['', 'Bearer garbage', `Bearer ${await token({ exp: now() - 60 })}`, `Bearer ${await token({ aud: ['other'] })}`]) {
+      for (const bad of ['', 'Bearer garbage', `Bearer ${await token({ exp: nowSeconds() - 60 })}`, `Bearer ${await token({ aud: ['other'] })}`]) {
         await assert.rejects(handler(tokenEvent(bad)), (error: Error) => error.message === 'Unauthorized');
       }
       const deny = (await handler(tokenEvent(`Bearer ${await token({ roles: ['viewer'] })}`))) as IamPolicyResult;
@@ -603,15 +603,11 @@ describe('answers API Gateway may cache: an Allow must not outlive the rule that
 });
 
 /** Runs node without blocking this process: the JWKS server here must keep answering the child. */
-function runNode(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+async function runNode(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const run = spawnNode(args, options);
+  const { code, signal } = await run.ended;
+  assert.equal(signal, null, `node ${args[0]} was killed by ${signal}`);
+  return { status: code, stdout: run.stdout(), stderr: run.stderr() };
 }
 
 describe('the esbuild bundle (scripts/build-lambda.mjs)', () => {

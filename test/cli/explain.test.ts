@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPortcullis, spawnPortcullis } from '../support/cli.js';
 import { generateSigningKey, jwksOf, mintToken, type TestSigningKey } from '../support/jwks-server.js';
+import { nowSeconds } from '../support/clock.js';
 
 async function explain(config: string, endpoint: string, token: string | undefined, extra: string[] = []) {
   const result = await runPortcullis(['explain', '-c', config, '--endpoint', endpoint, ...extra, ...(token === undefined ? [] : [token])]);
@@ -20,7 +21,7 @@ describe('portcullis explain', () => {
   let dir: string;
   let config: string;
   let key: TestSigningKey;
-  const now = Math.floor(Date.now() / 1000);
+  const now = nowSeconds();
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'portcullis-explain-'));
