@@ -142,6 +142,9 @@ describe('portcullis demo as a real process (the built CLI)', () => {
       await demo.waitForOutput(/Press Ctrl-C to stop\.\n/);
       const urls = [...new Set([...demo.stdout().matchAll(/http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[0]))];
       assert.ok(urls.length >= 3, demo.stdout());
+      // An answer comes only once the demo is back in its event loop, so its Ctrl-C handler is in place.
+      const [, gateway] = /gateway {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(demo.stdout())!;
+      assert.equal((await fetch(`${gateway}/__health`)).status, 200);
       demo.child.kill('SIGINT');
       assert.deepEqual(await demo.ended, { code: 0, signal: null }, demo.stderr());
       assert.match(demo.stdout(), /portcullis demo stopped\n$/);

@@ -189,13 +189,17 @@ describe('fuzz: authorize', () => {
   test('end to end: arbitrary methods, paths, query strings and headers never get a 5xx (the backend is healthy)', async (t) => {
     const pathChar = fc.constantFrom('a', 'Z', '0', '/', '.', '..', '%', '%2e', '%2F', '%00', '%ff', '%e2%80%ae', ';', '~', '{', '}', '*', '@', ':', 'é', '\\');
     const path = fc.oneof(
-      { weight: 3, arbitrary: fc.constantFrom('/p0', '/p1', '/p2', '/items/1/2', '/open/page', '/open/%C3%A9') },
+      // Heavy enough that about 10 of the runs reach an authorizer (checked below), so the check cannot fail by chance.
+      { weight: 9, arbitrary: fc.constantFrom('/p0', '/p1', '/p2', '/items/1/2', '/open/page', '/open/%C3%A9') },
       fc.array(pathChar, { maxLength: 12 }).map((chars) => `/${chars.join('')}`),
       fc.tuple(fc.constantFrom('/p0', '/p1', '/p2', '/items/', '/open/', '/__health', '/'), fc.array(pathChar, { maxLength: 8 })).map(([base, chars]) => base + chars.join('')),
       fc.constantFrom('*', 'http://127.0.0.1/p0', '//p0', '/p0?', '/p0#x', '/items/1/2', '/items/../p0', '/open/%2e%2e', '/open/..%2f..%2fp0'),
     );
     const query = fc.oneof(fc.constant(''), fc.string({ maxLength: 30 }).map((q) => `?${encodeURI(q)}`), fc.constantFrom('?access_token=x', '?a=%zz', '?&&==', '?a=1&a=2'));
-    const method = fc.constantFrom('GET', 'GET', 'GET', 'POST', 'POST', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'PATCH', 'TRACE', 'CONNECT', 'FOO', 'get', 'M-SEARCH', 'PROPFIND');
+    const method = fc.oneof(
+      { weight: 2, arbitrary: fc.constant('GET') },
+      fc.constantFrom('GET', 'POST', 'POST', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'PATCH', 'TRACE', 'CONNECT', 'FOO', 'get', 'M-SEARCH', 'PROPFIND'),
+    );
     const header = fc.oneof(
       tokenArb.map((token) => `Authorization: Bearer ${token}`),
       mutatedArb.filter(({ mutated }) => sendable(mutated)).map(({ mutated }) => `Authorization: Bearer ${mutated}`),
