@@ -20,6 +20,7 @@ import { ConfigError } from '../../src/config/validate.js';
 import { TenantRuleSchema, ValidatorSchema } from '../../src/config/validator-schema.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
 import { spawnNode } from '../support/cli.js';
+import { createMemoryLogger } from '../support/logger.js';
 import { nowSeconds } from '../support/clock.js';
 
 let jwks: JwksServer;
@@ -384,8 +385,7 @@ describe('answers API Gateway may cache: an Allow must not outlive the rule that
   });
 
   test('an IAM Allow that only its ARN keeps from other tenants is never given on an ARN that is not one path (500, nothing cached)', async () => {
-    const errors: string[] = [];
-    const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (obj: object | string, msg?: string) => errors.push(typeof obj === 'string' ? obj : (msg ?? '')) };
+    const logger = createMemoryLogger();
     const handler = createLambdaAuthorizer(lambdaConfig({ response: 'iam' }, tenantParam), { logger });
     const uncached = createLambdaAuthorizer(lambdaConfig({ response: 'iam', resultCache: 'off' }, tenantParam));
     try {
@@ -400,6 +400,7 @@ describe('answers API Gateway may cache: an Allow must not outlive the rule that
         // With caching off nothing can reuse the answer, so the ARN need not be narrow.
         assert.equal(((await uncached(event)) as IamPolicyResult).policyDocument.Statement[0].Resource, routeArn);
       }
+      const errors = logger.lines.filter((line) => line.level === 'error').map((line) => line.msg);
       assert.equal(errors.length, 3);
       assert.match(errors[0]!, /does not name a single path/);
     } finally {
@@ -549,8 +550,7 @@ describe('answers API Gateway may cache: an Allow must not outlive the rule that
   });
 
   test('a TOKEN event has no path or headers: a tenant rule from either denies every call, with one warning', async () => {
-    const warnings: string[] = [];
-    const logger = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (obj: object | string, msg?: string) => warnings.push(typeof obj === 'string' ? obj : (msg ?? '')) };
+    const logger = createMemoryLogger();
     const handler = createLambdaAuthorizer(lambdaConfig({ response: 'iam' }, tenantParam), { logger });
     try {
       for (let i = 0; i < 2; i++) {
@@ -558,6 +558,7 @@ describe('answers API Gateway may cache: an Allow must not outlive the rule that
         assert.equal(deny.policyDocument.Statement[0].Effect, 'Deny');
         assert.deepEqual(deny.context, { code: 'tenant_not_allowed' });
       }
+      const warnings = logger.lines.filter((line) => line.level === 'warn').map((line) => line.msg);
       assert.equal(warnings.length, 1);
       assert.match(warnings[0]!, /TOKEN event carries no path or headers, so the tenant rule denies every call; use a REQUEST authorizer/);
     } finally {
