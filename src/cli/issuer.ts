@@ -61,9 +61,10 @@ export function checkIssuerUrl(text: string): void {
   if (!/^https?:\/\//.test(text) || !URL.canParse(text)) throw new Error(`--issuer must be an http(s) URL, got ${JSON.stringify(text)}`);
 }
 
-export function createStderrLogger(level: string, destination: DestinationStream = pino.destination(2)): Logger {
+/** Pino on stderr, or on `destination` (a test's buffer). */
+export function createStderrLogger(level: string, destination?: DestinationStream): Logger {
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) throw new Error(`--log-level must be debug, info, warn, error or silent`);
-  return pino({ level, base: undefined }, destination);
+  return pino({ level, base: undefined }, destination ?? pino.destination(2));
 }
 
 export function settingsOverrides(options: { projectId?: string; alg?: string; issForm?: string; publicUrl?: string }): SettingsOverrides {

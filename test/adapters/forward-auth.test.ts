@@ -13,12 +13,11 @@ import { request } from 'undici';
 import fc from 'fast-check';
 import { startForwardAuth, type ForwardAuthServer } from '../../src/adapters/forward-auth/server.js';
 import { createOriginalRequestReader, type ForwardAuthProxy } from '../../src/adapters/forward-auth/original-request.js';
-import { compileGateway, type GatewayPlan } from '../../src/config/compile.js';
-import { parseConfigText } from '../../src/config/load.js';
 import { createMemoryLogger, type MemoryLogger } from '../support/logger.js';
 import { killAll, runPortcullis, spawnPortcullis } from '../support/cli.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
 import { nowSeconds } from '../support/clock.js';
+import { planFrom } from '../support/plan.js';
 
 let jwks: JwksServer;
 let key: TestSigningKey;
@@ -48,10 +47,6 @@ function config(jwkUrl: string, validatorExtra: Record<string, unknown> = {}): R
   };
 }
 
-function planOf(raw: unknown): GatewayPlan {
-  return compileGateway(parseConfigText(JSON.stringify(raw), 'fa.json').config);
-}
-
 async function token(claims: Record<string, unknown> = {}): Promise<string> {
   return mintToken(key, { iss: 'https://issuer.test', aud: 'shop', sub: 'U2alice', roles: ['admin'], exp: nowSeconds() + 600, ...claims });
 }
@@ -71,7 +66,7 @@ after(() => jwks.close());
 
 async function withServer(proxy: ForwardAuthProxy, run: (server: ForwardAuthServer, logger: MemoryLogger) => Promise<void>, options: { pathPrefix?: string; raw?: unknown } = {}) {
   const logger = createMemoryLogger();
-  const server = await startForwardAuth(planOf(options.raw ?? config(jwks.url())), {
+  const server = await startForwardAuth(planFrom(options.raw ?? config(jwks.url())), {
     proxy,
     host: '127.0.0.1',
     port: 0,
