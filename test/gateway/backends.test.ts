@@ -44,11 +44,27 @@ describe('gateway: backends', () => {
       const text = JSON.stringify(body);
       res.writeHead(status, { 'content-type': 'application/json', 'x-backend': 'yes' }).end(text);
     };
-    backend.on('/a', json({ a: 1, shared: 'a' }));
-    backend.on('/b', (_req, res) => {
-      // Arrives later than /a, so it wins the collision on `shared`.
-      const timer = setTimeout(() => json({ b: 2, shared: 'b' })(undefined, res), 60);
-      pendingTimers.add(timer);
+    // With ?r=<id>, /b answers only once the /a call of the same id has been answered, so /b arrives second
+    // and wins the collision on `shared`; without it (the "still serving" calls) both answer at once.
+    const aAnswered = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+    const answeredA = (id: string) => {
+      let entry = aAnswered.get(id);
+      if (!entry) {
+        let resolve!: () => void;
+        entry = { promise: new Promise<void>((done) => (resolve = done)), resolve };
+        aAnswered.set(id, entry);
+      }
+      return entry;
+    };
+    backend.on('/a', (_req, res, received) => {
+      const id = new URLSearchParams(received.query).get('r');
+      if (id !== null) res.once('finish', () => answeredA(id).resolve());
+      json({ a: 1, shared: 'a' })(undefined, res);
+    });
+    backend.on('/b', (_req, res, received) => {
+      const id = new URLSearchParams(received.query).get('r');
+      if (id === null) return json({ b: 2, shared: 'b' })(undefined, res);
+      void answeredA(id).promise.then(() => json({ b: 2, shared: 'b' })(undefined, res));
     });
     backend.on('/array', json([{ id: 1 }, { id: 2 }]));
     backend.on('/text', (_req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end('hello <b>'));
@@ -81,7 +97,7 @@ describe('gateway: backends', () => {
       version: 3,
       timeout: '3s',
       endpoints: [
-        ep('/merge', [{ host: [backend.url], url_pattern: '/a' }, { host: [backend.url], url_pattern: '/b' }]),
+        ep('/merge', [{ host: [backend.url], url_pattern: '/a' }, { host: [backend.url], url_pattern: '/b' }], { input_query_strings: ['r'] }),
         ep('/partial', [{ host: [backend.url], url_pattern: '/a' }, { host: [down], url_pattern: '/b' }]),
         ep('/all-down', [{ host: [down], url_pattern: '/a' }, { host: [down], url_pattern: '/b' }]),
         ep('/json-down', [{ host: [down], url_pattern: '/a' }]),
@@ -120,12 +136,13 @@ describe('gateway: backends', () => {
 
   describe('json merging', () => {
     it('merges two backends shallowly in arrival order with X-KrakenD-Completed: true', async () => {
-      const answer = await call(`${gateway.url}/merge`);
+      const answer = await call(`${gateway.url}/merge?r=in-order`);
       assert.equal(answer.status, 200);
       assert.equal(answer.headers['x-krakend-completed'], 'true');
       assert.match(String(answer.headers['content-type']), /^application\/json/);
       assert.equal(answer.headers['x-backend'], undefined, 'backend headers are not relayed by json endpoints');
       assert.deepEqual(answer.json(), { a: 1, shared: 'b', b: 2 });
+      assert.equal(backend.received('/b').at(-1)?.query, 'r=in-order', '/b was not held for its /a');
     });
 
     it('answers partial data with X-KrakenD-Completed: false when one backend is down', async () => {
