@@ -10,6 +10,9 @@
  * Process tree: this process runs the JWKS server, the echo backend and the
  * load; the gateway runs in a child process, so its RSS is its own.
  *
+ * The leak check after many failed backend calls (sockets, heap) is
+ * scripts/soak-backend-faults.ts (`npm run soak:faults`).
+ *
  * Every request's expected answer is decided when it is sent. Around a
  * rotation the outcome of a token of the outgoing key depends on whether the
  * gateway has refreshed yet, so such tokens are sent only when the answer is

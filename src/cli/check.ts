@@ -8,14 +8,14 @@ import { compileGateway } from '../config/compile.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
 import { checkPlanSources } from '../runtime/bind.js';
-import { configErrorLines } from './shared.js';
+import { configErrorLines, type CliContext } from './shared.js';
 
 export interface CheckOptions {
   config: string;
   strict?: boolean;
 }
 
-export function registerCheck(program: Command): void {
+export function registerCheck(program: Command, context: CliContext): void {
   program
     .command('check')
     .alias('validate')
@@ -23,7 +23,7 @@ export function registerCheck(program: Command): void {
     .requiredOption('-c, --config <file>', 'configuration file')
     .option('--strict', 'treat unknown configuration keys as errors')
     .action((options: CheckOptions) => {
-      process.exitCode = checkConfig(options, (line) => process.stdout.write(`${line}\n`));
+      context.setExitCode(checkConfig(options, (line) => context.io.stdout(`${line}\n`)));
     });
 }
 

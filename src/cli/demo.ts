@@ -7,8 +7,7 @@ import type { Command } from 'commander';
 import { formatDemoCommands } from '../demo/commands.js';
 import { DEMO_PORTS, startDemo } from '../demo/run-demo.js';
 import { createStderrLogger } from './issuer.js';
-import { parsePortFlag, run } from './shared.js';
-import { waitForShutdownSignal } from '../lib/signals.js';
+import { parsePortFlag, run, type CliContext } from './shared.js';
 
 interface DemoFlags {
   issuerPort: string;
@@ -17,7 +16,7 @@ interface DemoFlags {
   logLevel: string;
 }
 
-export function registerDemo(program: Command): void {
+export function registerDemo(program: Command, context: CliContext): void {
   program
     .command('demo')
     .description('Run the issuer, an echo backend and the gateway on examples/demo.json, and print curl commands to try.')
@@ -25,11 +24,11 @@ export function registerDemo(program: Command): void {
     .option('--backend-port <port>', 'echo backend port', String(DEMO_PORTS.backend))
     .option('--gateway-port <port>', 'gateway port', String(DEMO_PORTS.gateway))
     .option('--log-level <level>', 'log level on stderr (info shows one line per request)', 'warn')
-    .action((flags: DemoFlags) => run(() => demo(flags)));
+    .action((flags: DemoFlags) => run(context, () => demo(flags, context)));
 }
 
-async function demo(flags: DemoFlags): Promise<void> {
-  const logger = createStderrLogger(flags.logLevel);
+async function demo(flags: DemoFlags, context: CliContext): Promise<void> {
+  const logger = createStderrLogger(flags.logLevel, context.io.logDestination);
   const running = await startDemo({
     issuerPort: parsePortFlag('--issuer-port', flags.issuerPort),
     backendPort: parsePortFlag('--backend-port', flags.backendPort),
@@ -37,8 +36,8 @@ async function demo(flags: DemoFlags): Promise<void> {
     logger,
   });
   const tokenHint = running.issuer.port === DEMO_PORTS.issuer ? '' : ` --issuer ${running.issuer.url}`;
-  console.log(
-    [
+  context.io.stdout(
+    `${[
       'portcullis demo is running (development only: the issuer mints tokens for anyone on this machine)',
       `  issuer   ${running.issuer.url}   project ${running.projectId}, keys in memory`,
       `  backend  ${running.backend.url}   echoes what the gateway forwards`,
@@ -49,9 +48,9 @@ async function demo(flags: DemoFlags): Promise<void> {
       formatDemoCommands(running.commands),
       '',
       'Press Ctrl-C to stop.',
-    ].join('\n'),
+    ].join('\n')}\n`,
   );
-  await waitForShutdownSignal();
+  await context.untilStopped(running.gateway);
   await running.close();
-  console.log('portcullis demo stopped');
+  context.io.stdout('portcullis demo stopped\n');
 }

@@ -5,7 +5,6 @@
  * 2 = the config or the arguments are wrong.
  */
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { loadGatewayPlan } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
 import { createRouter } from '../routing/router.js';
@@ -14,16 +13,16 @@ import { createKeySetRegistry } from '../keys/registry.js';
 import { bindPolicy } from '../runtime/bind.js';
 import { explainRequest, formatExplanation } from '../authorizer/explain.js';
 import { systemClock } from '../lib/clock.js';
-import { configErrorLines } from './shared.js';
+import { configErrorLines, type CliIo, type CliContext } from './shared.js';
 
-interface ExplainOptions {
+export interface ExplainOptions {
   config: string;
   endpoint: string;
   method: string;
   header?: string;
 }
 
-export function registerExplain(program: Command): void {
+export function registerExplain(program: Command, context: CliContext): void {
   program
     .command('explain')
     .description('Show every check applied to a token on one endpoint, and the decision (no secrets are printed)')
@@ -32,17 +31,18 @@ export function registerExplain(program: Command): void {
     .option('-m, --method <method>', 'HTTP method', 'GET')
     .argument('[token]', 'the token; omit it or pass "-" to read it from standard input')
     .action(async (tokenArgument: string | undefined, options: ExplainOptions) => {
-      process.exitCode = await explainCommand(tokenArgument, options);
+      context.setExitCode(await explainCommand(tokenArgument, options, context.io));
     });
 }
 
-async function explainCommand(tokenArgument: string | undefined, options: ExplainOptions): Promise<number> {
+/** Returns the exit code: 0 allow, 1 deny, 2 a wrong config or endpoint. */
+export async function explainCommand(tokenArgument: string | undefined, options: ExplainOptions, io: CliIo): Promise<number> {
   let plan;
   try {
     ({ plan } = loadGatewayPlan(options.config));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${configErrorLines(error).join('\n')}\n`);
+    io.stderr(`${configErrorLines(error).join('\n')}\n`);
     return 2;
   }
   const method = options.method.toUpperCase();
@@ -51,15 +51,15 @@ async function explainCommand(tokenArgument: string | undefined, options: Explai
     ? { kind: 'found' as const, endpoint: configured, params: {} as Record<string, string> }
     : createRouter(plan.endpoints).match(method, options.endpoint);
   if (match.kind !== 'found') {
-    process.stderr.write(`no endpoint ${method} ${options.endpoint} in ${options.config}\n`);
+    io.stderr(`no endpoint ${method} ${options.endpoint} in ${options.config}\n`);
     return 2;
   }
   const endpoint = match.endpoint;
   if (!endpoint.auth) {
-    process.stdout.write(`${endpoint.label} has no auth/validator: every request is forwarded without a token check.\ndecision: allow\n`);
+    io.stdout(`${endpoint.label} has no auth/validator: every request is forwarded without a token check.\ndecision: allow\n`);
     return 0;
   }
-  const token = (tokenArgument === undefined || tokenArgument === '-' ? readFileSync(0, 'utf8') : tokenArgument).trim();
+  const token = (tokenArgument === undefined || tokenArgument === '-' ? io.readStdin() : tokenArgument).trim();
   const keySets = createKeySetRegistry();
   try {
     // The same binding as the gateway's, with a private cache: explain must verify, never reuse.
@@ -67,11 +67,11 @@ async function explainCommand(tokenArgument: string | undefined, options: Explai
     await authorizer.ready();
     const headerName = authorizer.policy.extraction.headerName;
     const explanation = await explainRequest(authorizer, { headers: { [headerName]: token }, params: match.params }, systemClock);
-    process.stdout.write(`${endpoint.label} ${method} ${options.endpoint}\n${formatExplanation(explanation)}`);
+    io.stdout(`${endpoint.label} ${method} ${options.endpoint}\n${formatExplanation(explanation)}`);
     return explanation.decision.allowed ? 0 : 1;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${configErrorLines(error).join('\n')}\n`);
+    io.stderr(`${configErrorLines(error).join('\n')}\n`);
     return 2;
   } finally {
     keySets.close();

@@ -12,8 +12,7 @@ import { loadGatewayPlan } from '../config/load.js';
 import { checkPlanSources } from '../runtime/bind.js';
 import { ConfigError } from '../config/validate.js';
 import { createPinoLogger, flushLogger, LOG_LEVELS, type LogLevel } from '../lib/pino-logger.js';
-import { parseLogLevel, parsePort, printConfigError } from './shared.js';
-import { waitForShutdownSignal } from '../lib/signals.js';
+import { parseLogLevel, parsePort, printConfigError, processContext, type CliContext } from './shared.js';
 
 export interface ForwardAuthCliOptions {
   config: string;
@@ -25,7 +24,7 @@ export interface ForwardAuthCliOptions {
   logLevel: LogLevel;
 }
 
-export function registerForwardAuth(program: Command): void {
+export function registerForwardAuth(program: Command, context: CliContext): void {
   program
     .command('forward-auth')
     .description('Answer nginx auth_request, Traefik forwardAuth or Envoy ext_authz checks with the policies of a gateway config.')
@@ -41,13 +40,13 @@ export function registerForwardAuth(program: Command): void {
     .option('--strict', 'treat unknown configuration keys as errors')
     .option('-l, --log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, parseLogLevel, 'info' as LogLevel)
     .action(async (options: ForwardAuthCliOptions) => {
-      process.exit(await runForwardAuth(options));
+      context.exit(await runForwardAuth(options, context));
     });
 }
 
 /** Runs until a stop signal; resolves with the exit code. */
-export async function runForwardAuth(options: ForwardAuthCliOptions): Promise<number> {
-  const logger = createPinoLogger({ level: options.logLevel });
+export async function runForwardAuth(options: ForwardAuthCliOptions, context: CliContext = processContext): Promise<number> {
+  const logger = createPinoLogger({ level: options.logLevel, destination: context.io.logDestination });
   let plan: GatewayPlan;
   try {
     const loaded = loadGatewayPlan(options.config, { strict: options.strict === true });
@@ -57,7 +56,7 @@ export async function runForwardAuth(options: ForwardAuthCliOptions): Promise<nu
     if (sourceIssues.length > 0) throw new ConfigError(sourceIssues);
     for (const issue of loaded.warnings) logger.warn(`[SERVICE: Config] ${issue.path}: ${issue.message}`);
   } catch (error) {
-    printConfigError(error);
+    printConfigError(error, context.io);
     return 1;
   }
   let server: ForwardAuthServer;
@@ -70,12 +69,12 @@ export async function runForwardAuth(options: ForwardAuthCliOptions): Promise<nu
       ...(options.listenIp !== undefined ? { host: options.listenIp } : {}),
     });
   } catch (error) {
-    if (error instanceof ConfigError) printConfigError(error);
-    else console.error(`ERROR starting forward-auth: ${(error as Error)?.message ?? String(error)}`);
+    if (error instanceof ConfigError) printConfigError(error, context.io);
+    else context.io.stderr(`ERROR starting forward-auth: ${(error as Error)?.message ?? String(error)}\n`);
     flushLogger(logger);
     return 1;
   }
-  await waitForShutdownSignal();
+  await context.untilStopped(server);
   logger.info('[SERVICE: ForwardAuth] shutting down');
   await server.close().catch(() => {});
   logger.info('[SERVICE: ForwardAuth] stopped');

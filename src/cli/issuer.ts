@@ -4,7 +4,7 @@
  * none listens, rotates the keys in its data dir.
  */
 import type { Command } from 'commander';
-import { pino } from 'pino';
+import { pino, type DestinationStream } from 'pino';
 import type { Logger } from '../lib/logger.js';
 import { isIssuerAlg, isIssuerForm, readIssuerConfigFile, resolveIssuerConfig, type SettingsOverrides } from '../issuer/config.js';
 import { issuerFor } from '../issuer/claims.js';
@@ -14,8 +14,7 @@ import { callAdmin } from '../issuer/admin-client.js';
 import { createIssuer } from '../issuer/issuer.js';
 import { createKeyStore } from '../issuer/key-store.js';
 import { checkDemoKeyExposure, startIssuerServer } from '../issuer/server.js';
-import { waitForShutdownSignal } from '../lib/signals.js';
-import { parsePortFlag, run } from './shared.js';
+import { parsePortFlag, run, type CliContext, type CliIo } from './shared.js';
 
 export const DEFAULT_ISSUER_URL = 'http://127.0.0.1:4000';
 
@@ -32,12 +31,7 @@ interface ServeOptions {
   allowDemoKeyOnNetwork?: boolean;
 }
 
-export interface IssuerCommandOptions {
-  /** What `serve` waits for before it stops; default SIGINT or SIGTERM. Tests stop it without a signal. */
-  untilStopped?: (server: { url: string }) => Promise<unknown>;
-}
-
-export function registerIssuer(program: Command, commandOptions: IssuerCommandOptions = {}): void {
+export function registerIssuer(program: Command, context: CliContext): void {
   const issuer = program.command('issuer').description('Local development issuer with Descope-compatible endpoints (never for production).');
   issuer
     .command('serve', { isDefault: true })
@@ -52,7 +46,7 @@ export function registerIssuer(program: Command, commandOptions: IssuerCommandOp
     .option('--public-url <url>', 'base URL in iss and discovery (default http://<host>:<port>)')
     .option('--log-level <level>', 'log level on stderr: debug, info, warn, error', 'info')
     .option('--allow-demo-key-on-network', 'serve the built-in (published) demo access key on a non-loopback --host anyway')
-    .action((options: ServeOptions) => run(() => serve(options, commandOptions.untilStopped ?? waitForShutdownSignal)));
+    .action((options: ServeOptions) => run(context, () => serve(options, context)));
 
   issuer
     .command('rotate')
@@ -60,16 +54,17 @@ export function registerIssuer(program: Command, commandOptions: IssuerCommandOp
     .option('--issuer <url>', 'running issuer to ask', DEFAULT_ISSUER_URL)
     .option('--data-dir <dir>', 'data dir to rotate when no issuer listens', DEFAULT_DATA_DIR)
     .option('--config <file>', 'issuer config for the offline case (default: the one the issuer last ran with)')
-    .action((options: { issuer: string; dataDir: string; config?: string }) => run(() => rotate(options)));
+    .action((options: { issuer: string; dataDir: string; config?: string }) => run(context, () => rotate(options, context.io)));
 }
 
 export function checkIssuerUrl(text: string): void {
   if (!/^https?:\/\//.test(text) || !URL.canParse(text)) throw new Error(`--issuer must be an http(s) URL, got ${JSON.stringify(text)}`);
 }
 
-export function createStderrLogger(level: string): Logger {
+/** Pino on stderr, or on `destination` (a test's buffer). */
+export function createStderrLogger(level: string, destination?: DestinationStream): Logger {
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) throw new Error(`--log-level must be debug, info, warn, error or silent`);
-  return pino({ level, base: undefined }, pino.destination(2));
+  return pino({ level, base: undefined }, destination ?? pino.destination(2));
 }
 
 export function settingsOverrides(options: { projectId?: string; alg?: string; issForm?: string; publicUrl?: string }): SettingsOverrides {
@@ -83,8 +78,8 @@ export function settingsOverrides(options: { projectId?: string; alg?: string; i
   };
 }
 
-async function serve(options: ServeOptions, untilStopped: NonNullable<IssuerCommandOptions['untilStopped']>): Promise<void> {
-  const logger = createStderrLogger(options.logLevel);
+async function serve(options: ServeOptions, context: CliContext): Promise<void> {
+  const logger = createStderrLogger(options.logLevel, context.io.logDestination);
   const port = parsePortFlag('--port', options.port);
   const overrides = settingsOverrides(options);
   const raw = options.config === undefined ? DEFAULT_ISSUER_CONFIG : readIssuerConfigFile(options.config);
@@ -93,12 +88,12 @@ async function serve(options: ServeOptions, untilStopped: NonNullable<IssuerComm
   const allowDemoKey = options.allowDemoKeyOnNetwork === true;
   const exposedDemoKey = checkDemoKeyExposure(settings, options.host, allowDemoKey);
   if (exposedDemoKey !== undefined) {
-    console.error(
-      [
+    context.io.stderr(
+      `${[
         `WARNING: serving the PUBLIC demo access key ${exposedDemoKey.id} on ${options.host}, which is not loopback (--allow-demo-key-on-network).`,
         'WARNING: its secret is printed in the portcullis docs and examples: anyone who can reach this port can exchange it for tokens.',
         'WARNING: development only. For anything others can reach, use --config with access keys of your own.',
-      ].join('\n'),
+      ].join('\n')}\n`,
     );
   }
   const keyStore = await createKeyStore({ dataDir: options.dataDir, alg: settings.alg, keepRotatedKeys: settings.keepRotatedKeys, logger });
@@ -126,21 +121,21 @@ async function serve(options: ServeOptions, untilStopped: NonNullable<IssuerComm
       `  data dir     ${options.dataDir}`,
       `mint a token:  npx portcullis token --roles admin${port === 4000 ? '' : ` --issuer ${server.url}`}`,
     ];
-    console.log(lines.join('\n'));
-    await untilStopped(server);
+    context.io.stdout(`${lines.join('\n')}\n`);
+    await context.untilStopped(server);
   } finally {
     await server.close();
   }
 }
 
-async function rotate(options: { issuer: string; dataDir: string; config?: string }): Promise<void> {
+async function rotate(options: { issuer: string; dataDir: string; config?: string }, io: CliIo): Promise<void> {
   checkIssuerUrl(options.issuer);
   const remote = await callAdmin<{ kid: string; published: string[] }>(options.issuer, '/admin/rotate', {});
   if (remote.kind === 'ok') {
-    console.log(`new signing key ${remote.value.kid}; published: ${remote.value.published.join(', ')}`);
+    io.stdout(`new signing key ${remote.value.kid}; published: ${remote.value.published.join(', ')}\n`);
     return;
   }
   const { issuer } = await openOfflineIssuer({ dataDir: options.dataDir, configPath: options.config, baseUrl: options.issuer });
   const key = await issuer.rotate();
-  console.log(`no issuer at ${options.issuer}; rotated ${options.dataDir}: new signing key ${key.kid}; published: ${issuer.keyStore.published().map((k) => k.kid).join(', ')}`);
+  io.stdout(`no issuer at ${options.issuer}; rotated ${options.dataDir}: new signing key ${key.kid}; published: ${issuer.keyStore.published().map((k) => k.kid).join(', ')}\n`);
 }

@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../config/validate.js';
-import { parseLogLevel, parsePort, printConfigError } from './shared.js';
+import { parseLogLevel, parsePort, printConfigError, processContext, type CliContext } from './shared.js';
 import type { GatewayPlan } from '../config/compile.js';
 import { loadGatewayPlan } from '../config/load.js';
 import { checkPlanSources } from '../runtime/bind.js';
@@ -23,7 +23,7 @@ export interface RunOptions {
   logLevel: LogLevel;
 }
 
-export function registerRun(program: Command): void {
+export function registerRun(program: Command, context: CliContext): void {
   program
     .command('run')
     .description('Run the gateway on a KrakenD-style configuration file (JSON or YAML).')
@@ -34,13 +34,13 @@ export function registerRun(program: Command): void {
     .option('-l, --log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, parseLogLevel, 'info' as LogLevel)
     .action(async (options: RunOptions) => {
       // Exit explicitly: a stray handle (a slow backend socket) must not keep a stopped gateway alive.
-      process.exit(await runGateway(options));
+      context.exit(await runGateway(options, context));
     });
 }
 
 /** Runs until a stop signal; resolves with the exit code. */
-export async function runGateway(options: RunOptions): Promise<number> {
-  const logger = createPinoLogger({ level: options.logLevel });
+export async function runGateway(options: RunOptions, context: CliContext = processContext): Promise<number> {
+  const logger = createPinoLogger({ level: options.logLevel, destination: context.io.logDestination });
   const worker = isClusterWorker();
   let plan: GatewayPlan;
   try {
@@ -52,7 +52,7 @@ export async function runGateway(options: RunOptions): Promise<number> {
     // In a cluster the primary already reported the warnings once.
     if (!worker) for (const issue of loaded.warnings) logger.warn(`[SERVICE: Config] ${issue.path}: ${issue.message}`);
   } catch (error) {
-    printConfigError(error);
+    printConfigError(error, context.io);
     return 1;
   }
 
@@ -76,8 +76,8 @@ export async function runGateway(options: RunOptions): Promise<number> {
       ...(options.port !== undefined ? { port: options.port } : {}),
     });
   } catch (error) {
-    if (error instanceof ConfigError) printConfigError(error);
-    else console.error(`ERROR starting the gateway: ${(error as Error)?.message ?? String(error)}`);
+    if (error instanceof ConfigError) printConfigError(error, context.io);
+    else context.io.stderr(`ERROR starting the gateway: ${(error as Error)?.message ?? String(error)}\n`);
     flushLogger(logger);
     return 1;
   }

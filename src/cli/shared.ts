@@ -1,12 +1,51 @@
 /**
- * What the commands share: argument parsers that commander calls (so a bad
- * flag is a usage error, exit code 2... as commander reports it), the one way
- * a config error is printed, and the wrapper that turns a failed command body
- * into one line on stderr.
+ * What the commands share: where they write (the process's streams, or a
+ * test's buffers, so messages and exit codes can be tested without a child
+ * process), argument parsers that commander calls (so a bad flag is a usage
+ * error, as commander reports it), the one way a config error is printed, and
+ * the wrapper that turns a failed command body into one line on stderr.
  */
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
+import type { DestinationStream } from 'pino';
 import { ConfigError } from '../config/validate.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/pino-logger.js';
+import { waitForShutdownSignal } from '../lib/signals.js';
+
+/** Where a command reads and writes. */
+export interface CliIo {
+  /** Text as given: callers add the newline. */
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** All of standard input. */
+  readStdin(): string;
+  /** Where pino loggers write; unset, each command's own stream (stdout for run and forward-auth, stderr for issuer and demo). */
+  logDestination?: DestinationStream;
+}
+
+export const processIo: CliIo = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+  readStdin: () => readFileSync(0, 'utf8'),
+};
+
+/** What every command gets from the program: its streams, and how it ends. */
+export interface CliContext {
+  readonly io: CliIo;
+  /** The exit code once the command returns; the process ends when nothing is left to do. */
+  setExitCode(code: number): void;
+  /** Ends the process now (a stray socket must not keep a stopped server alive); an in-process run records the code. */
+  exit(code: number): void;
+  /** What a serving command waits for before it stops; default SIGINT or SIGTERM. */
+  untilStopped(server: { url: string }): Promise<unknown>;
+}
+
+export const processContext: CliContext = {
+  io: processIo,
+  setExitCode: (code) => void (process.exitCode = code),
+  exit: (code) => process.exit(code),
+  untilStopped: () => waitForShutdownSignal(),
+};
 
 /** KrakenD's prefix for every configuration problem, one line each. */
 export const CONFIG_ERROR_PREFIX = 'ERROR parsing the configuration file: ';
@@ -17,8 +56,8 @@ export function configErrorLines(error: unknown): string[] {
   return [`${CONFIG_ERROR_PREFIX}${(error as Error)?.message ?? String(error)}`];
 }
 
-export function printConfigError(error: unknown): void {
-  for (const line of configErrorLines(error)) console.error(line);
+export function printConfigError(error: unknown, io: CliIo): void {
+  for (const line of configErrorLines(error)) io.stderr(`${line}\n`);
 }
 
 /** A port number 0-65535, as a commander option parser. */
@@ -43,11 +82,11 @@ export function parseLogLevel(value: string): LogLevel {
 }
 
 /** Runs a command body; a failure becomes one line on stderr and exit code 1. */
-export async function run(body: () => Promise<void>): Promise<void> {
+export async function run(context: CliContext, body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (error) {
-    console.error(error instanceof ConfigError ? `invalid configuration:\n${error.message}` : `error: ${(error as Error).message}`);
-    process.exitCode = 1;
+    context.io.stderr(`${error instanceof ConfigError ? `invalid configuration:\n${error.message}` : `error: ${(error as Error).message}`}\n`);
+    context.setExitCode(1);
   }
 }

@@ -10,7 +10,7 @@ import { DEFAULT_DATA_DIR, openOfflineIssuer } from '../issuer/data-dir.js';
 import { parseMintRequest } from '../issuer/mint-request.js';
 import type { MintedToken } from '../issuer/issuer.js';
 import { checkIssuerUrl, DEFAULT_ISSUER_URL, settingsOverrides } from './issuer.js';
-import { run } from './shared.js';
+import { run, type CliContext, type CliIo } from './shared.js';
 
 interface TokenOptions {
   issuer: string;
@@ -29,7 +29,7 @@ interface TokenOptions {
   issForm?: string;
 }
 
-export function registerToken(program: Command): void {
+export function registerToken(program: Command, context: CliContext): void {
   program
     .command('token')
     .description('Mint a development session token and print it (only the token).')
@@ -47,7 +47,7 @@ export function registerToken(program: Command): void {
     .option('--data-dir <dir>', 'issuer data dir used when no issuer listens', DEFAULT_DATA_DIR)
     .option('--config <file>', 'issuer config for the offline case (default: the one the issuer last ran with)')
     .option('--project-id <id>', 'project id for the offline case')
-    .action((options: TokenOptions) => run(() => token(options)));
+    .action((options: TokenOptions) => run(context, () => token(options, context.io)));
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -92,7 +92,7 @@ export function mintBodyFromFlags(options: Omit<TokenOptions, 'issuer' | 'dataDi
   return body;
 }
 
-async function token(options: TokenOptions): Promise<void> {
+async function token(options: TokenOptions, io: CliIo): Promise<void> {
   checkIssuerUrl(options.issuer);
   const body = mintBodyFromFlags(options);
   // Checked here too so a bad flag fails the same way with or without a running issuer.
@@ -111,5 +111,5 @@ async function token(options: TokenOptions): Promise<void> {
     minted = issuer.mintSession(request, baseUrl);
   }
   if (typeof minted.sessionJwt !== 'string') throw new Error('the issuer answered without a sessionJwt');
-  process.stdout.write(`${minted.sessionJwt}\n`);
+  io.stdout(`${minted.sessionJwt}\n`);
 }

@@ -5,7 +5,6 @@
  * check request), and the CLI around it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,14 +13,14 @@ import { request } from 'undici';
 import fc from 'fast-check';
 import { startForwardAuth, type ForwardAuthServer } from '../../src/adapters/forward-auth/server.js';
 import { createOriginalRequestReader, type ForwardAuthProxy } from '../../src/adapters/forward-auth/original-request.js';
-import { compileGateway, type GatewayPlan } from '../../src/config/compile.js';
-import { parseConfigText } from '../../src/config/load.js';
-import { createMemoryLogger, type MemoryLogger } from '../gateway/harness.js';
+import { createMemoryLogger, type MemoryLogger } from '../support/logger.js';
+import { killAll, runPortcullis, spawnPortcullis } from '../support/cli.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
+import { nowSeconds } from '../support/clock.js';
+import { planFrom } from '../support/plan.js';
 
 let jwks: JwksServer;
 let key: TestSigningKey;
-const now = () => Math.floor(Date.now() / 1000);
 
 function config(jwkUrl: string, validatorExtra: Record<string, unknown> = {}): Record<string, unknown> {
   const validator = {
@@ -48,12 +47,8 @@ function config(jwkUrl: string, validatorExtra: Record<string, unknown> = {}): R
   };
 }
 
-function planOf(raw: unknown): GatewayPlan {
-  return compileGateway(parseConfigText(JSON.stringify(raw), 'fa.json').config);
-}
-
 async function token(claims: Record<string, unknown> = {}): Promise<string> {
-  return mintToken(key, { iss: 'https://issuer.test', aud: 'shop', sub: 'U2alice', roles: ['admin'], exp: now() + 600, ...claims });
+  return mintToken(key, { iss: 'https://issuer.test', aud: 'shop', sub: 'U2alice', roles: ['admin'], exp: nowSeconds() + 600, ...claims });
 }
 
 async function check(server: ForwardAuthServer, path: string, headers: Record<string, string | string[]>, method = 'GET') {
@@ -71,7 +66,7 @@ after(() => jwks.close());
 
 async function withServer(proxy: ForwardAuthProxy, run: (server: ForwardAuthServer, logger: MemoryLogger) => Promise<void>, options: { pathPrefix?: string; raw?: unknown } = {}) {
   const logger = createMemoryLogger();
-  const server = await startForwardAuth(planOf(options.raw ?? config(jwks.url())), {
+  const server = await startForwardAuth(planFrom(options.raw ?? config(jwks.url())), {
     proxy,
     host: '127.0.0.1',
     port: 0,
@@ -108,7 +103,7 @@ describe('nginx auth_request checks', () => {
       assert.equal(missing.headers['www-authenticate'], 'Bearer');
       assert.equal(JSON.parse(missing.text).code, 'token_missing');
 
-      const expired = await check(server, '/auth', { authorization: `Bearer ${await token({ exp: now() - 3600 })}`, 'x-original-method': 'GET', 'x-original-uri': '/orders/42' });
+      const expired = await check(server, '/auth', { authorization: `Bearer ${await token({ exp: nowSeconds() - 3600 })}`, 'x-original-method': 'GET', 'x-original-uri': '/orders/42' });
       assert.equal(expired.status, 401);
       assert.match(String(expired.headers['www-authenticate']), /^Bearer error="invalid_token"/);
       assert.equal(JSON.parse(expired.text).code, 'token_expired');
@@ -272,52 +267,57 @@ describe('portcullis forward-auth (CLI)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-fa-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  function runCli(args: string[]): { child: ReturnType<typeof spawn>; output: () => string; exited: Promise<number | null> } {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'forward-auth', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    return { child, output: () => output, exited };
-  }
-
-  test('serves checks from a config file and stops cleanly on SIGTERM', async () => {
+  test('serves checks from a config file and stops cleanly on SIGTERM (the built CLI as a real process)', async () => {
     const file = join(dir, 'fa.json');
     writeFileSync(file, JSON.stringify(config(jwks.url())));
-    const run = runCli(['-c', file, '--proxy', 'nginx', '-p', '0', '--listen-ip', '127.0.0.1']);
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listening line: ${run.output()}`)), 15_000);
-      const poll = setInterval(() => {
-        const match = /Listening on port (\d+)/.exec(run.output());
-        if (match) {
-          clearInterval(poll);
-          clearTimeout(timer);
-          resolve(Number(match[1]));
-        }
-      }, 50);
-    });
-    const response = await request(`http://127.0.0.1:${port}/auth`, {
-      headers: { authorization: `Bearer ${await token()}`, 'x-original-method': 'GET', 'x-original-uri': '/orders/1' },
-    });
-    await response.body.text();
-    assert.equal(response.statusCode, 200);
-    assert.equal(response.headers['x-user'], 'U2alice');
-    run.child.kill('SIGTERM');
-    assert.equal(await run.exited, 0);
+    const run = spawnPortcullis(['forward-auth', '-c', file, '--proxy', 'nginx', '-p', '0', '--listen-ip', '127.0.0.1']);
+    try {
+      const [, port] = await run.waitForOutput(/Listening on port (\d+)/);
+      const response = await request(`http://127.0.0.1:${port}/auth`, {
+        headers: { authorization: `Bearer ${await token()}`, 'x-original-method': 'GET', 'x-original-uri': '/orders/1' },
+      });
+      await response.body.text();
+      assert.equal(response.statusCode, 200);
+      assert.equal(response.headers['x-user'], 'U2alice');
+      run.child.kill('SIGTERM');
+      assert.deepEqual(await run.ended, { code: 0, signal: null }, run.stderr());
+    } finally {
+      killAll([run]);
+    }
   });
 
-  test('a broken config names its JSON path and exits 1; --proxy is required', async () => {
+  test('in process: serves with the flags given, then stops with exit 0', async () => {
+    const file = join(dir, 'fa-in-process.json');
+    writeFileSync(file, JSON.stringify(config(jwks.url())));
+    const run = await runPortcullis(['forward-auth', '-c', file, '--proxy', 'envoy', '--path-prefix', '/ext_authz', '-p', '0', '--log-level', 'warn'], {
+      whileServing: async (url) => {
+        const allowed = await request(`${url}/ext_authz/orders/1`, { headers: { authorization: `Bearer ${await token()}` } });
+        await allowed.body.text();
+        assert.equal(allowed.statusCode, 200);
+        assert.equal(allowed.headers['x-user'], 'U2alice');
+      },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.logs, '', '--log-level warn: no info lines');
+  });
+
+  test('a broken config names its JSON path and exits 1; --proxy is required and --path-prefix must start with "/"', async () => {
     const file = join(dir, 'bad.json');
     const raw = config(jwks.url()) as { endpoints: { extra_config?: Record<string, Record<string, unknown>> }[] };
     raw.endpoints[0]!.extra_config!['auth/validator']!.alg = 'none';
     writeFileSync(file, JSON.stringify(raw));
-    const bad = runCli(['-c', file, '--proxy', 'nginx', '-p', '0']);
-    assert.equal(await bad.exited, 1);
-    assert.match(bad.output(), /ERROR parsing the configuration file: \$\.endpoints\[0\]\.extra_config\["auth\/validator"\]\.alg/);
+    const bad = await runPortcullis(['forward-auth', '-c', file, '--proxy', 'nginx', '-p', '0']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /ERROR parsing the configuration file: \$\.endpoints\[0\]\.extra_config\["auth\/validator"\]\.alg/);
+    assert.equal(bad.logs, '', 'nothing started');
 
-    const noProxy = runCli(['-c', file]);
-    assert.notEqual(await noProxy.exited, 0);
-    assert.match(noProxy.output(), /--proxy/);
+    const noProxy = await runPortcullis(['forward-auth', '-c', file]);
+    assert.notEqual(noProxy.code, 0);
+    assert.match(noProxy.stderr, /--proxy/);
+
+    const prefix = await runPortcullis(['forward-auth', '-c', file, '--proxy', 'envoy', '--path-prefix', 'ext_authz']);
+    assert.notEqual(prefix.code, 0);
+    assert.match(prefix.stderr, /--path-prefix <prefix>' argument 'ext_authz' is invalid\. must start with "\/"\./);
   });
 });
 

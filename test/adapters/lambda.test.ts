@@ -7,7 +7,6 @@
  * esbuild bundle.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +19,12 @@ import type { IamPolicyResult, SimpleResult } from '../../src/adapters/lambda/re
 import { ConfigError } from '../../src/config/validate.js';
 import { TenantRuleSchema, ValidatorSchema } from '../../src/config/validator-schema.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
+import { spawnNode } from '../support/cli.js';
+import { createMemoryLogger } from '../support/logger.js';
+import { nowSeconds } from '../support/clock.js';
 
 let jwks: JwksServer;
 let key: TestSigningKey;
-const now = () => Math.floor(Date.now() / 1000);
 const METHOD_ARN = 'arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/orders/42';
 const ROUTE_ARN = 'arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/request';
 
@@ -43,7 +44,7 @@ async function token(claims: Record<string, unknown> = {}): Promise<string> {
     tenants: { T2t1: { roles: ['admin'] } },
     amr: ['pwd'],
     mfa: true,
-    exp: now() + 600,
+    exp: nowSeconds() + 600,
     ...claims,
   });
 }
@@ -152,7 +153,7 @@ describe('REST TOKEN events', () => {
   test('token failures throw exactly "Unauthorized" (401); policy failures return Deny (403)', async () => {
     const handler = createLambdaAuthorizer(lambdaConfig());
     try {
-      for (const bad of ['', 'Bearer garbage', `Bearer ${await token({ exp: now() - 60 })}`, `Bearer ${await token({ aud: ['other'] })}`]) {
+      for (const bad of ['', 'Bearer garbage', `Bearer ${await token({ exp: nowSeconds() - 60 })}`, `Bearer ${await token({ aud: ['other'] })}`]) {
         await assert.rejects(handler(tokenEvent(bad)), (error: Error) => error.message === 'Unauthorized');
       }
       const deny = (await handler(tokenEvent(`Bearer ${await token({ roles: ['viewer'] })}`))) as IamPolicyResult;
@@ -384,8 +385,7 @@ describe('answers API Gateway may cache: an Allow must not outlive the rule that
   });
 
   test('an IAM Allow that only its ARN keeps from other tenants is never given on an ARN that is not one path (500, nothing cached)', async () => {
-    const errors: string[] = [];
-    const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (obj: object | string, msg?: string) => errors.push(typeof obj === 'string' ? obj : (msg ?? '')) };
+    const logger = createMemoryLogger();
     const handler = createLambdaAuthorizer(lambdaConfig({ response: 'iam' }, tenantParam), { logger });
     const uncached = createLambdaAuthorizer(lambdaConfig({ response: 'iam', resultCache: 'off' }, tenantParam));
     try {
@@ -400,6 +400,7 @@ describe('answers API Gateway may cache: an Allow must not outlive the rule that
         // With caching off nothing can reuse the answer, so the ARN need not be narrow.
         assert.equal(((await uncached(event)) as IamPolicyResult).policyDocument.Statement[0].Resource, routeArn);
       }
+      const errors = logger.lines.filter((line) => line.level === 'error').map((line) => line.msg);
       assert.equal(errors.length, 3);
       assert.match(errors[0]!, /does not name a single path/);
     } finally {
@@ -549,8 +550,7 @@ describe('answers API Gateway may cache: an Allow must not outlive the rule that
   });
 
   test('a TOKEN event has no path or headers: a tenant rule from either denies every call, with one warning', async () => {
-    const warnings: string[] = [];
-    const logger = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (obj: object | string, msg?: string) => warnings.push(typeof obj === 'string' ? obj : (msg ?? '')) };
+    const logger = createMemoryLogger();
     const handler = createLambdaAuthorizer(lambdaConfig({ response: 'iam' }, tenantParam), { logger });
     try {
       for (let i = 0; i < 2; i++) {
@@ -558,6 +558,7 @@ describe('answers API Gateway may cache: an Allow must not outlive the rule that
         assert.equal(deny.policyDocument.Statement[0].Effect, 'Deny');
         assert.deepEqual(deny.context, { code: 'tenant_not_allowed' });
       }
+      const warnings = logger.lines.filter((line) => line.level === 'warn').map((line) => line.msg);
       assert.equal(warnings.length, 1);
       assert.match(warnings[0]!, /TOKEN event carries no path or headers, so the tenant rule denies every call; use a REQUEST authorizer/);
     } finally {
@@ -603,15 +604,11 @@ describe('answers API Gateway may cache: an Allow must not outlive the rule that
 });
 
 /** Runs node without blocking this process: the JWKS server here must keep answering the child. */
-function runNode(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+async function runNode(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const run = spawnNode(args, options);
+  const { code, signal } = await run.ended;
+  assert.equal(signal, null, `node ${args[0]} was killed by ${signal}`);
+  return { status: code, stdout: run.stdout(), stderr: run.stderr() };
 }
 
 describe('the esbuild bundle (scripts/build-lambda.mjs)', () => {

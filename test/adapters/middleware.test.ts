@@ -17,10 +17,10 @@ import { portcullisMiddleware, withAuthorization } from '../../src/adapters/midd
 import { createAuthorizer } from '../../src/runtime/create-authorizer.js';
 import type { ValidatorConfig } from '../../src/config/validator-schema.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
+import { nowSeconds } from '../support/clock.js';
 
 let jwks: JwksServer;
 let key: TestSigningKey;
-const now = () => Math.floor(Date.now() / 1000);
 
 function validator(extra: Partial<ValidatorConfig> = {}): ValidatorConfig {
   return {
@@ -37,7 +37,7 @@ function validator(extra: Partial<ValidatorConfig> = {}): ValidatorConfig {
 }
 
 async function token(claims: Record<string, unknown> = {}): Promise<string> {
-  return mintToken(key, { iss: 'https://issuer.test', aud: 'shop', sub: 'U2alice', roles: ['admin'], exp: now() + 600, tenants: { T1: { roles: ['admin'] } }, ...claims });
+  return mintToken(key, { iss: 'https://issuer.test', aud: 'shop', sub: 'U2alice', roles: ['admin'], exp: nowSeconds() + 600, tenants: { T1: { roles: ['admin'] } }, ...claims });
 }
 
 async function get(url: string, headers: Record<string, string> = {}) {

@@ -1,24 +1,27 @@
-/** `portcullis explain` end to end: a real config file, jose-minted tokens, the CLI as users run it. */
+/**
+ * `portcullis explain` end to end: a real config file and jose-minted tokens.
+ * The command runs in this process (the same program as main.ts); reading the
+ * token from standard input runs the built CLI as a child process.
+ */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runPortcullis, spawnPortcullis } from '../support/cli.js';
 import { generateSigningKey, jwksOf, mintToken, type TestSigningKey } from '../support/jwks-server.js';
+import { nowSeconds } from '../support/clock.js';
 
-const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-
-function explain(config: string, endpoint: string, token: string | undefined, extra: string[] = []) {
-  const args = ['--import', 'tsx', main, 'explain', '-c', config, '--endpoint', endpoint, ...extra, ...(token === undefined ? [] : [token])];
-  return spawnSync(process.execPath, args, { encoding: 'utf8', input: '' });
+async function explain(config: string, endpoint: string, token: string | undefined, extra: string[] = []) {
+  const result = await runPortcullis(['explain', '-c', config, '--endpoint', endpoint, ...extra, ...(token === undefined ? [] : [token])]);
+  return { status: result.code, stdout: result.stdout, stderr: result.stderr };
 }
 
 describe('portcullis explain', () => {
   let dir: string;
   let config: string;
   let key: TestSigningKey;
-  const now = Math.floor(Date.now() / 1000);
+  const now = nowSeconds();
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'portcullis-explain-'));
@@ -53,7 +56,7 @@ describe('portcullis explain', () => {
 
   it('passes every check for a good token and exits 0', async () => {
     const token = await mintToken(key, { iss: 'https://issuer.example', aud: ['api'], exp: now + 300, roles: ['admin'], tenants: { T1: { roles: ['owner'] } } });
-    const result = explain(config, '/tenants/T1/reports', token);
+    const result = await explain(config, '/tenants/T1/reports', token);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /PASS\s+signature/);
     assert.match(result.stdout, /PASS\s+roles: any of \["admin"\]/);
@@ -66,7 +69,7 @@ describe('portcullis explain', () => {
 
   it('shows every failing check with its reason, and the gateway decision, exit 1', async () => {
     const token = await mintToken(key, { iss: 'https://other.example', aud: ['web'], exp: now - 60, roles: ['reader'] });
-    const result = explain(config, '/tenants/T1/reports', token);
+    const result = await explain(config, '/tenants/T1/reports', token);
     assert.equal(result.status, 1, result.stderr);
     assert.match(result.stdout, /FAIL\s+exp\s+token_expired/);
     assert.match(result.stdout, /FAIL\s+iss\s+issuer_mismatch/);
@@ -79,30 +82,43 @@ describe('portcullis explain', () => {
   it('reports a bad signature and an unknown kid', async () => {
     const stranger = await generateSigningKey('k1');
     const forged = await mintToken(stranger, { exp: now + 60 });
-    const bad = explain(config, '/tenants/T1/reports', forged);
+    const bad = await explain(config, '/tenants/T1/reports', forged);
     assert.equal(bad.status, 1);
     assert.match(bad.stdout, /FAIL\s+signature\s+signature_invalid/);
-    const unknown = explain(config, '/tenants/T1/reports', await mintToken(stranger, { exp: now + 60 }, { kid: 'nope' }));
+    const unknown = await explain(config, '/tenants/T1/reports', await mintToken(stranger, { exp: now + 60 }, { kid: 'nope' }));
     assert.match(unknown.stdout, /FAIL\s+key lookup\s+key_not_found: unknown kid:nope/);
     assert.match(unknown.stdout, /decision: deny — 401 key_not_found/);
   });
 
-  it('says when an endpoint has no validator, and exits 2 for an unknown endpoint', () => {
-    const open = explain(config, '/open', 'x');
+  it('says when an endpoint has no validator, and exits 2 for an unknown endpoint', async () => {
+    const open = await explain(config, '/open', 'x');
     assert.equal(open.status, 0);
     assert.match(open.stdout, /has no auth\/validator/);
-    const missing = explain(config, '/nowhere', 'x');
+    const missing = await explain(config, '/nowhere', 'x');
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /no endpoint GET \/nowhere/);
   });
 
-  it('reads the token from standard input with "-"', async () => {
+  it('reads the token from standard input with "-" (the built CLI as a real process)', async () => {
     const token = await mintToken(key, { iss: 'https://issuer.example', aud: ['api'], exp: now + 300, roles: ['admin'], tenants: { T1: { roles: ['owner'] } } });
-    const result = spawnSync(process.execPath, ['--import', 'tsx', main, 'explain', '-c', config, '--endpoint', '/tenants/T1/reports', '-'], {
-      encoding: 'utf8',
-      input: `${token}\n`,
-    });
-    assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stdout, /decision: allow/);
+    const run = spawnPortcullis(['explain', '-c', config, '--endpoint', '/tenants/T1/reports', '-'], { stdin: `${token}\n` });
+    assert.deepEqual(await run.ended, { code: 0, signal: null }, run.stderr());
+    assert.match(run.stdout(), /decision: allow/);
+    assert.ok(!run.stdout().includes(token.split('.')[2]!), 'the signature must not be printed');
+  });
+
+  it('reads the token from standard input when it is omitted, and exits 2 for a config error or an unknown flag', async () => {
+    const token = await mintToken(key, { iss: 'https://issuer.example', aud: ['api'], exp: now + 300, roles: ['admin'], tenants: { T1: { roles: ['owner'] } } });
+    const piped = await runPortcullis(['explain', '-c', config, '--endpoint', '/tenants/T1/reports'], { stdin: `${token}\n` });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.match(piped.stdout, /decision: allow/);
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, '{"version": 3,}');
+    const bad = await runPortcullis(['explain', '-c', broken, '--endpoint', '/x', 'x']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^ERROR parsing the configuration file: \$: .*invalid JSON: trailing comma\n$/);
+    const usage = await runPortcullis(['explain', '-c', config, '--endpoint', '/open', '--bogus']);
+    assert.notEqual(usage.code, 0);
+    assert.match(usage.stderr, /unknown option '--bogus'/);
   });
 });

@@ -1,23 +1,17 @@
-/** `portcullis check` as a real child process: KrakenD's messages, one line per issue, exit codes. */
+/**
+ * `portcullis check`: KrakenD's messages, one line per issue, exit codes. The
+ * command runs in this process (the same program as main.ts); one case runs the
+ * built CLI as a child process, as users run it.
+ */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runPortcullis, spawnPortcullis } from '../support/cli.js';
 import { configWith, SEED_CONFIG } from './helpers.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-function runCheck(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'check', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+const runCheck = (args: string[]) => runPortcullis(['check', ...args]);
 
 describe('portcullis check', () => {
   let dir: string;
@@ -37,6 +31,16 @@ describe('portcullis check', () => {
     assert.equal(result.stdout, `Parsing configuration file: ${path}\nSyntax OK!\n`);
     assert.equal(result.stderr, '');
     assert.equal(result.code, 0);
+  });
+
+  it('as a real process (the built CLI): the same lines and exit codes', async () => {
+    const good = file('seed-process.json', SEED_CONFIG);
+    const ok = spawnPortcullis(['check', '-c', good]);
+    assert.deepEqual(await ok.ended, { code: 0, signal: null });
+    assert.equal(ok.stdout(), `Parsing configuration file: ${good}\nSyntax OK!\n`);
+    const missing = spawnPortcullis(['check']);
+    assert.deepEqual(await missing.ended, { code: 1, signal: null });
+    assert.match(missing.stderr(), /required option '-c, --config <file>' not specified/);
   });
 
   it('prints unknown keys as warnings and still passes; --strict makes them errors', async () => {

@@ -8,6 +8,7 @@ import { SignJWT, type JWTPayload } from 'jose';
 import type { FailureCode } from '../../src/jwt/errors.js';
 import type { ValidatorConfig } from '../../src/config/validator-schema.js';
 import { generateSigningKey, jwksOf, mintToken, type TestSigningKey } from '../support/jwks-server.js';
+import { nowSeconds } from '../support/clock.js';
 
 export const PROJECT = 'P2contract';
 export const ISSUERS = [PROJECT, `https://api.descope.com/${PROJECT}`, `https://api.descope.com/v1/apps/${PROJECT}`];
@@ -48,10 +49,9 @@ export async function createContractKeys(): Promise<ContractKeys> {
   return { good, jwks: jwksOf(good) };
 }
 
-const now = (): number => Math.floor(Date.now() / 1000);
 
 function claims(overrides: JWTPayload = {}): JWTPayload {
-  return { iss: PROJECT, aud: [PROJECT], sub: 'U2alice', drn: 'DS', roles: ['admin', 'support'], iat: now() - 10, exp: now() + 600, ...overrides };
+  return { iss: PROJECT, aud: [PROJECT], sub: 'U2alice', drn: 'DS', roles: ['admin', 'support'], iat: nowSeconds() - 10, exp: nowSeconds() + 600, ...overrides };
 }
 
 export async function buildCases(keys: ContractKeys): Promise<ContractCase[]> {
@@ -72,8 +72,8 @@ export async function buildCases(keys: ContractKeys): Promise<ContractCase[]> {
     },
     { name: 'no token', token: undefined, place: 'none', expect: { status: 401, code: 'token_missing' } },
     { name: 'not a JWT', token: 'not-a-jwt', place: 'header', expect: { status: 401, code: 'token_malformed' } },
-    { name: 'expired', token: await mintToken(good, claims({ iat: now() - 7200, exp: now() - 3600 })), place: 'header', expect: { status: 401, code: 'token_expired' } },
-    { name: 'not yet valid', token: await mintToken(good, claims({ nbf: now() + 3600 })), place: 'header', expect: { status: 401, code: 'token_not_yet_valid' } },
+    { name: 'expired', token: await mintToken(good, claims({ iat: nowSeconds() - 7200, exp: nowSeconds() - 3600 })), place: 'header', expect: { status: 401, code: 'token_expired' } },
+    { name: 'not yet valid', token: await mintToken(good, claims({ nbf: nowSeconds() + 3600 })), place: 'header', expect: { status: 401, code: 'token_not_yet_valid' } },
     { name: 'no exp', token: await mintToken(good, noExp), place: 'header', expect: { status: 401, code: 'expiry_missing' } },
     { name: 'wrong audience', token: await mintToken(good, claims({ aud: ['P2other'] })), place: 'header', expect: { status: 401, code: 'audience_mismatch' } },
     { name: 'wrong issuer', token: await mintToken(good, claims({ iss: 'https://evil.example/P2contract' })), place: 'header', expect: { status: 401, code: 'issuer_mismatch' } },

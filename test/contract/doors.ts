@@ -17,11 +17,11 @@ import { portcullisExpress } from '../../src/adapters/middleware/express.js';
 import { portcullisFastify } from '../../src/adapters/middleware/fastify.js';
 import { portcullisMiddleware } from '../../src/adapters/middleware/node.js';
 import { createAuthorizer } from '../../src/runtime/create-authorizer.js';
-import { compileGateway, type GatewayPlan } from '../../src/config/compile.js';
-import { parseConfigText } from '../../src/config/load.js';
+import type { GatewayPlan } from '../../src/config/compile.js';
 import type { ValidatorConfig } from '../../src/config/validator-schema.js';
 import { startGateway } from '../../src/gateway/server.js';
 import type { BackendServer } from '../support/backend-server.js';
+import { planFrom } from '../support/plan.js';
 import { credentialHeaders, type ContractCase } from './cases.js';
 
 export interface Outcome {
@@ -63,7 +63,7 @@ export function contractPlan(validator: ValidatorConfig, backendUrl: string): Ga
       },
     ],
   };
-  return compileGateway(parseConfigText(JSON.stringify(config), 'contract.json').config);
+  return planFrom(config);
 }
 
 async function httpGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {

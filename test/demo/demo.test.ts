@@ -1,37 +1,18 @@
+/**
+ * `portcullis demo` (what `npm start` runs): it prints ready-to-paste curl
+ * commands, and each answers the status printed next to it. The command runs
+ * in this process (the same program as main.ts) and is stopped without a
+ * signal; Ctrl-C is tested on the built CLI as a real process.
+ */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { killAll, runPortcullis, spawnPortcullis, type CliRun } from '../support/cli.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-// Only the demo command is registered, so this test does not depend on the other commands' modules.
-const ENTRY = [
-  "import { Command } from 'commander';",
-  "import { registerDemo } from './src/cli/demo.js';",
-  "const program = new Command().name('portcullis');",
-  'registerDemo(program);',
-  "await program.parseAsync(process.argv.slice(1), { from: 'user' });",
-].join('\n');
 const HAS_CURL = spawnSync('curl', ['--version']).status === 0;
-
-function startDemoProcess(...args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', ENTRY, 'demo', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+// Port 0 everywhere: the demo prints the ports it got, and no test can collide with another.
+const ANY_PORTS = ['--issuer-port', '0', '--backend-port', '0', '--gateway-port', '0'];
 
 interface PrintedCommand { title: string; expected: number; command: string }
 
@@ -81,18 +62,24 @@ async function replayWithFetch(command: string): Promise<{ status: number; body:
 const runPrinted = HAS_CURL ? runWithCurl : replayWithFetch;
 
 describe('portcullis demo', () => {
-  let demo: ReturnType<typeof startDemoProcess>;
+  let stdout: string;
   let commands: PrintedCommand[];
+  let stop: () => void;
+  let demo: Promise<CliRun>;
   before(async () => {
-    // Port 0 everywhere: the demo prints the ports it got, and no test can collide with another.
-    demo = startDemoProcess('--issuer-port', '0', '--backend-port', '0', '--gateway-port', '0');
-    await waitFor(() => demo.stdout().includes('Press Ctrl-C to stop.') || demo.child.exitCode !== null, 'the demo to start');
-    assert.equal(demo.child.exitCode, null, `the demo exited: ${demo.stderr()}`);
-    commands = parsePrinted(demo.stdout());
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    let started!: (stdout: string) => void;
+    const running = new Promise<string>((resolve) => (started = resolve));
+    demo = runPortcullis(['demo', ...ANY_PORTS], {
+      whileServing: async (_url, output) => {
+        started(output.stdout());
+        await stopped;
+      },
+    });
+    stdout = await Promise.race([running, demo.then((run) => assert.fail(`the demo exited: ${run.code} ${run.stderr}`))]);
+    commands = parsePrinted(stdout);
   });
-  after(() => {
-    if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
-  });
+  after(() => stop());
 
   test('prints the allowed and denied cases the issue asks for', () => {
     const statuses = commands.map((c) => c.expected);
@@ -138,12 +125,33 @@ describe('portcullis demo', () => {
     assert.equal(res.status, 200);
   });
 
-  test('Ctrl-C stops everything cleanly', async () => {
-    const urls = [...new Set([...demo.stdout().matchAll(/http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[0]))];
-    demo.child.kill('SIGINT');
-    assert.equal(await demo.exited, 0);
-    assert.match(demo.stdout(), /portcullis demo stopped\n$/);
+  test('stopping closes every port, and says so', async () => {
+    const urls = [...new Set([...stdout.matchAll(/http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[0]))];
+    stop();
+    const run = await demo;
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /portcullis demo stopped\n$/);
     for (const url of urls) await assert.rejects(fetch(url), TypeError, `${url} still answers`);
+  });
+});
+
+describe('portcullis demo as a real process (the built CLI)', () => {
+  test('Ctrl-C stops everything cleanly', async () => {
+    const demo = spawnPortcullis(['demo', ...ANY_PORTS]);
+    try {
+      await demo.waitForOutput(/Press Ctrl-C to stop\.\n/);
+      const urls = [...new Set([...demo.stdout().matchAll(/http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[0]))];
+      assert.ok(urls.length >= 3, demo.stdout());
+      // An answer comes only once the demo is back in its event loop, so its Ctrl-C handler is in place.
+      const [, gateway] = /gateway {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(demo.stdout())!;
+      assert.equal((await fetch(`${gateway}/__health`)).status, 200);
+      demo.child.kill('SIGINT');
+      assert.deepEqual(await demo.ended, { code: 0, signal: null }, demo.stderr());
+      assert.match(demo.stdout(), /portcullis demo stopped\n$/);
+      for (const url of urls) await assert.rejects(fetch(url), TypeError, `${url} still answers`);
+    } finally {
+      killAll([demo]);
+    }
   });
 });
 
@@ -160,10 +168,10 @@ describe('portcullis demo with a busy port', () => {
   for (const flag of ['--issuer-port', '--backend-port', '--gateway-port']) {
     test(`${flag}: a clear message naming the port and the flag, exit 1`, async () => {
       const ports: Record<string, string> = { '--issuer-port': '0', '--backend-port': '0', '--gateway-port': '0', [flag]: String(port) };
-      const run = startDemoProcess(...Object.entries(ports).flat());
-      assert.equal(await run.exited, 1);
-      assert.match(run.stderr(), new RegExp(`port ${port} \\(\\w+\\) is already in use; choose another with ${flag}`));
-      assert.equal(run.stdout(), '');
+      const run = await runPortcullis(['demo', ...Object.entries(ports).flat()]);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, new RegExp(`port ${port} \\(\\w+\\) is already in use; choose another with ${flag}`));
+      assert.equal(run.stdout, '');
     });
   }
 });

@@ -11,21 +11,10 @@ import type { KeySetStatus } from '../../src/keys/key-set.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { startGateway, type Gateway } from '../../src/gateway/server.js';
 import { startBackendServer, type BackendServer } from '../support/backend-server.js';
+import { nowSeconds } from '../support/clock.js';
 import { mintToken, type TestSigningKey } from '../support/jwks-server.js';
-import { createMemoryLogger, planFromObject, type MemoryLogger } from '../security/support.js';
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A clock the test moves by hand; it starts at the real time so tokens minted now are current. */
-export class ManualClock implements Clock {
-  private offsetMs = 0;
-  now(): number {
-    return Date.now() + this.offsetMs;
-  }
-  advance(ms: number): void {
-    this.offsetMs += ms;
-  }
-}
+import { createMemoryLogger, type MemoryLogger } from '../support/logger.js';
+import { planFrom } from '../support/plan.js';
 
 export interface FaultRig {
   readonly gateway: Gateway;
@@ -52,11 +41,14 @@ export async function startFaultRig(options: FaultRigOptions): Promise<FaultRig>
   const backend = await startBackendServer();
   const logger = createMemoryLogger();
   const registry = createKeySetRegistry({ logger, ...(options.clock ? { clock: options.clock } : {}) });
-  const plan = planFromObject({
-    version: 3,
-    timeout: '2s',
-    endpoints: [{ endpoint: '/p', extra_config: { 'auth/validator': options.validator }, backend: [{ host: [backend.url], url_pattern: '/p' }] }],
-  });
+  const plan = planFrom(
+    {
+      version: 3,
+      timeout: '2s',
+      endpoints: [{ endpoint: '/p', extra_config: { 'auth/validator': options.validator }, backend: [{ host: [backend.url], url_pattern: '/p' }] }],
+    },
+    { strict: true, checkSources: true },
+  );
   const gateway = await startGateway(plan, {
     host: '127.0.0.1',
     port: 0,
@@ -97,16 +89,6 @@ export async function startFaultRig(options: FaultRigOptions): Promise<FaultRig>
 let serial = 0;
 export function freshToken(key: TestSigningKey, kid = key.kid): Promise<string> {
   serial += 1;
-  const now = Math.floor(Date.now() / 1000);
+  const now = nowSeconds();
   return mintToken(key, { sub: 'alice', jti: `t${serial}`, iat: now, exp: now + 3600 }, { kid });
-}
-
-/** Polls `probe` until it returns true or `withinMs` passes; resolves with the time it took. */
-export async function eventually(probe: () => Promise<boolean> | boolean, withinMs: number, what: string): Promise<number> {
-  const started = performance.now();
-  for (;;) {
-    if (await probe()) return performance.now() - started;
-    if (performance.now() - started > withinMs) assert.fail(`${what}: not within ${withinMs} ms`);
-    await sleep(50);
-  }
 }

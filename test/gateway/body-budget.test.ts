@@ -18,7 +18,9 @@ import { ClientGoneError, type EndpointRuntime } from '../../src/gateway/exchang
 import { createForwarder } from '../../src/gateway/forward.js';
 import { createBackendPools, type BackendPools } from '../../src/gateway/pools.js';
 import { startBackendServer, type BackendServer } from '../support/backend-server.js';
-import { call, createMemoryLogger, planFrom, type MemoryLogger } from './harness.js';
+import { call } from './harness.js';
+import { createMemoryLogger, type MemoryLogger } from '../support/logger.js';
+import { planFrom } from '../support/plan.js';
 
 const KiB = 1024;
 const LIMIT = 1024 * KiB;

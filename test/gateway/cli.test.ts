@@ -1,32 +1,42 @@
 /**
- * `portcullis run` as a real child process: SIGTERM drains a slow in-flight
- * request and exits 0; the cluster mode serves from several workers, replaces
- * a crashed one and stops cleanly. Bad configs: cli-errors.test.ts.
+ * `portcullis run` as a real process (the built CLI, plain node): SIGTERM
+ * drains an in-flight request and exits 0; the cluster mode serves from several
+ * workers, replaces a crashed one and stops cleanly. Bad configs and flags:
+ * cli-errors.test.ts, in process.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackendServer, type BackendServer } from '../support/backend-server.js';
-import { call, spawnRun, waitForLog } from './harness.js';
+import { killAll, spawnPortcullis, type Spawned } from '../support/cli.js';
+import { call } from './harness.js';
+
+/** The pids of the processes that logged "Listening on port" (the workers, in cluster mode). */
+function listeningPids(stdout: string): number[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.includes('Listening on port'))
+    .map((line) => (JSON.parse(line) as { pid: number }).pid);
+}
 
 describe('portcullis run', () => {
   let dir: string;
   let backend: BackendServer;
-  const children: ChildProcess[] = [];
+  /** The /slow request the backend holds until the test releases it. */
+  let held: { reached: Promise<ServerResponse>; reach: (res: ServerResponse) => void };
+  const runs: Spawned[] = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'portcullis-run-'));
     backend = await startBackendServer();
-    backend.on('/slow', (_req, res) => {
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ slow: true })), 800);
-    });
+    backend.on('/slow', (_req, res) => held.reach(res));
   });
 
   after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    killAll(runs);
     await backend?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -47,44 +57,41 @@ describe('portcullis run', () => {
   });
 
   it('drains an in-flight request on SIGTERM, then exits 0', async () => {
-    const run = spawnRun(['-c', writeConfig('good.json', goodConfig()), '--port', '0']);
-    children.push(run.child);
-    const [, port] = await waitForLog(run, /Listening on port (\d+)/);
+    const run = spawnPortcullis(['run', '-c', writeConfig('good.json', goodConfig()), '--port', '0']);
+    runs.push(run);
+    const [, port] = await run.waitForOutput(/Listening on port (\d+)/);
     const url = `http://127.0.0.1:${port}`;
+    let reach!: (res: ServerResponse) => void;
+    held = { reached: new Promise((resolve) => (reach = resolve)), reach: (res) => reach(res) };
     const inFlight = call(`${url}/slow`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The backend holds the request, so it is in flight for certain when the signal arrives.
+    const res = await held.reached;
     run.child.kill('SIGTERM');
+    await run.waitForOutput(/shutting down, draining in-flight requests/);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ slow: true }));
     const answer = await inFlight;
     assert.equal(answer.status, 200);
     assert.equal(answer.json<{ slow: boolean }>().slow, true);
-    assert.equal(await run.exit, 0);
+    assert.deepEqual(await run.ended, { code: 0, signal: null });
     await assert.rejects(call(`${url}/fast`), 'the port is closed after shutdown');
-    assert.match(run.stdout(), /shutting down/);
   });
 
   it('runs several workers with --workers, replaces a crashed one, and stops them all on SIGTERM', async () => {
-    const run = spawnRun(['-c', writeConfig('workers.json', goodConfig()), '--port', '0', '--workers', '2']);
-    children.push(run.child);
-    const [, port] = await waitForLog(run, /2 workers listening on port (\d+)/, 30_000);
-    const workerPids = () =>
-      run
-        .stdout()
-        .split('\n')
-        .filter((line) => line.includes('Listening on port'))
-        .map((line) => (JSON.parse(line) as { pid: number }).pid);
-    assert.equal(new Set(workerPids()).size, 2);
-    assert.ok(!workerPids().includes(run.child.pid!), 'the primary does not serve');
+    const run = spawnPortcullis(['run', '-c', writeConfig('workers.json', goodConfig()), '--port', '0', '--workers', '2']);
+    runs.push(run);
+    const [, port] = await run.waitForOutput(/2 workers listening on port (\d+)/);
+    const workers = listeningPids(run.stdout());
+    assert.equal(new Set(workers).size, 2);
+    assert.ok(!workers.includes(run.child.pid!), 'the primary does not serve');
 
-    process.kill(workerPids()[0]!, 'SIGKILL');
-    await waitForLog(run, /exited \(SIGKILL\); starting a new one/);
-    const deadline = Date.now() + 15_000;
-    while (new Set(workerPids()).size < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(new Set(workerPids()).size, 3, 'a replacement worker started');
+    process.kill(workers[0]!, 'SIGKILL');
+    await run.waitForOutput(/exited \(SIGKILL\); starting a new one/);
+    await run.waitUntil('a replacement worker to listen', (stdout) => (new Set(listeningPids(stdout)).size === 3 ? true : undefined));
     for (let i = 0; i < 4; i++) {
       const answer = await call(`http://127.0.0.1:${port}/fast`);
       assert.equal(answer.status, 200);
     }
     run.child.kill('SIGTERM');
-    assert.equal(await run.exit, 0);
+    assert.deepEqual(await run.ended, { code: 0, signal: null });
   });
 });

@@ -17,7 +17,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DEFAULT_RESTART_POLICY, restartDelayMs } from '../../src/gateway/cluster.js';
 import { startBackendServer, type BackendServer } from '../support/backend-server.js';
-import { call, spawnRun, waitForLog, type Spawned } from './harness.js';
+import { call } from './harness.js';
+import { spawnPortcullis, type Spawned } from '../support/cli.js';
 
 const WORKERS = 2;
 
@@ -66,9 +67,9 @@ describe('cluster primary under a crash loop', () => {
   it('keeps restarting, slowed, when every worker is killed round after round, then stops with exit 0', async () => {
     const config = join(dir, 'gateway.json');
     writeFileSync(config, JSON.stringify({ version: 3, endpoints: [{ endpoint: '/fast', backend: [{ host: [backend.url], url_pattern: '/fast' }] }] }));
-    const run = spawnRun(['-c', config, '--port', '0', '--workers', String(WORKERS)]);
+    const run = spawnPortcullis(['run', '-c', config, '--port', '0', '--workers', String(WORKERS)]);
     children.push(run.child);
-    await waitForLog(run, /2 workers listening on port (\d+)/, 30_000);
+    await run.waitForOutput(/2 workers listening on port (\d+)/);
     const killed: number[] = [];
     try {
       // Kill the whole fleet until a round in which every restart was delayed: the moment no worker is alive and only a timer is left.
@@ -106,7 +107,7 @@ describe('cluster primary under a crash loop', () => {
     } finally {
       if (run.child.exitCode === null) run.child.kill('SIGTERM');
     }
-    assert.equal(await run.exit, 0);
+    assert.equal((await run.ended).code, 0);
     assert.ok(!messages(run).some((line) => /failed to start/.test(line.msg)), 'killed workers are crashes, not startup failures');
     assert.ok(killed.length >= WORKERS * 3);
   });
@@ -115,9 +116,9 @@ describe('cluster primary under a crash loop', () => {
     const config = join(dir, 'replacement.json');
     const good = JSON.stringify({ version: 3, endpoints: [{ endpoint: '/fast', backend: [{ host: [backend.url], url_pattern: '/fast' }] }] });
     writeFileSync(config, good);
-    const run = spawnRun(['-c', config, '--port', '0', '--workers', String(WORKERS)]);
+    const run = spawnPortcullis(['run', '-c', config, '--port', '0', '--workers', String(WORKERS)]);
     children.push(run.child);
-    const [, port] = await waitForLog(run, /2 workers listening on port (\d+)/, 30_000);
+    const [, port] = await run.waitForOutput(/2 workers listening on port (\d+)/);
     try {
       // Workers read the file when they start: a replacement now fails on its config.
       writeFileSync(config, '{"version": 3, "endpoints": [{"endpoint": 1}]}');
@@ -139,7 +140,7 @@ describe('cluster primary under a crash loop', () => {
     } finally {
       if (run.child.exitCode === null) run.child.kill('SIGTERM');
     }
-    assert.equal(await run.exit, 0);
+    assert.equal((await run.ended).code, 0);
   });
 
   it('still stops with exit 1 when the first fleet cannot start (a busy port), instead of retrying forever', async () => {
@@ -149,9 +150,9 @@ describe('cluster primary under a crash loop', () => {
     try {
       const config = join(dir, 'busy.json');
       writeFileSync(config, JSON.stringify({ version: 3, endpoints: [{ endpoint: '/fast', backend: [{ host: [backend.url], url_pattern: '/fast' }] }] }));
-      const run = spawnRun(['-c', config, '--port', String(port), '--workers', String(WORKERS)]);
+      const run = spawnPortcullis(['run', '-c', config, '--port', String(port), '--workers', String(WORKERS)]);
       children.push(run.child);
-      assert.equal(await run.exit, 1);
+      assert.equal((await run.ended).code, 1);
       assert.match(run.stdout(), /worker \d+ failed to start \(exit code 1\); stopping/);
       assert.doesNotMatch(run.stdout(), /starting a new one/);
     } finally {

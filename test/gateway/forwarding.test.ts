@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
 import { startBackendServer, type BackendServer, type ReceivedRequest } from '../support/backend-server.js';
 import type { Gateway } from '../../src/gateway/server.js';
-import { call, nowSeconds, rawCall, startTestGateway } from './harness.js';
+import { nowSeconds } from '../support/clock.js';
+import { call, rawCall, startTestGateway } from './harness.js';
 
 describe('gateway: forwarding', () => {
   let jwks: JwksServer;

@@ -5,12 +5,16 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { ServerResponse } from 'node:http';
 import { createConnection } from 'node:net';
 import { ConfigError } from '../../src/config/validate.js';
 import { startGateway, type Gateway } from '../../src/gateway/server.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer } from '../support/jwks-server.js';
 import { startBackendServer, unusedPort, type BackendServer } from '../support/backend-server.js';
-import { call, createMemoryLogger, nowSeconds, planFrom, startTestGateway } from './harness.js';
+import { ManualClock, nowSeconds } from '../support/clock.js';
+import { createMemoryLogger } from '../support/logger.js';
+import { planFrom } from '../support/plan.js';
+import { call, startTestGateway } from './harness.js';
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -89,20 +93,24 @@ describe('gateway lifecycle', () => {
     const first = await generateSigningKey('rot-1');
     const second = await generateSigningKey('rot-2');
     jwks.setKeys(jwksOf(first));
-    const { gateway } = await startTestGateway({
-      version: 3,
-      endpoints: [
-        {
-          endpoint: '/p',
-          extra_config: { 'auth/validator': { alg: 'RS256', jwk_url: jwks.url('/jwks'), failed_jwk_key_cooldown: '1s' } },
-          backend: [{ host: [backend.url], url_pattern: '/p' }],
-        },
-      ],
-    });
+    const clock = new ManualClock();
+    const { gateway } = await startTestGateway(
+      {
+        version: 3,
+        endpoints: [
+          {
+            endpoint: '/p',
+            extra_config: { 'auth/validator': { alg: 'RS256', jwk_url: jwks.url('/jwks'), failed_jwk_key_cooldown: '1s' } },
+            backend: [{ host: [backend.url], url_pattern: '/p' }],
+          },
+        ],
+      },
+      { gateway: { clock } },
+    );
     try {
       jwks.setKeys(jwksOf(first, second));
       // An unknown kid may trigger a download once per cooldown, counted from the startup download.
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      clock.advance(1000);
       const token = await mintToken(second, { sub: 'U2', exp: nowSeconds() + 300 });
       const answer = await call(`${gateway.url}/p`, { headers: { authorization: `Bearer ${token}` } });
       assert.equal(answer.status, 200);
@@ -113,16 +121,18 @@ describe('gateway lifecycle', () => {
   });
 
   it('close() lets an in-flight request finish, then refuses connections', async () => {
-    backend.on('/slow-close', (_req, res) => {
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"done":true}'), 300);
-    });
+    let reached!: (res: ServerResponse) => void;
+    const held = new Promise<ServerResponse>((resolve) => (reached = resolve));
+    backend.on('/slow-close', (_req, res) => reached(res));
     const { gateway }: { gateway: Gateway } = await startTestGateway({
       version: 3,
       endpoints: [{ endpoint: '/slow', backend: [{ host: [backend.url], url_pattern: '/slow-close' }] }],
     });
     const inFlight = call(`${gateway.url}/slow`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The backend holds the request, so it is in flight for certain when close() starts.
+    const res = await held;
     const closed = gateway.close();
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"done":true}');
     const answer = await inFlight;
     assert.equal(answer.status, 200);
     assert.deepEqual(answer.json(), { done: true });

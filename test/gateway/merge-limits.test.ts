@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import type { Gateway } from '../../src/gateway/server.js';
 import { startBackendServer, type BackendServer } from '../support/backend-server.js';
-import { call, startTestGateway, type MemoryLogger } from './harness.js';
+import { call, startTestGateway } from './harness.js';
+import type { MemoryLogger } from '../support/logger.js';
 
 const MiB = 1024 * 1024;
 const LIMIT = 3 * MiB;

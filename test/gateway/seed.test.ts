@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
 import { startBackendServer, type BackendServer } from '../support/backend-server.js';
 import type { Gateway } from '../../src/gateway/server.js';
-import { call, nowSeconds, startTestGateway, type MemoryLogger } from './harness.js';
+import { nowSeconds } from '../support/clock.js';
+import type { MemoryLogger } from '../support/logger.js';
+import { call, startTestGateway } from './harness.js';
 
 const PID = 'P2seedproject0000000000000000';
 
@@ -108,7 +110,7 @@ describe('gateway: the Descope seed config', () => {
     const count = logger.lines.length;
     await call(`${gateway.url}/nope?secret=hunter2`, { headers: { authorization: 'Bearer abc.def.ghi' } });
     // The access line is written when the response closes, just after the client sees it.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await logger.waitFor((line) => line.msg === '[SERVICE: Gateway] request' && logger.lines.indexOf(line) >= count);
     const access = logger.lines.slice(count).filter((line) => line.msg === '[SERVICE: Gateway] request');
     assert.equal(access.length, 1);
     const fields = access[0]!.obj as Record<string, unknown>;

@@ -220,6 +220,19 @@ describe('access log', () => {
     for (const ms of [0, 1.2, 1.23, 1.005, 0.001, 1 / 3, -1, NaN, Infinity]) assert.equal(millisText(ms), Number.isFinite(ms) ? String(ms) : 'null');
   });
 
+  it('writes a batch on its own once the flush timer fires', (t) => {
+    // The timer is node's setTimeout (nothing else to inject): mocked, the test fires it by hand.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { lines, destination } = capture();
+    const access = createAccessLog(createPinoLogger({ destination }))!;
+    access({ ...entries[0]!, path: '/a' });
+    access({ ...entries[0]!, path: '/b' });
+    assert.equal(lines.length, 0);
+    // The flush delay is tens of milliseconds; a second is past it whatever its exact value.
+    t.mock.timers.tick(1000);
+    assert.deepEqual(lines.map((line) => (JSON.parse(line) as { path: string }).path), ['/a', '/b']);
+  });
+
   it('is off when INFO is off, and flushes on demand', () => {
     assert.equal(createAccessLog(createPinoLogger({ level: 'warn', destination: capture().destination })), undefined);
     const { lines, destination } = capture();

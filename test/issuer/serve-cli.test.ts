@@ -1,16 +1,21 @@
-import { test, describe, after, mock } from 'node:test';
+/**
+ * `portcullis issuer serve`: the published demo access key stays on loopback,
+ * and a data dir others can write is refused. The command runs in this process
+ * (the same program as main.ts); one case runs the built CLI as a real process
+ * and stops it with SIGTERM.
+ */
+import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
-import { registerIssuer } from '../../src/cli/issuer.js';
 import { loadIssuerSettings } from '../../src/issuer/config.js';
 import { DEMO_ACCESS_KEY_SECRET } from '../../src/issuer/default-config.js';
 import { createIssuer } from '../../src/issuer/issuer.js';
 import { createKeyStore } from '../../src/issuer/key-store.js';
 import { isLoopbackHost, startIssuerServer } from '../../src/issuer/server.js';
+import { runPortcullis, spawnPortcullis } from '../support/cli.js';
 
 const PID = 'P2portcullisdemo0000000000000';
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/issuer.json', import.meta.url));
@@ -24,37 +29,22 @@ function tempRoot(): string {
   return dir;
 }
 
-interface CliRun { exitCode: number; stdout: string; stderr: string; served: boolean }
+interface IssuerRun { exitCode: number; stdout: string; stderr: string; served: boolean }
 
 /**
- * `portcullis issuer …` in this process: the real command registration and flag parsing, with
- * console output captured and the wait for SIGINT/SIGTERM replaced by `whileServing`.
+ * `portcullis issuer …` in this process: the real program and flag parsing, with the output
+ * captured and the wait for SIGINT/SIGTERM replaced by `whileServing`.
  */
-async function issuerCli(args: string[], whileServing?: (url: string) => Promise<void>): Promise<CliRun> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const log = mock.method(console, 'log', (...parts: unknown[]) => void stdout.push(parts.join(' ')));
-  const error = mock.method(console, 'error', (...parts: unknown[]) => void stderr.push(parts.join(' ')));
-  const previousExitCode = process.exitCode;
-  process.exitCode = undefined;
+async function issuerCli(args: string[], whileServing?: (url: string) => Promise<void>): Promise<IssuerRun> {
   let served = false;
-  let servingError: unknown;
-  try {
-    const program = new Command().name('portcullis').exitOverride();
-    registerIssuer(program, {
-      untilStopped: async (server) => {
-        served = true;
-        await whileServing?.(server.url).catch((caught: unknown) => void (servingError = caught));
-      },
-    });
-    await program.parseAsync(['issuer', '--port', '0', '--log-level', 'silent', ...args], { from: 'user' });
-    if (servingError !== undefined) throw servingError;
-    return { exitCode: Number(process.exitCode ?? 0), stdout: stdout.join('\n'), stderr: stderr.join('\n'), served };
-  } finally {
-    process.exitCode = previousExitCode;
-    log.mock.restore();
-    error.mock.restore();
-  }
+  const result = await runPortcullis(['issuer', '--port', '0', '--log-level', 'silent', ...args], {
+    whileServing: async (url) => {
+      served = true;
+      await whileServing?.(url);
+    },
+  });
+  // Compared as whole lines below, without the last newline.
+  return { exitCode: result.code, stdout: result.stdout.replace(/\n$/, ''), stderr: result.stderr.replace(/\n$/, ''), served };
 }
 
 const exchange = (url: string, secret: string) =>
@@ -142,6 +132,19 @@ describe('portcullis issuer serve: the published demo access key stays on loopba
 });
 
 describe('portcullis issuer serve: the data dir', () => {
+  test('as a real process (the built CLI): serves on the port it prints, then stops on SIGTERM with exit 0', async () => {
+    const run = spawnPortcullis(['issuer', '--port', '0', '--data-dir', join(tempRoot(), 'data'), '--log-level', 'silent']);
+    try {
+      const [, url] = await run.waitForOutput(/^portcullis issuer listening on (http:\/\/127\.0\.0\.1:\d+) /m);
+      assert.equal((await fetch(`${url}/health`)).status, 200);
+      run.child.kill('SIGTERM');
+      assert.deepEqual(await run.ended, { code: 0, signal: null }, run.stderr());
+      await assert.rejects(fetch(`${url}/health`), TypeError, 'the port is closed after SIGTERM');
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    }
+  });
+
   test('a world-writable --data-dir → exit 1 with the dir and the fix on stderr; nothing listens', async () => {
     const dataDir = join(tempRoot(), 'data');
     mkdirSync(dataDir);

@@ -1,38 +1,25 @@
+/**
+ * `portcullis token` and `portcullis issuer rotate` against a running issuer
+ * and offline on a data dir. The commands run in this process (the same
+ * program as main.ts), one after another; one case runs the built CLI as a
+ * child process, as `curl -H "Authorization: Bearer $(npx portcullis token)"` does.
+ */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { loadIssuerSettings } from '../../src/issuer/config.js';
 import { createIssuer } from '../../src/issuer/issuer.js';
 import { createKeyStore } from '../../src/issuer/key-store.js';
 import { startIssuerServer, type IssuerServer } from '../../src/issuer/server.js';
+import { runPortcullis, spawnPortcullis } from '../support/cli.js';
 
 const PID = 'P2portcullisdemo0000000000000';
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-// Only the issuer commands are registered, so this test does not depend on the other commands' modules.
-const ENTRY = [
-  "import { Command } from 'commander';",
-  "import { registerIssuer } from './src/cli/issuer.js';",
-  "import { registerToken } from './src/cli/token.js';",
-  "const program = new Command().name('portcullis');",
-  'registerIssuer(program); registerToken(program);',
-  "await program.parseAsync(process.argv.slice(1), { from: 'user' });",
-].join('\n');
 
-interface CliResult { code: number; stdout: string; stderr: string }
-
-function cli(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', ENTRY, ...args], { cwd: ROOT, timeout: 15_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (...args: string[]) => runPortcullis(args);
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -89,15 +76,23 @@ describe('portcullis token', () => {
     assert.equal(payload.plan, 'pro');
   });
 
+  test('as a real process (the built CLI): prints only the token and a newline', async () => {
+    const run = spawnPortcullis(['token', '--issuer', server.url, '--roles', 'admin']);
+    assert.deepEqual(await run.ended, { code: 0, signal: null }, run.stderr());
+    assert.equal(run.stderr(), '');
+    assert.match(run.stdout(), /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/);
+    assert.deepEqual(decodeJwt(run.stdout().trim()).roles, ['admin']);
+  });
+
   test('bad flags → exit 1, a message on stderr, nothing on stdout', async () => {
     const cases = [['--claims', '[1]'], ['--claims', '{nope'], ['--ttl', 'soon'], ['--tenant', ':admin'], ['--issuer', 'ftp://x']];
-    const results = await Promise.all(cases.map((args) => cli('token', '--issuer', server.url, ...args)));
-    results.forEach((result, i) => {
-      const label = cases[i]!.join(' ');
+    for (const args of cases) {
+      const result = await cli('token', '--issuer', server.url, ...args);
+      const label = args.join(' ');
       assert.equal(result.code, 1, label);
       assert.equal(result.stdout, '', label);
       assert.match(result.stderr, /^error: /, label);
-    });
+    }
   });
 
   test('with no issuer listening, mints from the data dir; an issuer started later on that dir publishes the key', async () => {

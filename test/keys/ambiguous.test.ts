@@ -13,19 +13,14 @@ import { explainRequest } from '../../src/authorizer/explain.js';
 import { importJwk, type Jwk } from '../../src/jwt/keys.js';
 import { indexKeys, verifyJws } from '../../src/authorizer/verify-jws.js';
 import type { Alg } from '../../src/jwt/algorithms.js';
-import type { Logger } from '../../src/lib/logger.js';
+import { createMemoryLogger } from '../support/logger.js';
 import { expectAuthError } from '../support/vectors.js';
 import { generateSigningKey, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
+import { nowSeconds } from '../support/clock.js';
 
 const THUMB_A = Buffer.alloc(20, 1).toString('base64url');
 const THUMB_256 = Buffer.alloc(32, 2).toString('base64url');
-const exp = (): number => Math.floor(Date.now() / 1000) + 600;
-
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const record = (obj: object | string, msg?: string): void => void lines.push(JSON.stringify([obj, msg]));
-  return { lines, debug: record, info: record, warn: record, error: record };
-}
+const exp = (): number => nowSeconds() + 600;
 
 /** The key's public JWK under another name, without the alg and use generateSigningKey adds unless asked. */
 function named(key: TestSigningKey, members: Record<string, string>, keepAlg = true): JWK {
@@ -144,7 +139,7 @@ describe('authorizer: names shared by several keys, with a real JWKS server', ()
 
   test('two keys under one kid: 401 key_not_found (ambiguous) for tokens of either, one warning at load, no refetch', async () => {
     server.setKeys({ keys: [rsaA.publicJwk, rsaB.publicJwk, solo.publicJwk] });
-    const logger = recordingLogger();
+    const logger = createMemoryLogger();
     const authorizer = createAuthorizer({ alg: 'RS256', jwk_url: server.url('/shared-kid') } as ValidatorConfig, { logger });
     open.push(authorizer);
     await authorizer.ready();
@@ -157,16 +152,16 @@ describe('authorizer: names shared by several keys, with a real JWKS server', ()
     }
     assert.equal((await authorizer.authorize(bearer(await mintToken(solo, { sub: 'U2', exp: exp() })))).allowed, true);
 
-    const warnings = logger.lines.filter((line) => line.includes('ambiguous'));
-    assert.equal(warnings.length, 1, logger.lines.join('\n'));
-    assert.match(warnings[0]!, /kid \\"dup\\" names 2 different keys for RS256/);
+    const warnings = logger.lines.map((line) => line.text).filter((text) => text.includes('ambiguous'));
+    assert.equal(warnings.length, 1, logger.text());
+    assert.match(warnings[0]!, /kid "dup" names 2 different keys for RS256/);
     for (const key of [rsaA, rsaB]) assert.equal(warnings[0]!.includes(String(key.publicJwk.n).slice(0, 32)), false, 'no key material');
     assert.equal(server.requestCount('/shared-kid'), 1, 'an ambiguous kid is known: it never causes a download');
   });
 
   test('an RSA and an EC key under one kid both verify, and nothing is logged about it', async () => {
     server.setKeys({ keys: [rsaA.publicJwk, ec.publicJwk] });
-    const logger = recordingLogger();
+    const logger = createMemoryLogger();
     const authorizer = createAuthorizer({ alg: ['RS256', 'ES256'], jwk_url: server.url('/rsa-ec') } as ValidatorConfig, { logger });
     open.push(authorizer);
     await authorizer.ready();
@@ -174,7 +169,7 @@ describe('authorizer: names shared by several keys, with a real JWKS server', ()
       const decision = await authorizer.authorize(bearer(await mintToken(signer, { sub: signer.alg, exp: exp() })));
       assert.equal(decision.allowed, true, JSON.stringify(decision));
     }
-    assert.deepEqual(logger.lines.filter((line) => line.includes('ambiguous')), []);
+    assert.deepEqual(logger.lines.filter((line) => line.text.includes('ambiguous')), []);
   });
 
   test('a token cached before its kid became ambiguous is refused once the refresh brings the second key', async () => {
@@ -200,7 +195,7 @@ describe('authorizer: names shared by several keys, with a real JWKS server', ()
   });
 
   test('inline jwk_keys with a shared kid log the warning once at startup', async () => {
-    const logger = recordingLogger();
+    const logger = createMemoryLogger();
     const registry = createKeySetRegistry({ logger });
     open.push(registry);
     const config = { alg: 'RS256', jwk_keys: [rsaA.publicJwk, rsaB.publicJwk] } as ValidatorConfig;
@@ -209,9 +204,10 @@ describe('authorizer: names shared by several keys, with a real JWKS server', ()
     const decision = denied(await second.authorize(bearer(await mintToken(rsaB, { exp: exp() }))));
     assert.match(decision.detail, /ambiguous/);
     assert.equal(first.keySet, second.keySet);
-    const warnings = logger.lines.filter((line) => line.includes('ambiguous'));
-    assert.equal(warnings.length, 1, logger.lines.join('\n'));
-    assert.match(warnings[0]!, /"keySet":"inline".*kid \\"dup\\" names 2 different keys/);
+    const warnings = logger.lines.map((line) => line.text).filter((text) => text.includes('ambiguous'));
+    assert.equal(warnings.length, 1, logger.text());
+    assert.match(warnings[0]!, /"keySet":"inline"/);
+    assert.match(warnings[0]!, /kid "dup" names 2 different keys/);
   });
 
   test('explain shows the ambiguity on the key lookup line', async () => {

@@ -16,11 +16,12 @@ import { importJwk, type Jwk } from '../../src/jwt/keys.js';
 import { indexKeys, verifyJws } from '../../src/authorizer/verify-jws.js';
 import { buildKeyIndex } from '../../src/keys/key-index.js';
 import { generateSigningKey, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
+import { nowSeconds } from '../support/clock.js';
 
 const MIXED = /the key set mixes symmetric \(oct\) and asymmetric \(RSA, EC, OKP\) keys/;
 const SECRET = Buffer.alloc(32, 0x5a);
 const octJwk: JWK = { kty: 'oct', kid: 'hmac', k: SECRET.toString('base64url') };
-const exp = (): number => Math.floor(Date.now() / 1000) + 600;
+const exp = (): number => nowSeconds() + 600;
 
 let rsa: TestSigningKey;
 let ec: TestSigningKey;

@@ -1,16 +1,15 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createHash, X509Certificate } from 'node:crypto';
 import { createRemoteKeySet, describeUrl, type RemoteKeySetOptions } from '../../src/keys/remote.js';
 import { createDiscoveryKeySet, discoveryUrlForIssuer } from '../../src/keys/discovery.js';
 import { assertJwksUrlAllowed, fetchJson, JwksFetchError, PIN_MISMATCH_MESSAGE } from '../../src/keys/fetch-jwks.js';
 import type { KeySet } from '../../src/keys/key-set.js';
-import type { Logger } from '../../src/lib/logger.js';
 import {
   DISCOVERY_PATH,
   generateSigningKey,
@@ -20,25 +19,9 @@ import {
   type JwksServer,
   type TestSigningKey,
 } from '../support/jwks-server.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-class TestClock {
-  constructor(public t = 1_700_000_000_000) {}
-  now(): number {
-    return this.t;
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-}
-
-/** Records log lines so tests can check that nothing secret is logged. */
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const record = (obj: object | string, msg?: string): void => void lines.push(JSON.stringify([obj, msg]));
-  return { lines, debug: record, info: record, warn: record, error: record };
-}
+import { assertDistBuilt, spawnNode } from '../support/cli.js';
+import { ManualClock } from '../support/clock.js';
+import { createMemoryLogger } from '../support/logger.js';
 
 let keyA: TestSigningKey;
 let keyB: TestSigningKey;
@@ -46,8 +29,8 @@ let keyC: TestSigningKey;
 let server: JwksServer;
 const sets: KeySet[] = [];
 
-function remote(options: Partial<RemoteKeySetOptions> & { clock?: TestClock } = {}): KeySet {
-  const set = createRemoteKeySet({ url: server.url(), scheduleRefresh: false, clock: new TestClock(), ...options });
+function remote(options: Partial<RemoteKeySetOptions> & { clock?: ManualClock } = {}): KeySet {
+  const set = createRemoteKeySet({ url: server.url(), scheduleRefresh: false, clock: new ManualClock(), ...options });
   sets.push(set);
   return set;
 }
@@ -70,7 +53,7 @@ after(async () => {
 describe('remote key set: loading', () => {
   test('first load serves the keys of a {"keys": [...]} document', async () => {
     await withFreshServer();
-    const logger = recordingLogger();
+    const logger = createMemoryLogger();
     const set = remote({ logger });
     assert.equal(set.current(), undefined, 'nothing before the first download ends');
     await set.ready();
@@ -83,7 +66,7 @@ describe('remote key set: loading', () => {
     assert.equal(status.fetchCount, 1);
     assert.equal(status.lastError, undefined);
     assert.equal(status.label, server.url());
-    for (const line of logger.lines) assert.ok(!line.includes(String(keyA.publicJwk.x)), 'no key material in logs');
+    assert.ok(!logger.text().includes(String(keyA.publicJwk.x)), 'no key material in logs');
   });
 
   test('a Descope-style bare array loads by default and is refused when acceptBareArray is false', async () => {
@@ -102,7 +85,7 @@ describe('remote key set: loading', () => {
   test('down at start: ready() still resolves, nothing is served, and a miss recovers at most once per second', async () => {
     await withFreshServer();
     await server.setMode('down');
-    const clock = new TestClock();
+    const clock = new ManualClock();
     const set = remote({ clock });
     await set.ready();
     assert.equal(set.current(), undefined);
@@ -121,21 +104,22 @@ describe('remote key set: loading', () => {
   test('down at start: the background timer retries and recovers', async () => {
     await withFreshServer();
     await server.setMode('down');
-    const set = remote({ scheduleRefresh: true, retryIntervalMs: 20, clock: undefined });
+    const logger = createMemoryLogger();
+    const set = remote({ scheduleRefresh: true, retryIntervalMs: 20, clock: undefined, logger });
     await set.ready();
     assert.equal(set.current(), undefined);
     await server.setMode('ok');
-    for (let i = 0; i < 50 && !set.current(); i++) await sleep(20);
+    // No request asks for keys: only the retry timer can load them.
+    await logger.waitFor((line) => line.msg === '[KeySet] JWKS loaded');
     assert.ok(set.current()?.byKid.has('a'));
   });
 
   test('a slow server is aborted by the timeout', async () => {
     await withFreshServer();
-    await server.setMode('slow', { delayMs: 5000 });
-    const started = Date.now();
+    await server.setMode('hold');
     const set = remote({ timeoutMs: 200 });
+    // The server never answers: only the timeout can end the download.
     await set.ready();
-    assert.ok(Date.now() - started < 2000, 'the attempt ended long before the server answered');
     assert.equal(set.status().lastError, 'timeout after 200 ms');
     assert.equal(set.current(), undefined);
     await server.setMode('ok');
@@ -156,8 +140,8 @@ describe('remote key set: failures keep the previous keys', () => {
   for (const { mode, error } of cases) {
     test(`${mode}: the refresh fails with "${error}" and the old keys stay`, async () => {
       await withFreshServer();
-      const clock = new TestClock();
-      const logger = recordingLogger();
+      const clock = new ManualClock();
+      const logger = createMemoryLogger();
       const set = remote({ clock, logger });
       await set.ready();
       const before = set.current();
@@ -172,8 +156,8 @@ describe('remote key set: failures keep the previous keys', () => {
       assert.equal(status.lastError, error);
       assert.equal(status.lastErrorAt, clock.now());
       assert.equal(status.loaded, true);
-      assert.ok(logger.lines.some((line) => line.includes(error) && line.includes(server.url())));
-      assert.ok(!logger.lines.some((line) => line.includes('not a key set') || line.includes('this is not json')), 'no body in logs');
+      assert.ok(logger.lines.some((line) => line.text.includes(error) && line.text.includes(server.url())));
+      assert.ok(!logger.text().includes('not a key set') && !logger.text().includes('this is not json'), 'no body in logs');
       if (mode === 'redirect') assert.equal(server.requestCount(REDIRECT_TARGET_PATH), 0, 'the redirect was not followed');
       await server.setMode('ok');
     });
@@ -182,7 +166,7 @@ describe('remote key set: failures keep the previous keys', () => {
   test('an error is not cached: the next allowed download succeeds', async () => {
     await withFreshServer();
     await server.setMode('status500');
-    const clock = new TestClock();
+    const clock = new ManualClock();
     const set = remote({ clock });
     await set.ready();
     assert.equal(set.current(), undefined);
@@ -193,7 +177,7 @@ describe('remote key set: failures keep the previous keys', () => {
 
   test('past maxStaleMs with failing downloads the set serves nothing; one success restores it', async () => {
     await withFreshServer();
-    const clock = new TestClock();
+    const clock = new ManualClock();
     const set = remote({ clock, maxStaleMs: 60_000, cooldownMs: 30_000 });
     await set.ready();
     await server.setMode('status500');
@@ -250,7 +234,7 @@ describe('URL rules', () => {
 describe('remote key set: rotation and storms', () => {
   test('rotation: a new kid is found on a miss; a removed key is retired; an unchanged key keeps its identity', async () => {
     await withFreshServer();
-    const clock = new TestClock();
+    const clock = new ManualClock();
     const set = remote({ clock });
     await set.ready();
     const first = set.current()!;
@@ -270,7 +254,7 @@ describe('remote key set: rotation and storms', () => {
 
   test('storm: 200 concurrent misses with distinct kids cause one download; then the cooldown holds', async () => {
     await withFreshServer();
-    const clock = new TestClock();
+    const clock = new ManualClock();
     const set = remote({ clock, cooldownMs: 30_000 });
     await set.ready();
     const before = server.requestCount();
@@ -298,53 +282,69 @@ describe('remote key set: rotation and storms', () => {
 
   test('negative cache: a repeated unknown kid is answered at once, without waiting for an in-flight download', async () => {
     await withFreshServer();
-    const clock = new TestClock();
+    const clock = new ManualClock();
     const set = remote({ clock, scheduleRefresh: true, refreshIntervalMs: 30 });
     await set.ready();
     clock.advance(30_000);
     await set.refreshForMiss('kid:forged'); // downloads, and remembers the miss for one cooldown
 
-    await server.setMode('slow', { delayMs: 400 });
-    const count = server.requestCount();
-    for (let i = 0; i < 20 && server.requestCount() === count; i++) await sleep(10);
-    assert.ok(server.requestCount() > count, 'a background refresh is in flight');
-
-    const race = (kid: string): Promise<string> =>
-      Promise.race([set.refreshForMiss(kid).then(() => 'answered'), sleep(100).then(() => 'waiting')]);
-    assert.equal(await race('kid:forged'), 'answered');
-    assert.equal(await race('kid:new'), 'waiting', 'an identifier not in the negative cache waits for the download');
+    const refreshing = server.nextRequest();
+    await server.setMode('hold');
+    await refreshing;
+    // A background refresh is in flight, and the server holds it until released.
+    assert.ok((await set.refreshForMiss('kid:forged'))?.byKid.has('a'), 'the negative cache answered with the current keys');
+    let answered = false;
+    const waiting = set.refreshForMiss('kid:new').then(() => (answered = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(answered, false, 'an identifier not in the negative cache waits for the download');
+    server.release();
+    await waiting;
     set.close();
     await server.setMode('ok');
   });
 });
 
 describe('remote key set: close', () => {
-  test('close() stops the refresh timer and aborts the download in flight', async () => {
+  test('close() stops the refresh timer', async (t) => {
     await withFreshServer();
-    const set = remote({ scheduleRefresh: true, refreshIntervalMs: 20 });
+    // The refresh timer is node's setTimeout (the clock only tells the time): mocked, the test fires it by hand.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const logger = createMemoryLogger();
+    const set = remote({ scheduleRefresh: true, refreshIntervalMs: 20, logger });
     await set.ready();
     const first = set.current()!;
-    for (let i = 0; i < 20 && set.status().fetchCount < 3; i++) await sleep(20);
-    assert.ok(set.status().fetchCount >= 3, 'the timer refreshes');
+    for (const fetchCount of [2, 3]) {
+      t.mock.timers.tick(20);
+      assert.equal(set.status().fetchCount, fetchCount, 'the timer refreshes');
+      await logger.waitFor((line) => line.msg === '[KeySet] JWKS loaded' && logger.lines.filter((l) => l.msg === line.msg).length === fetchCount);
+      // The next timer is set when the download's promise settles, a few microtasks after that line.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     set.close();
-    const count = server.requestCount();
-    await sleep(100);
-    assert.equal(server.requestCount(), count, 'no download after close');
+    t.mock.timers.tick(60_000);
+    assert.equal(set.status().fetchCount, 3, 'no download after close');
     assert.equal(set.current(), undefined);
     assert.ok(first.keys.every((key) => key.retired));
+  });
 
-    await server.setMode('slow', { delayMs: 5000 });
-    const started = Date.now();
-    const slow = remote();
+  test('close() aborts the download in flight', async () => {
+    await withFreshServer();
+    await server.setMode('hold');
+    // The server never answers and the timeout is far away: only the abort can end the download.
+    const downloading = server.nextRequest();
+    const slow = remote({ timeoutMs: 3_600_000 });
+    await downloading;
     slow.close();
     await slow.ready();
-    assert.ok(Date.now() - started < 1000, 'the download was aborted');
+    assert.equal(slow.status().fetchCount, 1);
+    assert.equal(slow.current(), undefined);
     await server.setMode('ok');
   });
 
-  test('a process with key sets (closed or not) exits on its own', async () => {
+  test('a process with key sets (closed or not) exits on its own (the built module, in a real process)', async () => {
     await withFreshServer();
-    const remoteModule = fileURLToPath(new URL('../../src/keys/remote.ts', import.meta.url));
+    assertDistBuilt();
+    const remoteModule = pathToFileURL(join(fileURLToPath(new URL('../../', import.meta.url)), 'dist/src/keys/remote.js')).href;
     const code = `
       import { createRemoteKeySet } from ${JSON.stringify(remoteModule)};
       const open = createRemoteKeySet({ url: ${JSON.stringify(server.url())} });
@@ -353,19 +353,10 @@ describe('remote key set: close', () => {
       closed.close();
       console.log(open.status().loaded ? 'loaded' : 'not loaded');
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exitCode = await new Promise<number | null>((resolve) => {
-      const killer = setTimeout(() => child.kill(), 15_000);
-      child.on('exit', (status) => {
-        clearTimeout(killer);
-        resolve(status);
-      });
-    });
-    assert.equal(exitCode, 0, output);
-    assert.equal(output.trim(), 'loaded');
+    const child = spawnNode(['--input-type=module', '-e', code]);
+    // A process that never exits is caught by the runner's --test-timeout, reported as a timeout.
+    assert.deepEqual(await child.ended, { code: 0, signal: null }, child.stderr());
+    assert.equal(child.stdout().trim(), 'loaded');
   });
 });
 
@@ -433,7 +424,7 @@ describe('discovery', () => {
     await withFreshServer();
     const issuer = 'https://issuer.example';
     server.setDiscovery({ issuer, jwks_uri: server.url('/elsewhere/keys') });
-    const clock = new TestClock();
+    const clock = new ManualClock();
     const discoveryBefore = server.requestCount(DISCOVERY_PATH);
     const set = createDiscoveryKeySet({ discoveryUrl: server.url(DISCOVERY_PATH), expectedIssuer: issuer, scheduleRefresh: false, clock });
     sets.push(set);
@@ -465,7 +456,7 @@ describe('discovery', () => {
 
   test('a failed discovery is retried on the next download', async () => {
     await withFreshServer();
-    const clock = new TestClock();
+    const clock = new ManualClock();
     server.setDiscovery({});
     await server.setMode('status500');
     const set = createDiscoveryKeySet({ discoveryUrl: server.url(DISCOVERY_PATH), scheduleRefresh: false, clock });

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { DENIAL_LOG_BURST } from '../../src/authorizer/authorize.js';
 import { startBackendServer, type BackendServer } from '../support/backend-server.js';
 import { generateSigningKey, mintToken, type TestSigningKey } from '../support/jwks-server.js';
-import { call, startTestGateway, type LogLine } from '../gateway/harness.js';
+import { call, startTestGateway } from '../gateway/harness.js';
+import type { LogLine } from '../support/logger.js';
 
 const ISSUER = 'https://issuer.example';
 

@@ -17,6 +17,7 @@ import { parseConfigText } from '../../src/config/load.js';
 import { startBackendServer, unusedPort, type BackendServer } from '../support/backend-server.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
 import { nginxSkip as skip, startNginx, swapOnce, type NginxProcess } from './nginx-process.js';
+import { nowSeconds } from '../support/clock.js';
 
 const EXAMPLE_CONF = 'examples/nginx/portcullis.conf';
 const EXAMPLE_CONFIG = 'examples/nginx/portcullis.json';
@@ -30,9 +31,8 @@ describe('nginx auth_request in front of portcullis forward-auth', { skip }, () 
   let forwardAuth: ForwardAuthServer;
   let nginx: NginxProcess;
   let base: string;
-  const now = () => Math.floor(Date.now() / 1000);
   const token = (claims: Record<string, unknown> = {}) =>
-    mintToken(key, { iss: 'https://api.descope.com/v1/apps/P2abc', aud: ['P2abc'], sub: 'U2alice', roles: ['viewer'], exp: now() + 600, ...claims });
+    mintToken(key, { iss: 'https://api.descope.com/v1/apps/P2abc', aud: ['P2abc'], sub: 'U2alice', roles: ['viewer'], exp: nowSeconds() + 600, ...claims });
 
   before(async () => {
     key = await generateSigningKey('nginx-key');
@@ -93,7 +93,7 @@ describe('nginx auth_request in front of portcullis forward-auth', { skip }, () 
     const missing = await get('/orders/42');
     assert.equal(missing.status, 401);
     assert.equal(missing.headers['www-authenticate'], 'Bearer');
-    const expired = await get('/orders/42', { authorization: `Bearer ${await token({ exp: now() - 3600 })}` });
+    const expired = await get('/orders/42', { authorization: `Bearer ${await token({ exp: nowSeconds() - 3600 })}` });
     assert.equal(expired.status, 401);
     assert.match(String(expired.headers['www-authenticate']), /^Bearer error="invalid_token"/);
     const forged = await get('/orders/42', { authorization: `Bearer ${(await token()).slice(0, -4)}AAAA` });

@@ -37,7 +37,9 @@ import { startForwardAuth, type ForwardAuthServer } from '../../src/adapters/for
 import type { Gateway } from '../../src/gateway/server.js';
 import { startBackendServer, unusedPort, type BackendServer } from '../support/backend-server.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
-import { nowSeconds, planFrom, startTestGateway } from '../gateway/harness.js';
+import { nowSeconds } from '../support/clock.js';
+import { planFrom } from '../support/plan.js';
+import { startTestGateway } from '../gateway/harness.js';
 import {
   createAccessLog,
   nginxSkip as skip,

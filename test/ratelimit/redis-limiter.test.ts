@@ -13,7 +13,7 @@ import { createLogLimiter } from '../../src/lib/log-limiter.js';
 import { createRedisClient, type RedisClient } from '../../src/redis/client.js';
 import { createMemoryLimiter } from '../../src/ratelimit/memory-limiter.js';
 import { createRedisLimiter } from '../../src/ratelimit/redis-limiter.js';
-import { createMemoryLogger } from '../security/support.js';
+import { createMemoryLogger } from '../support/logger.js';
 import { rawRedisCommand, redisSkip as skip, startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 const T0 = 1_800_000_000_000;

@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRedisClient, reconnectDelayMs, redisAddress, RedisUnavailableError, type RedisClient } from '../../src/redis/client.js';
-import { createMemoryLogger } from '../security/support.js';
+import { createMemoryLogger } from '../support/logger.js';
 import { redisSkip as skip, startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 const PASSWORD = 'pw-7f3e91c2-do-not-log';

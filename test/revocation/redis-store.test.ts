@@ -16,7 +16,7 @@ import { RedisUnavailableError } from '../../src/redis/client.js';
 import { createRedisRevocationStore, type RedisRevocationStore, type RevocationEvent } from '../../src/revocation/redis-store.js';
 import type { RevocationEntry } from '../../src/revocation/entry.js';
 import type { RevocationStoreState } from '../../src/revocation/store.js';
-import { createMemoryLogger, type MemoryLogger } from '../security/support.js';
+import { createMemoryLogger, type MemoryLogger } from '../support/logger.js';
 import { rawRedisCommand, redisSkip as skip, startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -17,7 +17,8 @@ import { startGateway } from '../../src/gateway/server.js';
 import { startJwksServer, type JwksServer } from '../support/jwks-server.js';
 import { unusedPort } from '../support/backend-server.js';
 import { claims, genuine, startAttackRig, type AttackRig } from './fixtures.js';
-import { forge, planFromObject, unsigned } from './support.js';
+import { planFrom } from '../support/plan.js';
+import { forge, unsigned } from './support.js';
 
 let t: AttackRig;
 before(async () => {
@@ -278,7 +279,7 @@ describe('attack class: weak HMAC keys in configuration (refused at startup)', (
   for (const [name, validator] of weak) {
     it(`${name}: the plan check, createAuthorizer and startGateway all refuse, naming the JSON path`, async () => {
       const config = configWith(validator);
-      assert.throws(() => planFromObject(config), (error: unknown) => {
+      assert.throws(() => planFrom(config, { strict: true, checkSources: true }), (error: unknown) => {
         assert.ok(error instanceof ConfigError, String(error));
         assert.ok(error.issues.length > 0);
         for (const issue of error.issues) assert.ok(issue.path.startsWith(`${validatorPath}.jwk_keys`), issue.path);
@@ -313,7 +314,7 @@ describe('attack class: weak HMAC keys in configuration (refused at startup)', (
   });
 
   it('a 32-byte HS256 key is accepted (the boundary)', () => {
-    assert.doesNotThrow(() => planFromObject(configWith({ alg: 'HS256', jwk_keys: [{ kty: 'oct', k: weakKey(32) }] })));
+    assert.doesNotThrow(() => planFrom(configWith({ alg: 'HS256', jwk_keys: [{ kty: 'oct', k: weakKey(32) }] }), { strict: true, checkSources: true }));
   });
 });
 

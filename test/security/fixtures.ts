@@ -7,7 +7,8 @@
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { exportJWK, type JWK } from 'jose';
 import { startJwksServer, type JwksServer } from '../support/jwks-server.js';
-import { forge, nowSeconds, startSecurityRig, type Part, type SecurityRig, type SigningAlg } from './support.js';
+import { nowSeconds } from '../support/clock.js';
+import { forge, startSecurityRig, type Part, type SecurityRig, type SigningAlg } from './support.js';
 
 export interface KeyPair {
   kid: string;

@@ -14,42 +14,13 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { type Authorizer } from '../../src/runtime/create-authorizer.js';
 import { createVerifiedTokenCache } from '../../src/authorizer/cache.js';
 import type { Decision, Deny } from '../../src/authorizer/decision.js';
-import { compileGateway, type GatewayPlan } from '../../src/config/compile.js';
-import { bindPolicy, checkPlanSources } from '../../src/runtime/bind.js';
-import { parseConfigText } from '../../src/config/load.js';
-import { ConfigError } from '../../src/config/validate.js';
+import { bindPolicy } from '../../src/runtime/bind.js';
 import { FAILURE_CODES, type FailureCode } from '../../src/jwt/errors.js';
 import { createKeySetRegistry, type KeySetRegistry } from '../../src/keys/registry.js';
-import type { Logger } from '../../src/lib/logger.js';
 import { startGateway, type Gateway } from '../../src/gateway/server.js';
 import { startBackendServer, type BackendServer } from '../support/backend-server.js';
-
-export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-// ------------------------------------------------------------------ logging
-
-export interface MemoryLogger extends Logger {
-  /** Every line as text, for "never logs the token" checks. */
-  text(): string;
-}
-
-export function createMemoryLogger(): MemoryLogger {
-  const lines: string[] = [];
-  const record = (obj: object | string, msg?: string): void => void lines.push(typeof obj === 'string' ? obj : `${msg ?? ''} ${JSON.stringify(obj)}`);
-  return { debug: record, info: record, warn: record, error: record, text: () => lines.join('\n') };
-}
-
-// ------------------------------------------------------------------ config
-
-/** `loadGatewayPlan` for a config object: parse (as JSON text), compile, and run the validators' static checks. */
-export function planFromObject(config: unknown): GatewayPlan {
-  const { config: parsed } = parseConfigText(JSON.stringify(config), 'security.json', { strict: true });
-  const plan = compileGateway(parsed);
-  const issues = checkPlanSources(plan);
-  if (issues.length > 0) throw new ConfigError(issues);
-  return plan;
-}
+import { createMemoryLogger, type MemoryLogger } from '../support/logger.js';
+import { planFrom } from '../support/plan.js';
 
 // ------------------------------------------------------------------ tokens
 
@@ -171,7 +142,7 @@ export async function startSecurityRig(options: RigOptions): Promise<SecurityRig
   const backend = await startBackendServer();
   const logger = createMemoryLogger();
   const registry = createKeySetRegistry({ logger });
-  const plan = planFromObject(options.config(backend.url));
+  const plan = planFrom(options.config(backend.url), { strict: true, checkSources: true });
   let gateway: Gateway;
   try {
     gateway = await startGateway(plan, { host: '127.0.0.1', port: 0, logger, keySets: registry, accessLog: false });

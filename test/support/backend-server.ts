@@ -29,6 +29,8 @@ export interface BackendServer {
   on(path: string, handler: BackendHandler): void;
   /** Requests received for this path. */
   received(path: string): ReceivedRequest[];
+  /** Resolves with the next request for this path as soon as its headers arrive (before its body, which `received` waits for). */
+  nextArrival(path: string): Promise<IncomingMessage>;
   close(): Promise<void>;
 }
 
@@ -40,10 +42,17 @@ export function echo(res: ServerResponse, received: ReceivedRequest, status = 20
 export async function startBackendServer(): Promise<BackendServer> {
   const handlers = new Map<string, BackendHandler>();
   const requests: ReceivedRequest[] = [];
+  const arrivals = new Set<{ path: string; arrived: (req: IncomingMessage) => void }>();
 
   const server: Server = createServer((req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    for (const waiter of arrivals) {
+      if (waiter.path !== path) continue;
+      arrivals.delete(waiter);
+      waiter.arrived(req);
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('error', () => undefined);
@@ -51,7 +60,7 @@ export async function startBackendServer(): Promise<BackendServer> {
       const received: ReceivedRequest = {
         method: req.method ?? 'GET',
         url,
-        path: q === -1 ? url : url.slice(0, q),
+        path,
         query: q === -1 ? '' : url.slice(q + 1),
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
@@ -76,6 +85,7 @@ export async function startBackendServer(): Promise<BackendServer> {
     requests,
     on: (path, handler) => void handlers.set(path, handler),
     received: (path) => requests.filter((r) => r.path === path),
+    nextArrival: (path) => new Promise((resolve) => arrivals.add({ path, arrived: resolve })),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

@@ -12,6 +12,7 @@ export type JwksServerMode =
   | 'ok'
   | 'down'
   | 'slow'
+  | 'hold'
   | 'status500'
   | 'wrongContentType'
   | 'garbage'
@@ -36,6 +37,10 @@ export interface JwksServer {
   setDiscovery(document: { issuer?: string; jwks_uri?: string }): void;
   /** Requests received for `path` (pathname, query ignored), or in total. */
   requestCount(path?: string): number;
+  /** Resolves when the next request for `path` (default `/jwks`) arrives: a download is then in flight. */
+  nextRequest(path?: string): Promise<void>;
+  /** Answers the requests `hold` mode is holding, with the current keys. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -56,6 +61,8 @@ export async function startJwksServer(options: JwksServerOptions = {}): Promise<
   let discovery: { issuer?: string; jwks_uri?: string } = {};
   const counts = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
+  const held = new Set<ServerResponse>();
+  const arrivals = new Set<{ path: string; arrived: () => void }>();
   let port = 0;
   const scheme = options.tls ? 'https' : 'http';
 
@@ -64,11 +71,20 @@ export async function startJwksServer(options: JwksServerOptions = {}): Promise<
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     counts.set(path, (counts.get(path) ?? 0) + 1);
+    for (const waiter of arrivals) {
+      if (waiter.path !== path) continue;
+      arrivals.delete(waiter);
+      waiter.arrived();
+    }
     if (path === DISCOVERY_PATH && mode === 'ok') {
       return json(res, 200, { issuer: discovery.issuer ?? url(''), jwks_uri: discovery.jwks_uri ?? url('/jwks') });
     }
     if (path === REDIRECT_TARGET_PATH) return json(res, 200, { keys });
     switch (mode) {
+      case 'hold':
+        held.add(res);
+        res.on('close', () => held.delete(res));
+        return;
       case 'slow': {
         const timer = setTimeout(() => {
           timers.delete(timer);
@@ -117,6 +133,7 @@ export async function startJwksServer(options: JwksServerOptions = {}): Promise<
   async function stop(): Promise<void> {
     for (const timer of timers) clearTimeout(timer);
     timers.clear();
+    held.clear();
     if (!server.listening) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
@@ -144,6 +161,13 @@ export async function startJwksServer(options: JwksServerOptions = {}): Promise<
     requestCount(path) {
       if (path === undefined) return [...counts.values()].reduce((a, b) => a + b, 0);
       return counts.get(path) ?? 0;
+    },
+    nextRequest(path = '/jwks') {
+      return new Promise((resolve) => arrivals.add({ path, arrived: resolve }));
+    },
+    release() {
+      for (const res of held) json(res, 200, { keys });
+      held.clear();
     },
     close: stop,
   };
