@@ -220,7 +220,7 @@ describe('keys KrakenD ignores silently', () => {
       '$.endpoints[0].backend[0].extra_config["validation/cel"]',
       message('validation/cel'),
     );
-    assertIssue(() => json(configWith({}, { extra_config: { 'auth/revoker': {} } })), '$.extra_config["auth/revoker"]', message('auth/revoker'));
+    assertIssue(() => json(configWith({}, { extra_config: { 'security/policies': {} } })), '$.extra_config["security/policies"]', message('security/policies'));
   });
 
   it('refuses every namespace that restricts access, limits or reshapes data, in its v1 spellings too', () => {
@@ -231,7 +231,7 @@ describe('keys KrakenD ignores silently', () => {
       'modifier/lua-endpoint',
       'modifier/lua-proxy',
       'security/http',
-      'qos/ratelimit/router',
+      'qos/ratelimit/proxy',
       'plugin/http-server',
       'modifier/martian',
       'auth/signer',
