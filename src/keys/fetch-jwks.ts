@@ -253,9 +253,9 @@ function afterRedirects(count: number): string {
 
 /**
  * Where a redirect from `from` leads, or a JwksFetchError. The target passes the
- * rule a configured URL passes, and more: never from https to http (the loopback
- * exemption is for URLs the operator wrote, not ones a server names), never a
- * URL already requested, never more than MAX_REDIRECTS hops.
+ * rule a configured URL passes, and more: never from https to http, not even to
+ * loopback or with the insecure flag (a server reached over TLS must not steer us
+ * to plaintext), never a URL already requested, never more than MAX_REDIRECTS hops.
  */
 function redirectTarget(from: string, statusCode: number, location: string | undefined, requested: readonly string[], allowInsecure = false): string {
   if (requested.length > MAX_REDIRECTS) throw new JwksFetchError('too many redirects');

@@ -35,7 +35,10 @@ export interface KeySetStatus {
   readonly stale: boolean;
   /** Within the short floor after a download, during which an unknown kid causes no new download. */
   readonly coolingDown: boolean;
-  /** Redirects the download in use followed (remote sets; absent before the first success and for local sets). */
+  /**
+   * Redirects the download in use followed: remote sets only (for discovery, the
+   * jwks_uri's; the discovery document's are logged), absent before the first success.
+   */
   readonly redirects?: number;
 }
 
