@@ -71,7 +71,7 @@ export const ValidatorSchema = strictObject(
     discovery_url: Type.Optional(NonEmptyString('portcullis: URL of an OIDC discovery document that names the JWKS.')),
     cache: Type.Optional(Type.Boolean({ description: 'Accepted for KrakenD compatibility; keys are always cached and shared.' })),
     cache_duration: Type.Optional(Type.Integer({ minimum: 0, description: 'Seconds between background JWKS refreshes (0 or unset: 900).' })),
-    failed_jwk_key_cooldown: Type.Optional(Duration('Minimum time between JWKS downloads caused by unknown key ids (default "30s", minimum 1s).')),
+    failed_jwk_key_cooldown: Type.Optional(Duration('How long a key id that a JWKS download lacked is not retried (default "30s", minimum 1s). Other unknown key ids download at most once per second.')),
     jwk_fetch_timeout: Type.Optional(Duration('portcullis: JWKS download timeout (default "5s").')),
     jwk_max_stale: Type.Optional(Duration('portcullis: how long the last good keys keep serving while downloads fail (default "24h").')),
     disable_jwk_security: Type.Optional(Type.Boolean({ description: 'Allow a non-https jwk_url and skip TLS certificate checks for the JWKS.' })),

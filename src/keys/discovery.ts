@@ -3,15 +3,17 @@
  * (OpenID Connect Discovery 1.0 §4). The document is fetched under the same
  * rules as a JWKS; its `issuer` must equal the configured one (§4.3), so a
  * document for another issuer can never supply our keys, and its `jwks_uri`
- * must obey the same https rule as a configured JWKS URL.
+ * must obey the same https rule as a configured JWKS URL. Both downloads follow
+ * redirects under fetch-jwks.ts's rules; a document that reached us through any
+ * hop off this machine counts as fetched from the network.
  *
  * Discovery runs as part of each download until it has succeeded once; the
  * jwks_uri is then kept for the life of the set (IdPs do not move it in practice,
  * and re-discovering on every refresh would double the requests).
  */
-import { assertJwksUrlAllowed, isLoopbackHost, createJwksDispatcher, fetchJson, JwksFetchError } from './fetch-jwks.js';
+import { assertJwksUrlAllowed, isLoopbackHost, createJwksDispatcher, fetchJsonDocument, JwksFetchError, type FetchedJson } from './fetch-jwks.js';
 import type { KeySet } from './key-set.js';
-import { createRemoteKeySet, type RemoteKeySetOptions } from './remote.js';
+import { createRemoteKeySet, describeUrl, type RemoteKeySetOptions } from './remote.js';
 
 export interface DiscoveryKeySetOptions extends Omit<RemoteKeySetOptions, 'url' | 'resolveUrl'> {
   discoveryUrl: string;
@@ -27,7 +29,6 @@ export function discoveryUrlForIssuer(issuer: string): string {
 export function createDiscoveryKeySet(options: DiscoveryKeySetOptions): KeySet {
   const { discoveryUrl, expectedIssuer, ...rest } = options;
   assertJwksUrlAllowed(discoveryUrl, options.allowInsecure);
-  const discoveryOnLoopback = isLoopbackHost(new URL(discoveryUrl).hostname);
   // One dispatcher for the discovery document and the JWKS: same host in practice, same TLS rules.
   const ownDispatcher = options.dispatcher ? undefined : createJwksDispatcher(options);
   const dispatcher = options.dispatcher ?? ownDispatcher;
@@ -35,9 +36,9 @@ export function createDiscoveryKeySet(options: DiscoveryKeySetOptions): KeySet {
 
   async function resolveUrl(signal: AbortSignal): Promise<string> {
     if (jwksUri !== undefined) return jwksUri;
-    let document: unknown;
+    let fetched: FetchedJson;
     try {
-      document = await fetchJson({
+      fetched = await fetchJsonDocument({
         url: discoveryUrl,
         timeoutMs: options.timeoutMs,
         maxBodyBytes: options.maxBodyBytes,
@@ -48,7 +49,15 @@ export function createDiscoveryKeySet(options: DiscoveryKeySetOptions): KeySet {
     } catch (error) {
       throw error instanceof JwksFetchError ? new JwksFetchError(`discovery document: ${error.message}`) : error;
     }
-    jwksUri = jwksUriOf(document, expectedIssuer, options.allowInsecure ?? false, discoveryOnLoopback);
+    const discoveryOnLoopback = fetched.urls.every((url) => isLoopbackHost(new URL(url).hostname));
+    jwksUri = jwksUriOf(fetched.document, expectedIssuer, options.allowInsecure ?? false, discoveryOnLoopback);
+    const redirects = fetched.urls.length - 1;
+    if (redirects > 0) {
+      options.logger?.info(
+        { keySet: describeUrl(discoveryUrl), redirects, finalUrl: describeUrl(fetched.urls[redirects]!) },
+        `[KeySet] discovery document redirected ${redirects} time${redirects === 1 ? '' : 's'}; consider configuring the final URL`,
+      );
+    }
     return jwksUri;
   }
 

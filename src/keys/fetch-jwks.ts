@@ -1,8 +1,13 @@
 /**
  * One HTTP GET of a JSON document (a JWKS or an OIDC discovery document) under
  * the limits of security.md §2: https only (except loopback or the explicit
- * insecure flag), no redirects, status 200 only, a JSON content type, a body
- * capped while streaming and a timeout that really aborts the request.
+ * insecure flag), status 200 only, a JSON content type, a body capped while
+ * streaming and a timeout that really aborts the request.
+ *
+ * Redirects are followed, at most MAX_REDIRECTS of them, because IdPs move key
+ * sets behind 301s and refusing them left a gateway answering 503 forever. Each
+ * hop passes the same URL rule and the same dispatcher (so the same pins) as the
+ * configured URL; https never leads to http, and a loop is refused.
  *
  * Errors are JwksFetchError with a short reason. They never quote the body:
  * an IdP error page may echo request data, and a misconfigured URL may point at
@@ -16,6 +21,8 @@ import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 export const DEFAULT_TIMEOUT_MS = 5000;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const PIN_MISMATCH_MESSAGE = 'JWK client did not find a pinned key';
+export const MAX_REDIRECTS = 3;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export class JwksFetchError extends Error {
   constructor(message: string) {
@@ -42,6 +49,12 @@ export interface FetchJsonOptions extends JwksTlsOptions {
   dispatcher?: Dispatcher;
   /** Aborts the download from outside (a key set being closed). */
   signal?: AbortSignal;
+}
+
+export interface FetchedJson {
+  readonly document: unknown;
+  /** Every URL requested, in order: the given one first, the one that answered 200 last. */
+  readonly urls: readonly string[];
 }
 
 const ACCEPTED_MEDIA_TYPES = new Set(['application/json', 'application/jwk-set+json']);
@@ -139,6 +152,11 @@ function chainMatchesPin(leaf: DetailedPeerCertificate, pins: ReadonlySet<string
 
 /** GETs `url` and returns the parsed JSON body, or throws JwksFetchError. */
 export async function fetchJson(options: FetchJsonOptions): Promise<unknown> {
+  return (await fetchJsonDocument(options)).document;
+}
+
+/** As fetchJson, and says which URLs were requested on the way (redirects). */
+export async function fetchJsonDocument(options: FetchJsonOptions): Promise<FetchedJson> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   try {
@@ -158,6 +176,7 @@ export async function fetchJson(options: FetchJsonOptions): Promise<unknown> {
   const dispatcher = options.dispatcher ?? ownDispatcher ?? defaultAgent;
 
   // Our own controller, so the catch block can tell a timeout from a caller's abort.
+  // One timer for the whole chain of redirects: a redirecting server cannot extend it.
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -168,9 +187,12 @@ export async function fetchJson(options: FetchJsonOptions): Promise<unknown> {
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   if (options.signal?.aborted) controller.abort();
 
+  const urls: string[] = [options.url];
   try {
-    const send = (): Promise<Dispatcher.ResponseData> =>
-      request(options.url, {
+    // The same two fixed headers on every hop: nothing that could be a credential
+    // exists to leak to another origin. Keep it so, or drop such headers on cross-origin hops.
+    const send = (url: string): Promise<Dispatcher.ResponseData> =>
+      request(url, {
         method: 'GET',
         dispatcher,
         signal: controller.signal,
@@ -178,33 +200,38 @@ export async function fetchJson(options: FetchJsonOptions): Promise<unknown> {
         bodyTimeout: timeoutMs,
         headers: { accept: 'application/jwk-set+json, application/json', 'user-agent': 'portcullis' },
       });
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await send();
-    } catch (error) {
-      // A kept-alive connection the server closed just before reuse fails before any response.
-      // GET is idempotent, so one retry on a fresh connection (within the same timeout) is safe;
-      // without it a rotation refetch could fail and leave the new kid unknown for a cooldown.
-      if (controller.signal.aborted || !isClosedConnection(error)) throw error;
-      response = await send();
-    }
-    const { statusCode, headers, body } = response;
-    const failure = responseProblem(statusCode, headers, maxBodyBytes);
-    if (failure) {
-      discard(body);
-      throw new JwksFetchError(failure);
-    }
-    const text = await readCapped(body, maxBodyBytes);
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      throw new JwksFetchError('body is not JSON');
+    for (;;) {
+      const url = urls[urls.length - 1]!;
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await send(url);
+      } catch (error) {
+        // A kept-alive connection the server closed just before reuse fails before any response.
+        // GET is idempotent, so one retry on a fresh connection (within the same timeout) is safe;
+        // without it a rotation refetch could fail and leave the new kid unknown for a cooldown.
+        if (controller.signal.aborted || !isClosedConnection(error)) throw error;
+        response = await send(url);
+      }
+      const { statusCode, headers, body } = response;
+      if (REDIRECT_STATUSES.has(statusCode)) {
+        discard(body);
+        urls.push(redirectTarget(url, statusCode, headerValue(headers.location), urls, options.allowInsecure));
+        continue;
+      }
+      const failure = responseProblem(statusCode, headers, maxBodyBytes);
+      if (failure) {
+        discard(body);
+        throw new JwksFetchError(failure);
+      }
+      const text = await readCapped(body, maxBodyBytes);
+      try {
+        return { document: JSON.parse(text) as unknown, urls };
+      } catch {
+        throw new JwksFetchError('body is not JSON');
+      }
     }
   } catch (error) {
-    if (timedOut || isUndiciTimeout(error)) throw new JwksFetchError(`timeout after ${timeoutMs} ms`);
-    if (error instanceof JwksFetchError) throw error;
-    if (controller.signal.aborted) throw new JwksFetchError('aborted');
-    throw new JwksFetchError(transportReason(error));
+    throw new JwksFetchError(`${failureReason(error, timedOut, timeoutMs, controller.signal)}${afterRedirects(urls.length - 1)}`);
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onOuterAbort);
@@ -212,8 +239,51 @@ export async function fetchJson(options: FetchJsonOptions): Promise<unknown> {
   }
 }
 
+function failureReason(error: unknown, timedOut: boolean, timeoutMs: number, signal: AbortSignal): string {
+  if (timedOut || isUndiciTimeout(error)) return `timeout after ${timeoutMs} ms`;
+  if (error instanceof JwksFetchError) return error.message;
+  if (signal.aborted) return 'aborted';
+  return transportReason(error);
+}
+
+// The hop count goes into the reason, so status and logs show that a failure happened past a redirect.
+function afterRedirects(count: number): string {
+  return count === 0 ? '' : ` (after ${count} redirect${count === 1 ? '' : 's'})`;
+}
+
+/**
+ * Where a redirect from `from` leads, or a JwksFetchError. The target passes the
+ * rule a configured URL passes, and more: never from https to http, not even to
+ * loopback or with the insecure flag (a server reached over TLS must not steer us
+ * to plaintext), never a URL already requested, never more than MAX_REDIRECTS hops.
+ */
+function redirectTarget(from: string, statusCode: number, location: string | undefined, requested: readonly string[], allowInsecure = false): string {
+  if (requested.length > MAX_REDIRECTS) throw new JwksFetchError('too many redirects');
+  if (location === undefined || location === '') throw new JwksFetchError(`redirect (status ${statusCode}) without a location`);
+  let target: URL;
+  try {
+    target = new URL(location, from);
+  } catch {
+    throw new JwksFetchError(`redirect (status ${statusCode}) to an invalid location`);
+  }
+  target.hash = '';
+  try {
+    assertJwksUrlAllowed(target.href, allowInsecure);
+  } catch (error) {
+    throw new JwksFetchError(`redirect refused: ${printable((error as Error).message, 200)}`);
+  }
+  if (new URL(from).protocol === 'https:' && target.protocol !== 'https:') throw new JwksFetchError('redirect from https to http refused');
+  if (requested.some((url) => withoutHash(url) === target.href)) throw new JwksFetchError('redirect loop');
+  return target.href;
+}
+
+function withoutHash(url: string): string {
+  const parsed = new URL(url);
+  parsed.hash = '';
+  return parsed.href;
+}
+
 function responseProblem(statusCode: number, headers: Record<string, string | string[] | undefined>, maxBodyBytes: number): string | undefined {
-  if (statusCode >= 300 && statusCode < 400) return `redirect refused (status ${statusCode})`;
   if (statusCode !== 200) return `status ${statusCode}`;
   const contentType = headerValue(headers['content-type']);
   const mediaType = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
@@ -250,8 +320,8 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 }
 
 // Header values are server-controlled: keep them short and printable before they reach a log.
-function printable(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
+function printable(text: string, maxLength = 80): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, maxLength);
 }
 
 const TRANSPORT_REASONS: Record<string, string> = {

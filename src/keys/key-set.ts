@@ -33,7 +33,13 @@ export interface KeySetStatus {
   readonly failureCount: number;
   /** Serving its last good keys while downloads fail (still within jwk_max_stale). */
   readonly stale: boolean;
+  /** Within the short floor after a download, during which an unknown kid causes no new download. */
   readonly coolingDown: boolean;
+  /**
+   * Redirects the download in use followed: remote sets only (for discovery, the
+   * jwks_uri's; the discovery document's are logged), absent before the first success.
+   */
+  readonly redirects?: number;
 }
 
 export interface KeySet {
@@ -42,8 +48,9 @@ export interface KeySet {
   current(): KeyIndex | undefined;
   /**
    * Called when a token names a key the current index lacks. May download again
-   * (at most once per cooldown, shared by all concurrent callers); resolves with
-   * the index to retry against, or undefined while no keys are available.
+   * (single flight, at most once per second, never for an identifier a recent
+   * download lacked); resolves with the index to retry against, or undefined
+   * while no keys are available.
    */
   refreshForMiss(identifier: string): Promise<KeyIndex | undefined>;
   /** Resolves once the first load attempt has finished, successfully or not. */

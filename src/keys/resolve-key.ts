@@ -7,9 +7,10 @@
  * - A token that names no key, against a loaded set, fails at once: only a
  *   named key can be published later.
  * - Otherwise the key set is asked for a refresh (single flight, at most one
- *   download per cooldown, negative cache: see remote.ts). Right after the
- *   very first load, a named key gets one more chance, since it may have been
- *   published after that download started.
+ *   download per second, a negative cache for kids a download lacked: see
+ *   remote.ts). Right after the very first load, a named key gets one more
+ *   chance, since it may have been published after that download started (the
+ *   set downloads again only if the one-second floor has passed).
  */
 import type { Alg } from '../jwt/algorithms.js';
 import { AuthError } from '../jwt/errors.js';

@@ -14,7 +14,6 @@ import {
   DISCOVERY_PATH,
   generateSigningKey,
   jwksOf,
-  REDIRECT_TARGET_PATH,
   startJwksServer,
   type JwksServer,
   type TestSigningKey,
@@ -133,7 +132,7 @@ describe('remote key set: failures keep the previous keys', () => {
     { mode: 'garbage', error: 'body is not JSON' },
     { mode: 'huge', error: 'body exceeds 1048576 bytes' },
     { mode: 'hugeContentLength', error: 'body exceeds 1048576 bytes' },
-    { mode: 'redirect', error: 'redirect refused (status 302)' },
+    { mode: 'redirectLoop', error: 'redirect loop' },
     { mode: 'down', error: 'connection refused' },
   ] as const;
 
@@ -158,7 +157,6 @@ describe('remote key set: failures keep the previous keys', () => {
       assert.equal(status.loaded, true);
       assert.ok(logger.lines.some((line) => line.text.includes(error) && line.text.includes(server.url())));
       assert.ok(!logger.text().includes('not a key set') && !logger.text().includes('this is not json'), 'no body in logs');
-      if (mode === 'redirect') assert.equal(server.requestCount(REDIRECT_TARGET_PATH), 0, 'the redirect was not followed');
       await server.setMode('ok');
     });
   }
@@ -270,7 +268,7 @@ describe('remote key set: rotation and storms', () => {
     assert.ok(results.every((index) => index === results[0] && index !== undefined));
 
     clock.advance(29_999);
-    await set.refreshForMiss('kid:another-forged');
+    await set.refreshForMiss('kid:forged-199');
     assert.equal(server.requestCount() - before, 1, 'inside the cooldown: no download');
     assert.ok(set.current()?.byKid.has('a'), 'known kids still resolve while cooling down');
 

@@ -19,7 +19,8 @@ export type JwksServerMode =
   | 'huge'
   | 'hugeContentLength'
   | 'bareArray'
-  | 'redirect';
+  | 'redirect'
+  | 'redirectLoop';
 
 export interface JwksDocument {
   keys: JWK[];
@@ -35,6 +36,11 @@ export interface JwksServer {
   setContentType(contentType: string): void;
   /** Sets the `issuer` of the discovery document; its jwks_uri defaults to `url('/jwks')`. */
   setDiscovery(document: { issuer?: string; jwks_uri?: string }): void;
+  /**
+   * Answers requests for `path` (pathname) with a redirect to `location` (absolute
+   * or relative, sent as given), whatever the mode; undefined removes it.
+   */
+  setRedirect(path: string, location: string | undefined, status?: number): void;
   /** Requests received for `path` (pathname, query ignored), or in total. */
   requestCount(path?: string): number;
   /** Resolves when the next request for `path` (default `/jwks`) arrives: a download is then in flight. */
@@ -60,6 +66,7 @@ export async function startJwksServer(options: JwksServerOptions = {}): Promise<
   let contentType = 'application/json';
   let discovery: { issuer?: string; jwks_uri?: string } = {};
   const counts = new Map<string, number>();
+  const redirects = new Map<string, { location: string; status: number }>();
   const timers = new Set<NodeJS.Timeout>();
   const held = new Set<ServerResponse>();
   const arrivals = new Set<{ path: string; arrived: () => void }>();
@@ -75,6 +82,11 @@ export async function startJwksServer(options: JwksServerOptions = {}): Promise<
       if (waiter.path !== path) continue;
       arrivals.delete(waiter);
       waiter.arrived();
+    }
+    const redirect = redirects.get(path);
+    if (redirect) {
+      res.writeHead(redirect.status, { location: redirect.location }).end();
+      return;
     }
     if (path === DISCOVERY_PATH && mode === 'ok') {
       return json(res, 200, { issuer: discovery.issuer ?? url(''), jwks_uri: discovery.jwks_uri ?? url('/jwks') });
@@ -111,6 +123,9 @@ export async function startJwksServer(options: JwksServerOptions = {}): Promise<
         return json(res, 200, keys);
       case 'redirect':
         res.writeHead(302, { location: url(REDIRECT_TARGET_PATH) }).end();
+        return;
+      case 'redirectLoop':
+        res.writeHead(302, { location: req.url ?? '/' }).end();
         return;
       default:
         return json(res, 200, { keys }, contentType);
@@ -157,6 +172,10 @@ export async function startJwksServer(options: JwksServerOptions = {}): Promise<
     },
     setDiscovery(document) {
       discovery = { ...document };
+    },
+    setRedirect(path, location, status = 302) {
+      if (location === undefined) redirects.delete(path);
+      else redirects.set(path, { location, status });
     },
     requestCount(path) {
       if (path === undefined) return [...counts.values()].reduce((a, b) => a + b, 0);
