@@ -11,8 +11,10 @@ import type { GatewayPlan } from '../config/compile.js';
 import { loadGatewayPlan } from '../config/load.js';
 import { checkPlanSources } from '../runtime/bind.js';
 import { ConfigError } from '../config/validate.js';
-import { createPinoLogger, flushLogger, LOG_LEVELS, type LogLevel } from '../lib/pino-logger.js';
-import { parseLogLevel, parsePort, printConfigError, processContext, type CliContext } from './shared.js';
+import { createPinoLogger, droppedLogLines, flushLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../lib/pino-logger.js';
+import { createPrometheusMetrics } from '../metrics/prometheus.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import { listenError, metricsWhere, parseLogFormat, parseLogLevel, parsePort, printConfigError, processContext, type CliContext } from './shared.js';
 
 export interface ForwardAuthCliOptions {
   config: string;
@@ -21,7 +23,9 @@ export interface ForwardAuthCliOptions {
   port?: number;
   listenIp?: string;
   strict?: boolean;
+  metricsPort?: number;
   logLevel: LogLevel;
+  logFormat?: LogFormat;
 }
 
 export function registerForwardAuth(program: Command, context: CliContext): void {
@@ -38,7 +42,9 @@ export function registerForwardAuth(program: Command, context: CliContext): void
     .option('-p, --port <port>', "listening port (default: the config's port, else 8080)", parsePort)
     .option('--listen-ip <address>', "listening address (default: the config's listen_ip); keep it reachable by the proxy only")
     .option('--strict', 'treat unknown configuration keys as errors')
+    .option('--metrics-port <port>', "serve Prometheus metrics on this port (default: the config's telemetry/opentelemetry prometheus exporter)", parsePort)
     .option('-l, --log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, parseLogLevel, 'info' as LogLevel)
+    .option('--log-format <format>', `log line format: ${LOG_FORMATS.join(', ')}`, parseLogFormat, 'krakend' as LogFormat)
     .action(async (options: ForwardAuthCliOptions) => {
       context.exit(await runForwardAuth(options, context));
     });
@@ -46,7 +52,7 @@ export function registerForwardAuth(program: Command, context: CliContext): void
 
 /** Runs until a stop signal; resolves with the exit code. */
 export async function runForwardAuth(options: ForwardAuthCliOptions, context: CliContext = processContext): Promise<number> {
-  const logger = createPinoLogger({ level: options.logLevel, destination: context.io.logDestination });
+  const logger = createPinoLogger({ level: options.logLevel, format: options.logFormat ?? 'krakend', ...(context.io.logDestination ? { destination: context.io.logDestination } : {}) });
   let plan: GatewayPlan;
   try {
     const loaded = loadGatewayPlan(options.config, { strict: options.strict === true });
@@ -59,26 +65,53 @@ export async function runForwardAuth(options: ForwardAuthCliOptions, context: Cl
     printConfigError(error, context.io);
     return 1;
   }
+  const where = metricsWhere(plan, options.metricsPort);
+  const ref: { server?: ForwardAuthServer } = {};
+  const metrics =
+    where === undefined
+      ? undefined
+      : createPrometheusMetrics(
+          {
+            keySets: () => ref.server?.bound.usedKeySets.map((keySet) => keySet.status()) ?? [],
+            cache: () => ref.server?.bound.cache,
+            droppedLogLines: () => droppedLogLines(logger),
+          },
+          { processMetrics: plan.metrics?.processMetrics ?? true },
+        );
   let server: ForwardAuthServer;
   try {
     server = await startForwardAuth(plan, {
       proxy: options.proxy,
       logger,
+      ...(metrics ? { metrics } : {}),
       ...(options.pathPrefix !== undefined ? { pathPrefix: options.pathPrefix } : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.listenIp !== undefined ? { host: options.listenIp } : {}),
     });
   } catch (error) {
     if (error instanceof ConfigError) printConfigError(error, context.io);
-    else context.io.stderr(`ERROR starting forward-auth: ${(error as Error)?.message ?? String(error)}\n`);
-    flushLogger(logger);
+    else context.io.stderr(`ERROR starting forward-auth: ${listenError(error, options.port ?? plan.port, '--port or the config\'s "port"')}\n`);
+    await flushLogger(logger);
     return 1;
+  }
+  ref.server = server;
+  let metricsServer: MetricsServer | undefined;
+  if (metrics !== undefined && where !== undefined) {
+    try {
+      metricsServer = await startMetricsServer(metrics, where, logger);
+    } catch (error) {
+      context.io.stderr(`ERROR starting the metrics listener: ${listenError(error, where.port, '--metrics-port or the exporter\'s "port"')}\n`);
+      await server.close();
+      await flushLogger(logger);
+      return 1;
+    }
   }
   await context.untilStopped(server);
   logger.info('[SERVICE: ForwardAuth] shutting down');
   await server.close().catch(() => {});
+  await metricsServer?.close();
   logger.info('[SERVICE: ForwardAuth] stopped');
-  flushLogger(logger);
+  await flushLogger(logger);
   return 0;
 }
 

@@ -4,7 +4,8 @@
  * none listens, rotates the keys in its data dir.
  */
 import type { Command } from 'commander';
-import { pino, type DestinationStream } from 'pino';
+import type { DestinationStream } from 'pino';
+import { createPinoLogger, isLogLevel } from '../lib/pino-logger.js';
 import type { Logger } from '../lib/logger.js';
 import { isIssuerAlg, isIssuerForm, readIssuerConfigFile, resolveIssuerConfig, type SettingsOverrides } from '../issuer/config.js';
 import { issuerFor } from '../issuer/claims.js';
@@ -61,10 +62,10 @@ export function checkIssuerUrl(text: string): void {
   if (!/^https?:\/\//.test(text) || !URL.canParse(text)) throw new Error(`--issuer must be an http(s) URL, got ${JSON.stringify(text)}`);
 }
 
-/** Pino on stderr, or on `destination` (a test's buffer). */
+/** The issuer and the demo log to stderr (stdout carries tokens and curl lines), in the gateway's JSON shape. */
 export function createStderrLogger(level: string, destination?: DestinationStream): Logger {
-  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) throw new Error(`--log-level must be debug, info, warn, error or silent`);
-  return pino({ level, base: undefined }, destination ?? pino.destination(2));
+  if (!isLogLevel(level)) throw new Error(`--log-level must be debug, info, warn, error or silent`);
+  return createPinoLogger({ level, ...(destination ? { destination } : { output: 'stderr' }) });
 }
 
 export function settingsOverrides(options: { projectId?: string; alg?: string; issForm?: string; publicUrl?: string }): SettingsOverrides {

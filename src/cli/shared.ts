@@ -8,8 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import type { DestinationStream } from 'pino';
+import type { GatewayPlan } from '../config/compile.js';
 import { ConfigError } from '../config/validate.js';
-import { LOG_LEVELS, type LogLevel } from '../lib/pino-logger.js';
+import { isLogFormat, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../lib/pino-logger.js';
 import { waitForShutdownSignal } from '../lib/signals.js';
 
 /** Where a command reads and writes. */
@@ -60,6 +61,15 @@ export function printConfigError(error: unknown, io: CliIo): void {
   for (const line of configErrorLines(error)) io.stderr(`${line}\n`);
 }
 
+/** A listen error that says which port and how to change it. */
+export function listenError(error: unknown, port: number, how: string): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE') return `port ${port} is already in use (EADDRINUSE); choose another with ${how}`;
+  if (code === 'EACCES') return `not allowed to listen on port ${port} (EACCES); use a port above 1023 with ${how}, or grant the capability`;
+  if (code === 'EADDRNOTAVAIL') return `the listening address is not on this machine (EADDRNOTAVAIL)`;
+  return (error as Error)?.message ?? String(error);
+}
+
 /** A port number 0-65535, as a commander option parser. */
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -76,6 +86,11 @@ export function parsePortFlag(flag: string, value: string): number {
   }
 }
 
+export function parseLogFormat(value: string): LogFormat {
+  if (!isLogFormat(value)) throw new InvalidArgumentError(`must be one of ${LOG_FORMATS.join(', ')}.`);
+  return value;
+}
+
 export function parseLogLevel(value: string): LogLevel {
   if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}.`);
   return value as LogLevel;
@@ -89,4 +104,10 @@ export async function run(context: CliContext, body: () => Promise<void>): Promi
     context.io.stderr(`${error instanceof ConfigError ? `invalid configuration:\n${error.message}` : `error: ${(error as Error).message}`}\n`);
     context.setExitCode(1);
   }
+}
+
+/** Where the metrics listener goes, if anywhere: the flag, else the config's Prometheus exporter. */
+export function metricsWhere(plan: GatewayPlan, metricsPort: number | undefined): { port: number; host: string } | undefined {
+  if (metricsPort !== undefined) return { port: metricsPort, host: plan.metrics?.listenIp ?? '127.0.0.1' };
+  return plan.metrics === undefined ? undefined : { port: plan.metrics.port, host: plan.metrics.listenIp };
 }

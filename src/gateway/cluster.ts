@@ -58,6 +58,8 @@ export interface Primary {
   readonly ready: Promise<void>;
   /** Asks every worker to drain and exit. */
   stop(): void;
+  /** Asks every worker to reload its configuration (SIGHUP); each keeps serving its old one if the new one is broken. */
+  reload(): void;
 }
 
 export function isClusterWorker(): boolean {
@@ -215,5 +217,12 @@ export function startPrimary(options: PrimaryOptions): Primary {
   }
 
   for (let i = 0; i < options.workers; i++) fork();
-  return { exited, ready: allReady, stop };
+  function reload(): void {
+    if (stopping) return;
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    logger.info(`${SERVICE} asking ${workers.length} workers to reload the configuration`);
+    for (const worker of workers) worker.process.kill('SIGHUP');
+  }
+
+  return { exited, ready: allReady, stop, reload };
 }

@@ -155,6 +155,8 @@ export function createPrometheusMetrics(sources: MetricSources, options: { proce
     help: 'Keys a key set serves now (0 while it has none usable).',
     labelNames: ['key_source'] as const,
     registers: [registry],
+    // Over --workers: the worker with the fewest, so a worker missing keys shows.
+    aggregator: 'min',
     collect() {
       this.reset();
       for (const status of sources.keySets()) this.labels(status.label).set(status.keyCount);

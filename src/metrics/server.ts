@@ -47,6 +47,8 @@ export async function startMetricsServer(source: MetricsSource, where: { port: n
 /** In a cluster worker: answer the primary's requests for this worker's metrics. */
 export function shareWithClusterPrimary(registry: Registry): void {
   AggregatorRegistry.setRegistries([registry]);
+  // prom-client only starts answering the primary once an AggregatorRegistry exists in the worker.
+  new AggregatorRegistry();
 }
 
 /** In the cluster primary: the metrics of every worker, summed (gauges marked otherwise use max or min). */

@@ -21,6 +21,7 @@ import { startGateway, type Gateway } from '../../src/gateway/server.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from '../../src/metrics/prometheus.js';
 import { startMetricsServer, type MetricsServer } from '../../src/metrics/server.js';
 import { startBackendServer, unusedPort, type BackendServer } from '../support/backend-server.js';
+import { spawnPortcullis, type Spawned } from '../support/cli.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
 
 function which(name: string): string | undefined {
@@ -52,6 +53,8 @@ describe('a real Prometheus scrapes the gateway and forward-auth', { skip }, () 
   let forwardAuthMetricsServer: MetricsServer;
   let prometheus: ChildProcess;
   let prometheusUrl: string;
+  let workers: Spawned;
+  let workersPort: number;
 
   before(async () => {
     if (prometheusBin === undefined || promtoolBin === undefined) throw new Error('prometheus and promtool are needed: .ci/run must install them (apt-get install prometheus)');
@@ -87,6 +90,15 @@ describe('a real Prometheus scrapes the gateway and forward-auth', { skip }, () 
     gatewayMetricsServer = await startMetricsServer(gatewayMetrics, { port: 0, host: '127.0.0.1' }, { debug() {}, info() {}, warn() {}, error() {} });
     forwardAuthMetricsServer = await startMetricsServer(forwardAuthMetrics, { port: 0, host: '127.0.0.1' }, { debug() {}, info() {}, warn() {}, error() {} });
 
+    // A two-worker gateway as operators run it: the primary serves the sum over its workers.
+    workersPort = await unusedPort();
+    const workersMetricsPort = await unusedPort();
+    const configFile = join(dir, 'workers.json');
+    writeFileSync(configFile, JSON.stringify(config));
+    workers = spawnPortcullis(['run', '-c', configFile, '--port', String(workersPort), '--workers', '2', '--metrics-port', String(workersMetricsPort)]);
+    await workers.waitForOutput(/2 workers listening on port/);
+    await workers.waitForOutput(/Prometheus metrics on/);
+
     const promPort = await unusedPort();
     prometheusUrl = `http://127.0.0.1:${promPort}`;
     writeFileSync(
@@ -102,6 +114,9 @@ describe('a real Prometheus scrapes the gateway and forward-auth', { skip }, () 
         '  - job_name: forward-auth',
         '    static_configs:',
         `      - targets: ['127.0.0.1:${forwardAuthMetricsServer.port}']`,
+        '  - job_name: workers',
+        '    static_configs:',
+        `      - targets: ['127.0.0.1:${workersMetricsPort}']`,
         '',
       ].join('\n'),
     );
@@ -126,6 +141,10 @@ describe('a real Prometheus scrapes the gateway and forward-auth', { skip }, () 
       const exited = new Promise((resolve) => prometheus.once('exit', resolve));
       prometheus.kill('SIGTERM');
       await exited;
+    }
+    if (workers && workers.child.exitCode === null) {
+      workers.child.kill('SIGTERM');
+      await workers.ended;
     }
     await gatewayMetricsServer?.close();
     await forwardAuthMetricsServer?.close();
@@ -165,7 +184,18 @@ describe('a real Prometheus scrapes the gateway and forward-auth', { skip }, () 
       assert.equal(check.statusCode, 200);
     }
 
+    // Keep-alive connections spread over both workers; a fresh connection per request lets the cluster balance.
+    for (let i = 0; i < 12; i++) {
+      const answer = await request(`http://127.0.0.1:${workersPort}/orders/${i}`, { headers: { authorization: `Bearer ${admin}`, connection: 'close' } });
+      await answer.body.dump();
+      assert.equal(answer.statusCode, 200);
+    }
+
     const expectations: [string, number][] = [
+      ['sum(portcullis_http_requests_total{job="workers",endpoint="/orders/{id}",status_class="2xx"})', 12],
+      // Gauges over workers: ready only when every worker is (min), not a count of workers.
+      ['sum(portcullis_jwks_ready{job="workers"})', 1],
+      ['sum(portcullis_jwks_keys{job="workers"})', 1],
       ['sum(portcullis_http_requests_total{job="gateway",endpoint="/orders/{id}",status_class="2xx"})', 5],
       ['sum(portcullis_http_requests_total{job="gateway",endpoint="/orders/{id}",status_class="4xx"})', 3],
       ['sum(portcullis_authorization_decisions_total{job="gateway",decision="insufficient_roles"})', 3],
