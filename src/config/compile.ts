@@ -8,6 +8,7 @@
 import type { EndpointPolicy } from '../authorizer/policy.js';
 import { parseDurationMs } from '../lib/duration.js';
 import { compileValidator } from './compile-validator.js';
+import { compileRateLimit, compileRedisPools, compileRevocation } from './compile-fleet.js';
 import {
   GATEWAY_DEFAULTS,
   VALIDATOR_KEY,
@@ -17,6 +18,7 @@ import {
   type EndpointPlan,
   type GatewayPlan,
   type MetricsPlan,
+  type RedisPoolPlan,
   type ResponseBufferLimits,
   type ServerLimits,
   type UrlPart,
@@ -56,9 +58,18 @@ export function compileGateway(config: GatewayConfig, options: { path?: string }
   }
   const limits = compileLimits(config, at, issues);
   const responseBuffers = compileResponseBuffers(config, at, issues);
+  const redisPools = compileRedisPools(config, at, issues);
+  const revocation = compileRevocation(config, redisPools, at, issues);
+  const serviceRateLimit = compileRateLimit(
+    config.extra_config?.['qos/ratelimit/service'],
+    { pointer: '/extra_config/qos~1ratelimit~1service', params: undefined, validated: false },
+    redisPools,
+    at,
+    issues,
+  );
 
   const endpoints = (config.endpoints ?? []).map((endpoint, i) =>
-    compileEndpoint(endpoint, `/endpoints/${i}`, { config, rootTimeoutMs, healthPath, readyPath, at, issues }),
+    compileEndpoint(endpoint, `/endpoints/${i}`, { config, rootTimeoutMs, healthPath, readyPath, redisPools, at, issues }),
   );
   checkCollisions(endpoints, at, issues);
 
@@ -75,6 +86,9 @@ export function compileGateway(config: GatewayConfig, options: { path?: string }
     verifiedTokenCacheMaxBytes:
       config.extra_config?.['portcullis/server']?.verified_token_cache_max_bytes ?? GATEWAY_DEFAULTS.verifiedTokenCacheMaxBytes,
     responseBuffers,
+    redisPools: Object.freeze(redisPools),
+    revocation,
+    serviceRateLimit,
   });
 }
 
@@ -83,6 +97,7 @@ interface EndpointContext {
   rootTimeoutMs: number;
   healthPath: string | undefined;
   readyPath: string | undefined;
+  redisPools: readonly RedisPoolPlan[];
   at: (pointer: string) => string;
   issues: ConfigIssue[];
 }
@@ -127,6 +142,12 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
     compileBackend(backend, `${pointer}/backend/${j}`, { method, params, outputEncoding, hasValidator: validator !== undefined }, ctx),
   );
 
+  const rateLimits = (['qos/ratelimit/router', 'qos/ratelimit/router/redis'] as const).flatMap((key) => {
+    const scope = { pointer: `${pointer}/extra_config/${escapeKey(key)}`, params, validated: validator !== undefined };
+    const compiled = compileRateLimit(extra?.[key], scope, ctx.redisPools, at, issues);
+    return compiled === undefined ? [] : [compiled];
+  });
+
   return Object.freeze({
     path,
     method,
@@ -137,6 +158,7 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
     outputEncoding,
     backends: Object.freeze(backends),
     auth,
+    rateLimits: Object.freeze(rateLimits),
     label: `[ENDPOINT: ${path}]`,
   });
 }

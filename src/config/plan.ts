@@ -37,8 +37,73 @@ export interface EndpointPlan {
   readonly backends: readonly BackendPlan[];
   /** The compiled auth/validator block (or its v1 alias), or undefined for a public endpoint. */
   readonly auth: EndpointPolicy | undefined;
+  /** `qos/ratelimit/router` and `qos/ratelimit/router/redis`, in that order (each may be absent). */
+  readonly rateLimits: readonly RateLimitPlan[];
   /** "[ENDPOINT: /users/{id}]" */
   readonly label: string;
+}
+
+/** One token bucket: `rate` tokens per `everyMs`, holding at most `capacity`. */
+export interface BucketPlan {
+  readonly rate: number;
+  readonly everyMs: number;
+  readonly capacity: number;
+}
+
+export type ClientStrategy = 'ip' | 'header' | 'param' | 'jwt';
+
+/** One `qos/ratelimit/*` block. */
+export interface RateLimitPlan {
+  /** `max_rate`: one bucket for every client (503 when empty). */
+  readonly endpoint: BucketPlan | undefined;
+  /** `client_max_rate`: a bucket per client, keyed by the strategy (429 when empty). */
+  readonly client: (BucketPlan & { readonly strategy: ClientStrategy; readonly key: string | undefined }) | undefined;
+  /** Advertise the client policy with the IETF RateLimit fields. */
+  readonly headers: boolean;
+  /** The `redis` pool holding the buckets; undefined: in this process's memory. */
+  readonly pool: string | undefined;
+  /** Redis only: let requests through when Redis does not answer. */
+  readonly failOpen: boolean;
+  /** JSON path of the block; also what keeps its buckets apart from every other block's. */
+  readonly path: string;
+}
+
+/** One entry of `redis.connection_pools`. */
+export interface RedisPoolPlan {
+  readonly name: string;
+  /** `redis://[user:password@]host:port/db`; may hold a password: never log it (log `address`). */
+  readonly url: string;
+  readonly address: string;
+  readonly connectTimeoutMs: number;
+  readonly commandTimeoutMs: number;
+  readonly maxReconnectDelayMs: number;
+  readonly maxOfflineQueue: number;
+  readonly keyPrefix: string;
+  readonly path: string;
+}
+
+/** Service `auth/revoker`. */
+export interface RevocationPlan {
+  /** What a revocation may name: `jti`, `sub`, `tenant` or a claim name. */
+  readonly tokenKeys: readonly string[];
+  /** `TTL`: how long a revocation lasts when it names no expiry. */
+  readonly ttlSeconds: number;
+  /** The `redis` pool that shares revocations; undefined: this process's memory. */
+  readonly pool: string | undefined;
+  readonly keyPrefix: string | undefined;
+  readonly failClosed: boolean;
+  readonly maxStalenessMs: number;
+  readonly admin: RevocationAdminPlan | undefined;
+  readonly path: string;
+}
+
+export interface RevocationAdminPlan {
+  readonly port: number;
+  readonly listenIp: string;
+  /** Where the admin bearer token is read from, exactly one of the two. */
+  readonly tokenEnv: string | undefined;
+  readonly tokenFile: string | undefined;
+  readonly path: string;
 }
 
 export interface MetricsPlan {
@@ -78,6 +143,10 @@ export interface GatewayPlan {
   /** Approximate memory bound of that cache; 0 disables it. */
   readonly verifiedTokenCacheMaxBytes: number;
   readonly responseBuffers: ResponseBufferLimits;
+  readonly redisPools: readonly RedisPoolPlan[];
+  readonly revocation: RevocationPlan | undefined;
+  /** `qos/ratelimit/service`: before routing, for every request. */
+  readonly serviceRateLimit: RateLimitPlan | undefined;
 }
 
 export const GATEWAY_DEFAULTS = Object.freeze({
@@ -91,6 +160,9 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   verifiedTokenCacheSize: DEFAULT_CACHE_ENTRIES,
   verifiedTokenCacheMaxBytes: DEFAULT_CACHE_MAX_BYTES,
   // 8 MiB decodes in about 75 ms and 40 MiB of memory; 128 MiB is 16 such answers in flight (docs/gateway-operations.md).
+  redis: Object.freeze({ connectTimeoutMs: 2000, commandTimeoutMs: 500, maxReconnectDelayMs: 5000, maxOfflineQueue: 0, keyPrefix: 'portcullis:' }),
+  revocationMaxStalenessMs: 30_000,
+  revocationAdminListenIp: '127.0.0.1',
   responseBuffers: Object.freeze({
     maxBackendResponseSize: 8 * 1024 * 1024,
     maxBufferedBytes: 128 * 1024 * 1024,

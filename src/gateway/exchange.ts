@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Authorizer } from '../runtime/create-authorizer.js';
+import type { EndpointLimits } from '../runtime/rate-limits.js';
 import type { BackendPlan, EndpointPlan } from '../config/compile.js';
 import type { PathBuilder } from './backend-url.js';
 import type { StripRule } from '../authorizer/identity-headers.js';
@@ -35,6 +36,8 @@ export interface EndpointRuntime {
   readonly strip: StripRule;
   /** Request metrics, when they are on. */
   readonly metrics: EndpointMetrics | undefined;
+  /** Rate limits before and after authorization. */
+  readonly limits: EndpointLimits;
 }
 
 export class Exchange {

@@ -19,13 +19,17 @@ import type { EndpointPlan, GatewayPlan } from '../config/compile.js';
 import { createKeySetRegistry, type KeySetRegistry } from '../keys/registry.js';
 import { resolveDeps, type Deps } from '../lib/deps.js';
 import type { Logger } from '../lib/logger.js';
+import { createLogLimiter } from '../lib/log-limiter.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../http/request-id.js';
-import { BODIES, sendEmpty, sendJson, writeDenial } from '../http/response.js';
+import { BODIES, sendEmpty, sendJson, writeDenial, writeLimited } from '../http/response.js';
 import { createLimitedServer, drain, listen, type Listening } from '../http/server.js';
 import type { EndpointMetrics, RequestMetrics } from '../metrics/prometheus.js';
 import { createRouter, type Router } from '../routing/router.js';
+import type { Claims } from '../jwt/parse.js';
 import { bindPlan, type BoundPlan } from '../runtime/bind.js';
-import { readinessOf, type Readiness } from '../runtime/readiness.js';
+import { createFleetState, type FleetState } from '../runtime/fleet-state.js';
+import type { LimitOutcome, LimitStep } from '../runtime/rate-limits.js';
+import { readinessOfPlan, type Readiness } from '../runtime/readiness.js';
 import { ACCESS_MESSAGE, type AccessEntry, type AccessLog } from './access-log.js';
 import { compilePathBuilder, patternQueryKeys } from './backend-url.js';
 import { ClientGoneError, type BackendRuntime, type EndpointRuntime, type Exchange } from './exchange.js';
@@ -36,6 +40,8 @@ import { createBackendPools } from './pools.js';
 export interface GatewayOptions extends Partial<Deps> {
   /** Shared key sets; by default the gateway owns one registry for all its endpoints (and its reloads). */
   keySets?: KeySetRegistry;
+  /** Shared Redis connections, revocation store and rate-limit buckets; by default the gateway owns them. */
+  fleet?: FleetState;
   /** Listening address; default the plan's `listen_ip`, else every interface. */
   host?: string;
   /** Listening port; default the plan's (8080). 0 picks a free port. */
@@ -151,13 +157,25 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
   const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
   const ownsRegistry = options.keySets === undefined;
   const keySets = options.keySets ?? createKeySetRegistry(deps);
+  const ownsFleet = options.fleet === undefined;
+  const fleet: FleetState = options.fleet ?? createFleetState(deps);
   const pools = createBackendPools({ keepAliveTimeoutMs: 4000 });
+  // A client over its limit sends many requests: one line per refusal would be a log flood of its own.
+  const refusals = createLogLimiter({
+    ratePerSecond: 1,
+    burst: 10,
+    clock: deps.clock,
+    onSuppressed: (suppressed, total) => logger.info({ suppressed, total }, `${SERVICE} more rate-limit refusals not logged`),
+  });
+  const limitLog = (line: string, code: string): void => {
+    if (refusals.take(code)) logger.info(line);
+  };
   const inFlight = new Set<RequestState>();
   let draining = false;
 
   function serve(plan: GatewayPlan): Serving {
     // A broken validator (a missing key file, a weak key) throws ConfigError here, before anything is swapped or listens.
-    const bound = bindPlan(plan, { ...deps, keySets });
+    const bound = bindPlan(plan, { ...deps, keySets, fleet });
     const runtimes = new Map<EndpointPlan, EndpointRuntime>();
     for (const endpoint of plan.endpoints) runtimes.set(endpoint, buildRuntime(endpoint, bound));
     return {
@@ -201,6 +219,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
       claimPaths,
       strip,
       metrics: endpointMetrics,
+      limits: bound.limitsFor(endpoint),
     });
   }
 
@@ -209,6 +228,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     serving = serve(firstPlan);
   } catch (error) {
     if (ownsRegistry) keySets.close();
+    if (ownsFleet) await fleet.close();
     await pools.destroy();
     throw error;
   }
@@ -242,9 +262,52 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     if (current.readyPath !== undefined && path === current.readyPath) {
       state.endpoint = current.readyPath;
       if (method !== 'GET' && method !== 'HEAD') return sendJson(res, 405, BODIES.methodNotAllowed, { allow: 'GET, HEAD' });
-      const readiness = readinessOf(current.bound.usedKeySets.map((keySet) => keySet.status()));
+      const readiness = readinessOfPlan(current.bound, Date.now());
       return sendJson(res, readiness.ready ? 200 : 503, method === 'HEAD' ? '' : readiness.body, { 'cache-control': 'no-store' });
     }
+    const serviceLimit = current.bound.serviceLimit;
+    if (serviceLimit !== undefined) {
+      return gate(state, serviceLimit, undefined, undefined, () => route(state, current, url, q, path, method));
+    }
+    route(state, current, url, q, path, method);
+  }
+
+  /**
+   * Runs a rate-limit step, then `next` if it lets the request through (with its headers set),
+   * else answers 429/503 itself. Synchronous unless a limiter waits for Redis.
+   */
+  function gate(state: RequestState, step: LimitStep, params: Record<string, string> | undefined, claims: Claims | undefined, next: () => void): void {
+    const req = state.req;
+    let outcome: LimitOutcome | Promise<LimitOutcome>;
+    try {
+      outcome = step({ remoteAddress: req.socket.remoteAddress, headers: req.headers, params, claims }, Date.now());
+    } catch (error) {
+      return internalError(state.res, state.endpoint ?? SERVICE, error);
+    }
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (settled) => afterGate(state, settled, next),
+        (error: unknown) => internalError(state.res, state.endpoint ?? SERVICE, error),
+      );
+    } else {
+      afterGate(state, outcome, next);
+    }
+  }
+
+  function afterGate(state: RequestState, outcome: LimitOutcome, next: () => void): void {
+    const res = state.res;
+    if (res.destroyed) return;
+    if (!outcome.allowed) {
+      state.code = outcome.code;
+      limitLog(`${state.endpoint === undefined ? SERVICE : `[ENDPOINT: ${state.endpoint}]`} ${outcome.code} (${outcome.detail})`, outcome.code);
+      return writeLimited(res, outcome);
+    }
+    for (const name in outcome.headers) res.setHeader(name, outcome.headers[name]!);
+    next();
+  }
+
+  function route(state: RequestState, current: Serving, url: string, q: number, path: string, method: string): void {
+    const { req, res, requestId } = state;
     const match = current.router.match(method, path);
     if (match.kind !== 'found') {
       state.metrics = current.ownMetrics;
@@ -258,25 +321,36 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     state.metrics = runtime.metrics;
     state.metrics?.started();
     const query = q === -1 ? '' : url.slice(q + 1);
+    const before = runtime.limits.beforeAuth;
+    if (before !== undefined) return gate(state, before, match.params, undefined, () => authorize(state, current, runtime, match.params, query));
+    authorize(state, current, runtime, match.params, query);
+  }
+
+  function authorize(state: RequestState, current: Serving, runtime: EndpointRuntime, params: Record<string, string>, query: string): void {
+    const { req, res, requestId } = state;
     const authorizer = runtime.authorizer;
     if (authorizer === undefined) {
-      state.exchange = current.forwarder.forward(req, res, runtime, match.params, query, undefined, requestId);
-      return;
+      const after = runtime.limits.afterAuth;
+      const forward = (): void => {
+        state.exchange = current.forwarder.forward(req, res, runtime, params, query, undefined, requestId);
+      };
+      if (after !== undefined) return gate(state, after, params, undefined, forward);
+      return forward();
     }
     const authStartedAt = state.metrics === undefined ? 0 : performance.now();
     let decision: Decision | Promise<Decision>;
     try {
-      decision = authorizer.authorize({ headers: req.headers, query, params: match.params });
+      decision = authorizer.authorize({ headers: req.headers, query, params });
     } catch (error) {
       return internalError(res, runtime, error);
     }
     if (decision instanceof Promise) {
       decision.then(
-        (settled) => respond(state, current, runtime, match.params, query, settled, authStartedAt),
+        (settled) => respond(state, current, runtime, params, query, settled, authStartedAt),
         (error: unknown) => internalError(res, runtime, error),
       );
     } else {
-      respond(state, current, runtime, match.params, query, decision, authStartedAt);
+      respond(state, current, runtime, params, query, decision, authStartedAt);
     }
   }
 
@@ -294,16 +368,21 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     // The client may have left while a key was being fetched.
     if (res.destroyed) return;
     if (decision.allowed) {
-      state.exchange = current.forwarder.forward(state.req, res, runtime, params, query, decision, state.requestId);
-      return;
+      const forward = (): void => {
+        state.exchange = current.forwarder.forward(state.req, res, runtime, params, query, decision, state.requestId);
+      };
+      const after = runtime.limits.afterAuth;
+      if (after !== undefined) return gate(state, after, params, decision.claims, forward);
+      return forward();
     }
     state.code = decision.code;
     // A denied request never reaches a backend and carries no X-KrakenD headers.
     writeDenial(res, decision);
   }
 
-  function internalError(res: ServerResponse, runtime: EndpointRuntime, error: unknown): void {
-    logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, `${runtime.plan.label} unexpected error`);
+  function internalError(res: ServerResponse, where: EndpointRuntime | string, error: unknown): void {
+    const label = typeof where === 'string' ? where : where.plan.label;
+    logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, `${label} unexpected error`);
     sendEmpty(res, 500);
   }
 
@@ -341,7 +420,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     url: listening.url,
     address: listening.address,
     ready: () => serving.bound.ready(),
-    readiness: () => readinessOf(serving.bound.usedKeySets.map((keySet) => keySet.status())),
+    readiness: () => readinessOfPlan(serving.bound, Date.now()),
     bound: () => serving.bound,
     async reload(plan) {
       const next = serve(plan);
@@ -349,6 +428,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
       serving = next;
       // Key sets only the old plan used are closed; requests still on the old plan fail closed.
       keySets.retainOnly(next.bound.usedKeySets);
+      await fleet.retainOnly(next.bound.fleetParts);
       logger.info(`${SERVICE} configuration reloaded (${plan.endpoints.length} endpoints)`);
     },
     close() {
@@ -357,8 +437,9 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
       for (const state of inFlight) if (!state.res.headersSent) state.res.shouldKeepAlive = false;
       closing ??= graceThenDrain(server, options.drainGraceMs ?? 0, drainTimeoutMs)
         .then(() => pools.destroy())
-        .finally(() => {
+        .finally(async () => {
           if (ownsRegistry) keySets.close();
+          if (ownsFleet) await fleet.close();
         });
       return closing;
     },

@@ -55,4 +55,12 @@ export const BODIES = Object.freeze({
   internalError: '{"error":"internal_error"}',
   health: '{"status":"ok"}',
   shuttingDown: '{"error":"shutting_down"}',
+  rate_limited: '{"error":"rate_limited"}',
+  endpoint_rate_limited: '{"error":"endpoint_rate_limited"}',
+  rate_limiter_unavailable: '{"error":"rate_limiter_unavailable"}',
 });
+
+/** A rate-limit refusal: 429 or 503 with the limiter's headers (Retry-After, RateLimit), never cacheable. */
+export function writeLimited(res: ServerResponse, refusal: { status: number; code: 'rate_limited' | 'endpoint_rate_limited' | 'rate_limiter_unavailable'; headers: Readonly<Record<string, string>> }): void {
+  writeJson(res, refusal.status, BODIES[refusal.code], { ...refusal.headers });
+}

@@ -62,14 +62,6 @@ export function validateBucketSpec(spec: BucketSpec): BucketSpec {
   return Object.freeze({ rate: spec.rate, everyMs: spec.everyMs, capacity: spec.capacity });
 }
 
-/**
- * KrakenD's default capacity when the config names none: the rate per second,
- * truncated, at least 1 (so `100` every `1m` gets a bucket of 1).
- */
-export function krakendDefaultCapacity(rate: number, everyMs: number): number {
-  return Math.max(1, Math.floor((rate * 1000) / everyMs));
-}
-
 /** Refills `state` up to `nowMs` and takes a token if there is one. Mutates and returns `state`. */
 export function takeToken(spec: BucketSpec, state: BucketState | undefined, nowMs: number): { state: BucketState; allowed: boolean } {
   const now = Math.floor(nowMs);

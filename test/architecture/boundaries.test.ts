@@ -19,24 +19,24 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   keys: ['lib', 'jwt'],
   authorizer: ['lib', 'jwt', 'keys'],
   config: ['lib', 'jwt', 'keys', 'authorizer'],
-  runtime: ['lib', 'jwt', 'keys', 'authorizer', 'config'],
+  runtime: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'redis', 'revocation', 'ratelimit'],
   routing: ['lib'],
   http: ['lib', 'jwt', 'authorizer'],
   // Shared state for a fleet: the Redis connection, then revocation and rate limits on top of it.
   redis: ['lib'],
   revocation: ['lib', 'jwt', 'authorizer', 'redis'],
   ratelimit: ['lib', 'jwt', 'authorizer', 'redis'],
-  metrics: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'http'],
-  gateway: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics'],
-  'adapters/forward-auth': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics'],
-  'adapters/lambda': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime'],
-  'adapters/middleware': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'http'],
+  metrics: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'http', 'revocation', 'ratelimit'],
+  gateway: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics', 'revocation', 'ratelimit'],
+  'adapters/forward-auth': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics', 'revocation', 'ratelimit'],
+  'adapters/lambda': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'revocation'],
+  'adapters/middleware': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'http', 'revocation'],
   // The development issuer is an app of its own beside the product.
   issuer: ['lib', 'jwt', 'config', 'http'],
   demo: ['lib', 'jwt', 'config', 'runtime', 'http', 'metrics', 'gateway', 'issuer'],
-  cli: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics', 'gateway', 'adapters/forward-auth', 'adapters/lambda', 'adapters/middleware', 'issuer', 'demo'],
+  cli: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics', 'redis', 'revocation', 'ratelimit', 'gateway', 'adapters/forward-auth', 'adapters/lambda', 'adapters/middleware', 'issuer', 'demo'],
   // src/index.ts, the library's public surface.
-  '(root)': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics', 'adapters/forward-auth', 'adapters/lambda', 'adapters/middleware'],
+  '(root)': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics', 'redis', 'revocation', 'ratelimit', 'adapters/forward-auth', 'adapters/lambda', 'adapters/middleware'],
 };
 
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g;

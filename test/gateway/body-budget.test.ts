@@ -258,6 +258,7 @@ function runtimeOf(endpoint: EndpointPlan, pools: BackendPools): EndpointRuntime
       reservedQueryKeys: patternQueryKeys(backend.urlPattern),
     })),
     noop: endpoint.outputEncoding === 'no-op',
+    limits: { beforeAuth: undefined, afterAuth: undefined },
     claimPaths: false,
     strip: createStripRule([], []),
     metrics: undefined,

@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { krakendDefaultCapacity, validateBucketSpec } from '../../src/ratelimit/limiter.js';
+import { validateBucketSpec } from '../../src/ratelimit/limiter.js';
 import { createMemoryLimiter } from '../../src/ratelimit/memory-limiter.js';
 
 const T0 = 1_800_000_000_000;
@@ -76,13 +76,6 @@ describe('memory limiter (token bucket)', () => {
     assert.equal(limiter.size, 1);
     assert.equal(limiter.sweep(T0 + 1049), 0);
     assert.equal(limiter.sweep(T0 + 1050), 1);
-  });
-
-  it("KrakenD's default capacity is the rate per second, truncated, at least 1", () => {
-    assert.equal(krakendDefaultCapacity(50, 1000), 50);
-    assert.equal(krakendDefaultCapacity(100, 60_000), 1);
-    assert.equal(krakendDefaultCapacity(300, 60_000), 5);
-    assert.equal(krakendDefaultCapacity(5, 600_000), 1);
   });
 
   it('refuses specs that are not positive integers or would overflow exact arithmetic', () => {

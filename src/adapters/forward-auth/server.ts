@@ -14,6 +14,9 @@
  * - a check request without the original method/URI: 400 (a proxy
  *   misconfiguration; nginx answers the client 500).
  *
+ * - over a rate limit: 429 or 503 with Retry-After (Traefik and Envoy pass
+ *   it on; nginx `auth_request` turns any status but 401/403 into 500).
+ *
  * Its own paths (requests that are not checks): the health endpoint, and the
  * readiness endpoint (503 until every key set has loaded).
  *
@@ -26,7 +29,7 @@ import type { EndpointPlan, GatewayPlan } from '../../config/compile.js';
 import { performance } from 'node:perf_hooks';
 import { REQUEST_ID_HEADER, requestIdOf } from '../../http/request-id.js';
 import type { RequestMetrics } from '../../metrics/prometheus.js';
-import { readinessOf, type Readiness } from '../../runtime/readiness.js';
+import { readinessOfPlan, type Readiness } from '../../runtime/readiness.js';
 import { headerSafe } from '../../lib/headers.js';
 import { createRouter } from '../../routing/router.js';
 import type { KeySetRegistry } from '../../keys/registry.js';
@@ -34,7 +37,11 @@ import { bindPlan, type BoundPlan } from '../../runtime/bind.js';
 import type { Deps } from '../../lib/deps.js';
 import { createLimitedServer, drain, listen, type Listening } from '../../http/server.js';
 import { silentLogger } from '../../lib/logger.js';
-import { BODIES, writeDenial, writeJson } from '../../http/response.js';
+import { BODIES, writeDenial, writeJson, writeLimited } from '../../http/response.js';
+import { ConfigError } from '../../config/validate.js';
+import type { Claims } from '../../jwt/parse.js';
+import type { FleetState } from '../../runtime/fleet-state.js';
+import type { LimitOutcome, LimitStep } from '../../runtime/rate-limits.js';
 import { createOriginalRequestReader, type ForwardAuthProxy, type OriginalRequest } from './original-request.js';
 
 export interface ForwardAuthOptions extends Partial<Deps> {
@@ -44,6 +51,8 @@ export interface ForwardAuthOptions extends Partial<Deps> {
   pathPrefix?: string;
   /** Shared key sets; by default the server owns one registry for all endpoints. */
   keySets?: KeySetRegistry;
+  /** Shared Redis connections, revocation store and rate-limit buckets; by default the server owns them. */
+  fleet?: FleetState;
   /** Listening address; default the plan's `listen_ip`, else every interface. */
   host?: string;
   /** Listening port; default the plan's. 0 picks a free port. */
@@ -61,7 +70,7 @@ export interface ForwardAuthHandler {
   /** Whether every key set can serve keys now, with the readiness endpoint's body. */
   readiness(): Readiness;
   readonly bound: BoundPlan;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface ForwardAuthServer {
@@ -82,7 +91,8 @@ const SERVICE = '[SERVICE: ForwardAuth]';
 export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuthOptions): ForwardAuthHandler {
   const logger = options.logger ?? silentLogger;
   const readOriginal = createOriginalRequestReader(options.proxy, options.pathPrefix);
-  const bound = bindPlan(plan, { logger, clock: options.clock, dispatcher: options.dispatcher, keySets: options.keySets });
+  refuseProxyAddressLimits(plan);
+  const bound = bindPlan(plan, { logger, clock: options.clock, dispatcher: options.dispatcher, keySets: options.keySets, fleet: options.fleet });
   // Every identity header the config can set. Each allow names them all (empty when unset), so a proxy
   // that copies response headers over the request's (Envoy) also overwrites client copies on public routes.
   const identityHeaders = bound.identityHeaders;
@@ -125,7 +135,7 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
         return writeJson(res, 200, FORWARD_AUTH_BODIES.health);
       }
       if (readyPath !== undefined && read.path === readyPath && own) {
-        const readiness = readinessOf(bound.usedKeySets.map((keySet) => keySet.status()));
+        const readiness = readinessOfPlan(bound, Date.now());
         return writeJson(res, readiness.ready ? 200 : 503, readiness.body);
       }
       logger.warn(`${SERVICE} a request without the original method and URI: is the proxy configured for "${options.proxy}"?`);
@@ -147,29 +157,81 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
     const endpoint = match.endpoint;
     const metric = endpointMetrics.get(endpoint);
     metric?.started();
+    const limits = bound.limitsFor(endpoint);
+    const check = (): void => authorize(req, res, original, endpoint, match.params, startedAt, requestId);
+    const serviceThenEndpoint = (): void => (limits.beforeAuth === undefined ? check() : gate(req, res, limits.beforeAuth, match.params, undefined, original, endpoint, startedAt, requestId, check));
+    if (bound.serviceLimit !== undefined) return gate(req, res, bound.serviceLimit, match.params, undefined, original, endpoint, startedAt, requestId, serviceThenEndpoint);
+    serviceThenEndpoint();
+  }
+
+  function gate(
+    req: IncomingMessage,
+    res: ServerResponse,
+    step: LimitStep,
+    params: Record<string, string>,
+    claims: Claims | undefined,
+    original: OriginalRequest,
+    endpoint: EndpointPlan,
+    startedAt: number,
+    requestId: string,
+    next: () => void,
+  ): void {
+    const done = (outcome: LimitOutcome): void => {
+      if (res.destroyed) return;
+      if (!outcome.allowed) {
+        writeLimited(res, outcome);
+        return log(original, endpoint, outcome.status, outcome.code, startedAt, requestId);
+      }
+      for (const name in outcome.headers) res.setHeader(name, outcome.headers[name]!);
+      next();
+    };
+    const outcome = step({ remoteAddress: req.socket.remoteAddress, headers: req.headers, params, claims }, Date.now());
+    if (outcome instanceof Promise) {
+      outcome.then(done, (error: unknown) => {
+        logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, `${endpoint.label} unexpected error`);
+        writeJson(res, 500, BODIES.internalError);
+      });
+    } else {
+      done(outcome);
+    }
+  }
+
+  function authorize(req: IncomingMessage, res: ServerResponse, original: OriginalRequest, endpoint: EndpointPlan, params: Record<string, string>, startedAt: number, requestId: string): void {
     const authorizer = bound.authorizerFor(endpoint);
+    const after = bound.limitsFor(endpoint).afterAuth;
     if (authorizer === undefined) {
       // An endpoint without auth/validator is public: the proxy lets it through with no identity.
-      for (const name of identityHeaders) res.setHeader(name, '');
-      res.writeHead(200, { 'content-length': '0', 'cache-control': 'no-store' }).end();
-      return log(original, endpoint, 200, undefined, startedAt, requestId);
+      const pass = (): void => {
+        for (const name of identityHeaders) res.setHeader(name, '');
+        res.writeHead(200, { 'content-length': '0', 'cache-control': 'no-store' }).end();
+        log(original, endpoint, 200, undefined, startedAt, requestId);
+      };
+      if (after !== undefined) return gate(req, res, after, params, undefined, original, endpoint, startedAt, requestId, pass);
+      return pass();
     }
-    const decision = authorizer.authorize({ headers: req.headers, query: original.query, params: match.params });
+    const settle = (decision: Decision): void => {
+      if (decision.allowed && after !== undefined && !res.destroyed) {
+        endpointMetrics.get(endpoint)?.authorized('allow', (performance.now() - startedAt) / 1000);
+        return gate(req, res, after, params, decision.claims, original, endpoint, startedAt, requestId, () => answer(res, decision, original, endpoint, startedAt, requestId, false));
+      }
+      answer(res, decision, original, endpoint, startedAt, requestId);
+    };
+    const decision = authorizer.authorize({ headers: req.headers, query: original.query, params });
     if (decision instanceof Promise) {
       decision.then(
-        (settled) => answer(res, settled, original, endpoint, startedAt, requestId),
+        settle,
         (error: unknown) => {
-          logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, `${match.endpoint.label} unexpected error`);
+          logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, `${endpoint.label} unexpected error`);
           writeJson(res, 500, BODIES.internalError);
         },
       );
     } else {
-      answer(res, decision, original, endpoint, startedAt, requestId);
+      settle(decision);
     }
   }
 
-  function answer(res: ServerResponse, decision: Decision, original: OriginalRequest, endpoint: EndpointPlan, startedAt: number, requestId: string): void {
-    endpointMetrics.get(endpoint)?.authorized(decision.allowed ? 'allow' : decision.code, (performance.now() - startedAt) / 1000);
+  function answer(res: ServerResponse, decision: Decision, original: OriginalRequest, endpoint: EndpointPlan, startedAt: number, requestId: string, count = true): void {
+    if (count) endpointMetrics.get(endpoint)?.authorized(decision.allowed ? 'allow' : decision.code, (performance.now() - startedAt) / 1000);
     if (res.destroyed) return;
     if (!decision.allowed) {
       writeDenial(res, decision);
@@ -189,10 +251,26 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
   return {
     handle,
     ready: () => bound.ready(),
-    readiness: () => readinessOf(bound.usedKeySets.map((keySet) => keySet.status())),
+    readiness: () => readinessOfPlan(bound, Date.now()),
     bound,
     close: () => bound.close(),
   };
+}
+
+/**
+ * Behind a proxy every check comes from the proxy's address: a client limit
+ * keyed by it would be one bucket for every client. Such a limit must name
+ * the header the proxy sets with the client's address.
+ */
+function refuseProxyAddressLimits(plan: GatewayPlan): void {
+  const limits = [...(plan.serviceRateLimit ? [plan.serviceRateLimit] : []), ...plan.endpoints.flatMap((endpoint) => endpoint.rateLimits)];
+  const issues = limits
+    .filter((limit) => limit.client?.strategy === 'ip' && limit.client.key === undefined)
+    .map((limit) => ({
+      path: `${limit.path}.key`,
+      message: 'forward-auth sees every check come from the proxy: name the header that carries the client address (e.g. "X-Forwarded-For", which the proxy must overwrite)',
+    }));
+  if (issues.length > 0) throw new ConfigError(issues);
 }
 
 /** 200 with every identity header (empty where this endpoint sets none); the proxy copies the ones it is told to. */
@@ -228,7 +306,7 @@ export async function startForwardAuth(plan: GatewayPlan, options: ForwardAuthOp
     bound: handler.bound,
     close() {
       // Checks are short; a proxy's pooled connection must not hold shutdown open for long.
-      closing ??= drain(server, 2000).finally(() => handler.close());
+      closing ??= drain(server, 2000).finally(async () => handler.close());
       return closing;
     },
   };
