@@ -307,7 +307,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
   }
 
   function route(state: RequestState, current: Serving, url: string, q: number, path: string, method: string): void {
-    const { req, res, requestId } = state;
+    const { res } = state;
     const match = current.router.match(method, path);
     if (match.kind !== 'found') {
       state.metrics = current.ownMetrics;
