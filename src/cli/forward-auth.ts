@@ -12,6 +12,8 @@ import { loadGatewayPlan } from '../config/load.js';
 import { checkPlanSources } from '../runtime/bind.js';
 import { ConfigError } from '../config/validate.js';
 import { createPinoLogger, droppedLogLines, flushLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../lib/pino-logger.js';
+import type { RevocationAdmin } from '../admin/revocation-admin.js';
+import { startAdminIfConfigured } from './revocation-admin.js';
 import { createPrometheusMetrics } from '../metrics/prometheus.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { listenError, metricsWhere, parseLogFormat, parseLogLevel, parsePort, printConfigError, processContext, type CliContext } from './shared.js';
@@ -95,6 +97,16 @@ export async function runForwardAuth(options: ForwardAuthCliOptions, context: Cl
     return 1;
   }
   ref.server = server;
+  let admin: RevocationAdmin | undefined;
+  try {
+    admin = await startAdminIfConfigured(plan, () => server.bound.revocation, logger);
+  } catch (error) {
+    if (error instanceof ConfigError) printConfigError(error, context.io);
+    else context.io.stderr(`ERROR starting the revocation admin listener: ${listenError(error, plan.revocation?.admin?.port ?? 0, 'auth/revoker.admin.port')}\n`);
+    await server.close();
+    await flushLogger(logger);
+    return 1;
+  }
   let metricsServer: MetricsServer | undefined;
   if (metrics !== undefined && where !== undefined) {
     try {
@@ -110,6 +122,7 @@ export async function runForwardAuth(options: ForwardAuthCliOptions, context: Cl
   logger.info('[SERVICE: ForwardAuth] shutting down');
   await server.close().catch(() => {});
   await metricsServer?.close();
+  await admin?.close();
   logger.info('[SERVICE: ForwardAuth] stopped');
   await flushLogger(logger);
   return 0;

@@ -14,6 +14,7 @@ import { registerIssuer } from './issuer.js';
 import { registerToken } from './token.js';
 import { registerDemo } from './demo.js';
 import { registerForwardAuth } from './forward-auth.js';
+import { registerRevoke } from './revoke.js';
 import { processContext, type CliContext } from './shared.js';
 
 // The package root is two levels up from source and three from dist; find it rather than assume.
@@ -33,7 +34,7 @@ export function createProgram(context: CliContext = processContext): Command {
     // Set before the sub-commands exist: commander copies both settings into each one it creates.
     .exitOverride()
     .configureOutput({ writeOut: (text) => context.io.stdout(text), writeErr: (text) => context.io.stderr(text) });
-  for (const register of [registerRun, registerCheck, registerExplain, registerIssuer, registerToken, registerDemo, registerForwardAuth]) register(program, context);
+  for (const register of [registerRun, registerCheck, registerExplain, registerIssuer, registerToken, registerDemo, registerForwardAuth, registerRevoke]) register(program, context);
   return program;
 }
 

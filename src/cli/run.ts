@@ -20,6 +20,9 @@ import type { Logger } from '../lib/logger.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from '../metrics/prometheus.js';
 import { clusterMetricsSource, shareWithClusterPrimary, startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { checkPlanSources } from '../runtime/bind.js';
+import { createFleetState } from '../runtime/fleet-state.js';
+import type { RevocationAdmin } from '../admin/revocation-admin.js';
+import { startAdminIfConfigured, workersNeedSharedRevocation } from './revocation-admin.js';
 import { configErrorLines, listenError, metricsWhere, parseLogFormat, parseLogLevel, parsePort, printConfigError, processContext, type CliContext } from './shared.js';
 
 export interface RunOptions {
@@ -84,6 +87,22 @@ export async function runGateway(options: RunOptions, context: CliContext = proc
   const where = metricsWhere(plan, options.metricsPort);
 
   if (options.workers > 1 && !worker) {
+    const shared = workersNeedSharedRevocation(plan, options.workers);
+    if (shared.length > 0) {
+      printConfigError(new ConfigError(shared), context.io);
+      return 1;
+    }
+    // The admin listener lives in the primary: one port, writing to the Redis store every worker reads.
+    const adminFleet = plan.revocation?.admin !== undefined ? createFleetState({ logger }) : undefined;
+    let admin: RevocationAdmin | undefined;
+    try {
+      admin = adminFleet && (await startAdminIfConfigured(plan, () => adminFleet.revocationStore(plan.revocation!, plan.redisPools), logger));
+    } catch (error) {
+      await adminFleet?.close();
+      if (error instanceof ConfigError) printConfigError(error, context.io);
+      else context.io.stderr(`ERROR starting the revocation admin listener: ${listenError(error, plan.revocation?.admin?.port ?? 0, 'auth/revoker.admin.port')}\n`);
+      return 1;
+    }
     const primary = startPrimary({ workers: options.workers, logger, drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS });
     let metricsServer: MetricsServer | undefined;
     if (where !== undefined) {
@@ -112,6 +131,8 @@ export async function runGateway(options: RunOptions, context: CliContext = proc
     });
     const code = await primary.exited;
     await metricsServer?.close();
+    await admin?.close();
+    await adminFleet?.close();
     await flushLogger(logger);
     return code;
   }
@@ -161,6 +182,19 @@ export async function runGateway(options: RunOptions, context: CliContext = proc
       }
     }
   }
+  let admin: RevocationAdmin | undefined;
+  if (!worker) {
+    try {
+      admin = await startAdminIfConfigured(plan, () => gateway.bound().revocation, logger);
+    } catch (error) {
+      if (error instanceof ConfigError) printConfigError(error, context.io);
+      else context.io.stderr(`ERROR starting the revocation admin listener: ${listenError(error, plan.revocation?.admin?.port ?? 0, 'auth/revoker.admin.port')}\n`);
+      await metricsServer?.close();
+      await gateway.close();
+      await flushLogger(logger);
+      return 1;
+    }
+  }
   notifyReady(gateway.port);
 
   let reloading = Promise.resolve();
@@ -192,6 +226,7 @@ export async function runGateway(options: RunOptions, context: CliContext = proc
     if (worker) process.once('disconnect', stop);
   });
   await metricsServer?.close();
+  await admin?.close();
   accessLog?.flush();
   logger.info('[SERVICE: Gateway] stopped');
   await flushLogger(logger);

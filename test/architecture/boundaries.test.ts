@@ -26,6 +26,8 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   redis: ['lib'],
   revocation: ['lib', 'jwt', 'authorizer', 'redis'],
   ratelimit: ['lib', 'jwt', 'authorizer', 'redis'],
+  // The revocation admin listener, started by the CLI beside a gateway or forward-auth.
+  admin: ['lib', 'config', 'http', 'revocation'],
   metrics: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'http', 'revocation', 'ratelimit'],
   gateway: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics', 'revocation', 'ratelimit'],
   'adapters/forward-auth': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics', 'revocation', 'ratelimit'],
@@ -34,7 +36,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   // The development issuer is an app of its own beside the product.
   issuer: ['lib', 'jwt', 'config', 'http'],
   demo: ['lib', 'jwt', 'config', 'runtime', 'http', 'metrics', 'gateway', 'issuer'],
-  cli: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics', 'redis', 'revocation', 'ratelimit', 'gateway', 'adapters/forward-auth', 'adapters/lambda', 'adapters/middleware', 'issuer', 'demo'],
+  cli: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics', 'redis', 'revocation', 'ratelimit', 'admin', 'gateway', 'adapters/forward-auth', 'adapters/lambda', 'adapters/middleware', 'issuer', 'demo'],
   // src/index.ts, the library's public surface.
   '(root)': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics', 'redis', 'revocation', 'ratelimit', 'adapters/forward-auth', 'adapters/lambda', 'adapters/middleware'],
 };
