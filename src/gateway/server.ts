@@ -262,7 +262,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     if (current.readyPath !== undefined && path === current.readyPath) {
       state.endpoint = current.readyPath;
       if (method !== 'GET' && method !== 'HEAD') return sendJson(res, 405, BODIES.methodNotAllowed, { allow: 'GET, HEAD' });
-      const readiness = readinessOfPlan(current.bound, Date.now());
+      const readiness = readinessOfPlan(current.bound, deps.clock.now());
       return sendJson(res, readiness.ready ? 200 : 503, method === 'HEAD' ? '' : readiness.body, { 'cache-control': 'no-store' });
     }
     const serviceLimit = current.bound.serviceLimit;
@@ -280,7 +280,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     const req = state.req;
     let outcome: LimitOutcome | Promise<LimitOutcome>;
     try {
-      outcome = step({ remoteAddress: req.socket.remoteAddress, headers: req.headers, params, claims }, Date.now());
+      outcome = step({ remoteAddress: req.socket.remoteAddress, headers: req.headers, params, claims }, deps.clock.now());
     } catch (error) {
       return internalError(state.res, state.endpoint ?? SERVICE, error);
     }
@@ -420,7 +420,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     url: listening.url,
     address: listening.address,
     ready: () => serving.bound.ready(),
-    readiness: () => readinessOfPlan(serving.bound, Date.now()),
+    readiness: () => readinessOfPlan(serving.bound, deps.clock.now()),
     bound: () => serving.bound,
     async reload(plan) {
       const next = serve(plan);

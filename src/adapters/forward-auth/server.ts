@@ -37,6 +37,7 @@ import { bindPlan, type BoundPlan } from '../../runtime/bind.js';
 import type { Deps } from '../../lib/deps.js';
 import { createLimitedServer, drain, listen, type Listening } from '../../http/server.js';
 import { silentLogger } from '../../lib/logger.js';
+import { systemClock } from '../../lib/clock.js';
 import { BODIES, writeDenial, writeJson, writeLimited } from '../../http/response.js';
 import { ConfigError } from '../../config/validate.js';
 import type { Claims } from '../../jwt/parse.js';
@@ -90,6 +91,7 @@ const SERVICE = '[SERVICE: ForwardAuth]';
 /** Builds every endpoint's authorizer up front; throws ConfigError on a broken validator. */
 export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuthOptions): ForwardAuthHandler {
   const logger = options.logger ?? silentLogger;
+  const clock = options.clock ?? systemClock;
   const readOriginal = createOriginalRequestReader(options.proxy, options.pathPrefix);
   refuseProxyAddressLimits(plan);
   const bound = bindPlan(plan, { logger, clock: options.clock, dispatcher: options.dispatcher, keySets: options.keySets, fleet: options.fleet });
@@ -135,7 +137,7 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
         return writeJson(res, 200, FORWARD_AUTH_BODIES.health);
       }
       if (readyPath !== undefined && read.path === readyPath && own) {
-        const readiness = readinessOfPlan(bound, Date.now());
+        const readiness = readinessOfPlan(bound, clock.now());
         return writeJson(res, readiness.ready ? 200 : 503, readiness.body);
       }
       logger.warn(`${SERVICE} a request without the original method and URI: is the proxy configured for "${options.proxy}"?`);
@@ -185,7 +187,7 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
       for (const name in outcome.headers) res.setHeader(name, outcome.headers[name]!);
       next();
     };
-    const outcome = step({ remoteAddress: req.socket.remoteAddress, headers: req.headers, params, claims }, Date.now());
+    const outcome = step({ remoteAddress: req.socket.remoteAddress, headers: req.headers, params, claims }, clock.now());
     if (outcome instanceof Promise) {
       outcome.then(done, (error: unknown) => {
         logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, `${endpoint.label} unexpected error`);
@@ -251,7 +253,7 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
   return {
     handle,
     ready: () => bound.ready(),
-    readiness: () => readinessOfPlan(bound, Date.now()),
+    readiness: () => readinessOfPlan(bound, clock.now()),
     bound,
     close: () => bound.close(),
   };
