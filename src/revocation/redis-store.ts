@@ -29,9 +29,10 @@ import { silentLogger, type Logger } from '../lib/logger.js';
 import { createRedisClient, redisClientOptions, type RedisClient, type RedisClientOptions } from '../redis/client.js';
 import { entryKey, parseRevocationEntry, RevocationEntryError, type RevocationEntry } from './entry.js';
 import { createRevocationSet } from './revocation-set.js';
-import type { RevocationStatus, RevocationStore, RevocationStoreState } from './store.js';
+import { DEFAULT_MAX_STALENESS_MS, type RevocationStatus, type RevocationStore, type RevocationStoreState } from './store.js';
 
-export const DEFAULT_MAX_STALENESS_MS = 30_000;
+export { DEFAULT_MAX_STALENESS_MS } from './store.js';
+
 export const DEFAULT_HEALTH_CHECK_INTERVAL_MS = 5000;
 export const DEFAULT_REDIS_PURGE_INTERVAL_MS = 60_000;
 const RELOAD_RETRY_FIRST_MS = 100;

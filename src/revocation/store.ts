@@ -7,6 +7,9 @@
 import type { RevocationEntry } from './entry.js';
 import type { RevocationSet } from './revocation-set.js';
 
+/** How long a store that lost Redis is still trusted by `fail_closed` (KrakenD has no such bound; 30 s is a few reconnect attempts). */
+export const DEFAULT_MAX_STALENESS_MS = 30_000;
+
 export type RevocationStoreState = 'synced' | 'connecting' | 'stale';
 
 export interface RevocationStatus {

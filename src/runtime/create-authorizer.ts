@@ -9,6 +9,8 @@ import { compileValidator } from '../config/compile-validator.js';
 import type { ValidatorConfig } from '../config/validator-schema.js';
 import { createKeySetRegistry, type KeySetRegistry } from '../keys/registry.js';
 import { resolveDeps, type Deps } from '../lib/deps.js';
+import { revocationCheck } from '../revocation/check.js';
+import { DEFAULT_MAX_STALENESS_MS, type RevocationStore } from '../revocation/store.js';
 import { bindPolicy, type Authorizer } from './bind.js';
 
 export type { Authorizer } from './bind.js';
@@ -28,6 +30,16 @@ export interface AuthorizerOptions extends Partial<Deps> {
   path?: string;
   /** Route parameter names, to check tenant rules at compile time. */
   routeParams?: readonly string[];
+  /** Revocations to enforce (createMemoryRevocationStore, createRedisRevocationStore): checked on every request, cached tokens included. */
+  revocation?: AuthorizerRevocation;
+}
+
+export interface AuthorizerRevocation {
+  readonly store: RevocationStore;
+  /** Refuse (503 `revocation_unavailable`) while the store cannot vouch for its set; default false. */
+  readonly failClosed?: boolean;
+  /** How long a store out of touch with Redis is still trusted when `failClosed` (default the store's, 30 s). */
+  readonly maxStalenessMs?: number;
 }
 
 export function createAuthorizer(config: ValidatorConfig, options: AuthorizerOptions = {}): Authorizer {
@@ -41,6 +53,7 @@ export function createAuthorizer(config: ValidatorConfig, options: AuthorizerOpt
       keySets,
       cache: options.cache ?? createVerifiedTokenCache(options.cacheSize ?? DEFAULT_CACHE_ENTRIES, options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES),
       label: options.label ?? '',
+      ...(options.revocation !== undefined ? { boundChecks: [revocationCheckFor(options.revocation, deps.clock)] } : {}),
       onClose: () => {
         if (ownsRegistry) keySets.close();
       },
@@ -49,4 +62,10 @@ export function createAuthorizer(config: ValidatorConfig, options: AuthorizerOpt
     if (ownsRegistry) keySets.close();
     throw error;
   }
+}
+
+function revocationCheckFor(revocation: AuthorizerRevocation, clock: Deps['clock']) {
+  const { store } = revocation;
+  if (!revocation.failClosed) return revocationCheck(store.set, { clock });
+  return revocationCheck(store.set, { clock, failClosed: { source: store, maxStalenessMs: revocation.maxStalenessMs ?? DEFAULT_MAX_STALENESS_MS } });
 }

@@ -17,7 +17,10 @@
  * check (config.ts) refuses every setup where a cached Allow could admit a
  * request the validator would have refused.
  */
-import { createAuthorizer, type Authorizer } from '../../runtime/create-authorizer.js';
+import { createAuthorizer, type Authorizer, type AuthorizerRevocation } from '../../runtime/create-authorizer.js';
+import { createRedisRevocationStore } from '../../revocation/redis-store.js';
+import type { RevocationStore } from '../../revocation/store.js';
+import type { Logger } from '../../lib/logger.js';
 import type { Decision } from '../../authorizer/decision.js';
 import { ConfigError } from '../../config/validate.js';
 import type { KeySetRegistry } from '../../keys/registry.js';
@@ -35,6 +38,8 @@ export interface LambdaAuthorizerOptions extends Partial<Deps> {
   cacheSize?: number;
   /** Approximate memory bound of that cache in bytes (default 64 MiB; 0 turns it off). */
   cacheMaxBytes?: number;
+  /** Where `revocation.urlEnv` is read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export type LambdaAuthorizerHandler = ((event: LambdaAuthorizerEvent) => Promise<LambdaAuthorizerResult>) & {
@@ -73,7 +78,15 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, options: 
   const issues = lambdaConfigIssues(config);
   if (issues.length > 0) throw new ConfigError(issues);
   const logger = options.logger ?? silentLogger;
-  const authorizer = createAuthorizer(config.validator, { ...options, path: '$.validator', label: LABEL, logger });
+  const revocation = config.revocation === undefined ? undefined : openRevocation(config, options.env ?? process.env, logger);
+  const authorizer = createAuthorizer(config.validator, { ...options, path: '$.validator', label: LABEL, logger, ...(revocation ? { revocation } : {}) });
+  // A cold container's set is empty until its first load: the first invocations wait for it (bounded).
+  let revocationLoaded: Promise<unknown> | undefined =
+    revocation === undefined
+      ? undefined
+      : Promise.race([revocation.store.ready(), new Promise((resolve) => setTimeout(resolve, config.revocation?.initialLoadWaitMs ?? 2000).unref())]).then(() => {
+          revocationLoaded = undefined;
+        });
   const tokenHeader = authorizer.policy.extraction.headerName;
   const simple = (config.response ?? 'simple') === 'simple';
   const stage = config.resource === 'stage';
@@ -94,6 +107,7 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, options: 
       warnedTokenEvent = true;
       logger.warn(`${LABEL} a TOKEN event carries no path or headers, so the tenant rule denies every call; use a REQUEST authorizer`);
     }
+    if (revocationLoaded !== undefined) await revocationLoaded;
     const decision: Decision = await authorizer.authorize(normalized.request);
     const answerSimple = normalized.kind === 'v2' && simple;
     const resource = stage ? (stageWildcard(normalized.arn) ?? normalized.arn) : normalized.arn;
@@ -116,7 +130,23 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, options: 
 
   return Object.assign(handler, {
     ready: () => authorizer.ready(),
-    close: () => authorizer.close(),
+    close: () => {
+      authorizer.close();
+      void revocation?.store.close();
+    },
     authorizer,
   });
+}
+
+function openRevocation(config: LambdaAuthorizerConfig, env: NodeJS.ProcessEnv, logger: Logger): AuthorizerRevocation & { store: RevocationStore } {
+  const settings = config.revocation!;
+  const url = settings.url ?? env[settings.urlEnv!];
+  if (url === undefined || url === '') throw new ConfigError([{ path: '$.revocation.urlEnv', message: `the environment variable ${settings.urlEnv} is not set` }]);
+  const store = createRedisRevocationStore({
+    redis: { url, name: 'portcullis-lambda-revocation', logger, connectTimeoutMs: 2000, commandTimeoutMs: 500, ...(settings.keyPrefix !== undefined ? { keyPrefix: settings.keyPrefix } : {}) },
+    ...(settings.keyPrefix !== undefined ? { keyPrefix: settings.keyPrefix } : {}),
+    logger,
+    ...(settings.maxStalenessMs !== undefined ? { maxStalenessMs: settings.maxStalenessMs } : {}),
+  });
+  return { store, failClosed: settings.failClosed ?? false, ...(settings.maxStalenessMs !== undefined ? { maxStalenessMs: settings.maxStalenessMs } : {}) };
 }

@@ -35,6 +35,27 @@ export interface LambdaAuthorizerConfig {
   resultCache?: ResultCacheConfig;
   /** Claims copied into the context; default all of them. */
   contextClaims?: string[];
+  /**
+   * Revocations shared with the rest of the fleet through Redis (a per-container memory set would
+   * revoke nothing the other containers see). API Gateway's authorizer cache still serves a cached
+   * Allow until its TTL ends: keep that TTL short, or "off", when revocation matters.
+   */
+  revocation?: LambdaRevocationConfig;
+}
+
+export interface LambdaRevocationConfig {
+  /** `redis://…` of the store the gateways and `portcullis revoke` use; or name an environment variable in `urlEnv`. */
+  url?: string;
+  /** The environment variable holding that URL (keeps a password out of the config). */
+  urlEnv?: string;
+  /** The key prefix of the store (default `portcullis:`), as in the gateways' pool. */
+  keyPrefix?: string;
+  /** Deny (500, never cached) while the set is not known to be complete; default false. */
+  failClosed?: boolean;
+  /** How long a set out of touch with Redis is trusted when failClosed (default 30000). */
+  maxStalenessMs?: number;
+  /** How long the first invocation of a container waits for the set to load (default 2000). */
+  initialLoadWaitMs?: number;
 }
 
 export type ResourceScope = 'method' | 'stage';
@@ -48,7 +69,8 @@ export type ResultCacheConfig = 'off' | { identitySources: string[] };
  */
 const RESOURCE_SCOPES: Readonly<Record<ResourceScope, 'this-call' | 'wider'>> = { method: 'this-call', stage: 'wider' };
 
-const KNOWN_KEYS = ['validator', 'response', 'resource', 'resultCache', 'contextClaims'] as const;
+const KNOWN_KEYS = ['validator', 'response', 'resource', 'resultCache', 'contextClaims', 'revocation'] as const;
+const REVOCATION_KEYS = ['url', 'urlEnv', 'keyPrefix', 'failClosed', 'maxStalenessMs', 'initialLoadWaitMs'] as const;
 const RESULT_CACHE_KEYS = ['identitySources'] as const;
 
 /** A request value, other than the token, that the validator's decision reads. */
@@ -100,10 +122,32 @@ export function lambdaConfigIssues(config: unknown): ConfigIssue[] {
   for (const key of Object.keys(config)) {
     if (!(KNOWN_KEYS as readonly string[]).includes(key)) issues.push({ path: `$.${key}`, message: unknownKeyMessage(key, KNOWN_KEYS) });
   }
+  if (config.revocation !== undefined) revocationIssues(config.revocation, issues);
   const cache = config.resultCache === undefined ? undefined : parseResultCache(config.resultCache, issues);
   if (issues.length > 0) return issues;
   cacheHazards(config as unknown as LambdaAuthorizerConfig, cache, issues);
   return issues;
+}
+
+function revocationIssues(value: unknown, issues: ConfigIssue[]): void {
+  if (!isRecord(value)) {
+    issues.push({ path: '$.revocation', message: 'must be an object: {"urlEnv": "REDIS_URL"} or {"url": "redis://…"}' });
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    if (!(REVOCATION_KEYS as readonly string[]).includes(key)) issues.push({ path: `$.revocation.${key}`, message: unknownKeyMessage(key, REVOCATION_KEYS) });
+  }
+  if ((value.url === undefined) === (value.urlEnv === undefined)) {
+    issues.push({ path: '$.revocation', message: 'needs exactly one of "url" and "urlEnv": the Lambda door shares revocations through Redis only' });
+  }
+  if (value.url !== undefined && (typeof value.url !== 'string' || !/^rediss?:\/\//.test(value.url))) issues.push({ path: '$.revocation.url', message: 'must start with redis:// or rediss://' });
+  if (value.urlEnv !== undefined && (typeof value.urlEnv !== 'string' || value.urlEnv === '')) issues.push({ path: '$.revocation.urlEnv', message: 'must name an environment variable' });
+  if (value.keyPrefix !== undefined && typeof value.keyPrefix !== 'string') issues.push({ path: '$.revocation.keyPrefix', message: 'must be a string' });
+  if (value.failClosed !== undefined && typeof value.failClosed !== 'boolean') issues.push({ path: '$.revocation.failClosed', message: 'must be true or false' });
+  for (const key of ['maxStalenessMs', 'initialLoadWaitMs'] as const) {
+    const ms = value[key];
+    if (ms !== undefined && (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0)) issues.push({ path: `$.revocation.${key}`, message: 'must be a whole number of milliseconds' });
+  }
 }
 
 /** An identity source as API Gateway writes it: HTTP API (`$request.header.X`) or REST (`method.request.header.X`). */
