@@ -1,5 +1,9 @@
 /** portcullis: the public library API. Every front door is built on these. */
-export { createAuthorizer, type Authorizer, type AuthorizerOptions } from './runtime/create-authorizer.js';
+export { createAuthorizer, type Authorizer, type AuthorizerOptions, type AuthorizerRevocation } from './runtime/create-authorizer.js';
+export { createMemoryRevocationStore, type MemoryRevocationStoreOptions } from './revocation/memory-store.js';
+export { createRedisRevocationStore, type RedisRevocationStoreOptions, type RedisRevocationStore } from './revocation/redis-store.js';
+export type { RevocationStore, RevocationStatus } from './revocation/store.js';
+export type { RevocationEntry, RevocationKind } from './revocation/entry.js';
 export type { AuthorizeRequest, Decision, Allow, Deny } from './authorizer/decision.js';
 export type { PropagatedHeader } from './authorizer/propagate.js';
 export { createVerifiedTokenCache, type VerifiedTokenCache } from './authorizer/cache.js';
