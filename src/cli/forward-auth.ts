@@ -14,6 +14,7 @@ import { ConfigError } from '../config/validate.js';
 import { createPinoLogger, droppedLogLines, flushLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../lib/pino-logger.js';
 import type { RevocationAdmin } from '../admin/revocation-admin.js';
 import { startAdminIfConfigured } from './revocation-admin.js';
+import { boundPlanSources } from '../metrics/sources.js';
 import { createPrometheusMetrics } from '../metrics/prometheus.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { listenError, metricsWhere, parseLogFormat, parseLogLevel, parsePort, printConfigError, processContext, type CliContext } from './shared.js';
@@ -73,11 +74,7 @@ export async function runForwardAuth(options: ForwardAuthCliOptions, context: Cl
     where === undefined
       ? undefined
       : createPrometheusMetrics(
-          {
-            keySets: () => ref.server?.bound.usedKeySets.map((keySet) => keySet.status()) ?? [],
-            cache: () => ref.server?.bound.cache,
-            droppedLogLines: () => droppedLogLines(logger),
-          },
+          boundPlanSources(() => ref.server?.bound, () => droppedLogLines(logger)),
           { processMetrics: plan.metrics?.processMetrics ?? true },
         );
   let server: ForwardAuthServer;

@@ -17,6 +17,7 @@ import { isClusterWorker, notifyReady, startPrimary } from '../gateway/cluster.j
 import { DEFAULT_DRAIN_TIMEOUT_MS, startGateway, type Gateway } from '../gateway/server.js';
 import { createPinoLogger, droppedLogLines, flushLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../lib/pino-logger.js';
 import type { Logger } from '../lib/logger.js';
+import { boundPlanSources } from '../metrics/sources.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from '../metrics/prometheus.js';
 import { clusterMetricsSource, shareWithClusterPrimary, startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { checkPlanSources } from '../runtime/bind.js';
@@ -142,11 +143,7 @@ export async function runGateway(options: RunOptions, context: CliContext = proc
     where === undefined
       ? undefined
       : createPrometheusMetrics(
-          {
-            keySets: () => ref.gateway?.bound().usedKeySets.map((keySet) => keySet.status()) ?? [],
-            cache: () => ref.gateway?.bound().cache,
-            droppedLogLines: () => droppedLogLines(logger),
-          },
+          boundPlanSources(() => ref.gateway?.bound(), () => droppedLogLines(logger)),
           { processMetrics: plan.metrics?.processMetrics ?? true },
         );
   const accessLog = createAccessLog(logger);

@@ -299,6 +299,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     if (res.destroyed) return;
     if (!outcome.allowed) {
       state.code = outcome.code;
+      metrics?.limited(state.endpoint ?? '(service)', outcome.code);
       limitLog(`${state.endpoint === undefined ? SERVICE : `[ENDPOINT: ${state.endpoint}]`} ${outcome.code} (${outcome.detail})`, outcome.code);
       return writeLimited(res, outcome);
     }

@@ -12,6 +12,8 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { KeySetStatus } from '../keys/key-set.js';
+import type { RedisLimiterStats } from '../ratelimit/redis-limiter.js';
+import type { RevocationStatus } from '../revocation/store.js';
 
 export interface CacheStats {
   readonly size: number;
@@ -26,6 +28,10 @@ export interface MetricSources {
   cache(): CacheStats | undefined;
   /** Log lines dropped because the log reader fell behind. */
   droppedLogLines?(): number;
+  /** The revocation store's state. */
+  revocation?(): RevocationStatus | undefined;
+  /** The Redis rate limiters and their counts of answered and failed takes. */
+  redisLimiters?(): readonly { readonly scope: string; readonly stats: RedisLimiterStats }[];
   clock?: { now(): number };
 }
 
@@ -55,6 +61,8 @@ export interface RequestMetrics {
   endpoint(identity: EndpointIdentity): EndpointMetrics;
   /** Reloads, by result. */
   reloaded(ok: boolean): void;
+  /** A rate limit refused a request: `endpoint` is the template (or `(service)`), `code` the answer's. */
+  limited(endpoint: string, code: string): void;
 }
 
 export interface PrometheusMetrics extends RequestMetrics {
@@ -251,6 +259,58 @@ export function createPrometheusMetrics(sources: MetricSources, options: { proce
     });
   }
 
+  const limitedCounter = new Counter({
+    name: 'portcullis_rate_limited_total',
+    help: 'Requests refused by a rate limit, by endpoint template and answer (rate_limited 429, endpoint_rate_limited 503, rate_limiter_unavailable 503).',
+    labelNames: ['endpoint', 'code'] as const,
+    registers: [registry],
+  });
+  if (sources.revocation) {
+    const revocation = sources.revocation;
+    new Gauge({
+      name: 'portcullis_revocation_entries',
+      help: 'Revocations this instance enforces.',
+      registers: [registry],
+      // Over --workers: the worker that knows the fewest, so one that missed updates shows.
+      aggregator: 'min',
+      collect() {
+        this.set(revocation()?.size ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'portcullis_revocation_synced',
+      help: '1 while the revocation set is known to be complete (memory, or loaded and subscribed to Redis), else 0.',
+      registers: [registry],
+      aggregator: 'min',
+      collect() {
+        this.set(revocation()?.state === 'synced' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'portcullis_revocation_stale_seconds',
+      help: 'Seconds since the revocation store lost Redis (0 while synced); fail_closed refuses once it passes max_staleness.',
+      registers: [registry],
+      aggregator: 'max',
+      collect() {
+        const since = revocation()?.staleSince;
+        this.set(since === undefined ? 0 : Math.max(0, now() - since / 1000));
+      },
+    });
+  }
+  if (sources.redisLimiters) {
+    const limiters = sources.redisLimiters;
+    new Counter({
+      name: 'portcullis_ratelimit_redis_failures_total',
+      help: 'Rate-limit takes Redis did not answer (then fail_open decides), by limit scope and reason.',
+      labelNames: ['scope', 'reason'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { scope, stats } of limiters()) for (const [reason, count] of Object.entries(stats.failures)) this.labels(scope, reason).inc(count);
+      },
+    });
+  }
+
   function endpoint(identity: EndpointIdentity): EndpointMetrics {
     const { path, method } = identity;
     const byClass = STATUS_CLASSES.map((statusClass) => requests.labels(path, method, statusClass));
@@ -291,6 +351,7 @@ export function createPrometheusMetrics(sources: MetricSources, options: { proce
     registry,
     endpoint,
     reloaded: (ok) => reloads.labels(ok ? 'ok' : 'error').inc(),
+    limited: (endpoint, code) => limitedCounter.labels(endpoint, code).inc(),
     exposition: () => registry.metrics(),
     contentType: registry.contentType,
   };

@@ -181,6 +181,7 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
     const done = (outcome: LimitOutcome): void => {
       if (res.destroyed) return;
       if (!outcome.allowed) {
+        metrics?.limited(endpoint.path, outcome.code);
         writeLimited(res, outcome);
         return log(original, endpoint, outcome.status, outcome.code, startedAt, requestId);
       }
