@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { loadGatewayPlan } from '../config/load.js';
 import type { GatewayPlan } from '../config/compile.js';
 import { startGateway, type Gateway } from '../gateway/server.js';
+import { revocationEntryFor } from '../revocation/request.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import { loadIssuerSettings } from '../issuer/config.js';
 import { createIssuer, type Issuer } from '../issuer/issuer.js';
@@ -90,13 +91,23 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     for (const part of started.reverse()) await part.close();
   };
   try {
-    const issuerServer = await listenOrExplain(() => startIssuerServer(issuer, { host: HOST, port: ports.issuer, logger }), ports.issuer, 'issuer', '--issuer-port');
+    const ref: { gateway?: Gateway } = {};
+    // "Log out everywhere" from the issuer reaches the demo gateway's revocation set.
+    const onLogout = async (sub: string): Promise<{ before: number }> => {
+      const bound = ref.gateway?.bound();
+      if (bound?.revocation === undefined || bound.plan.revocation === undefined) throw new Error('the demo gateway has no auth/revoker');
+      const entry = revocationEntryFor({ kind: 'sub', value: sub }, bound.plan.revocation, Date.now() / 1000);
+      await bound.revocation.revoke(entry);
+      return { before: entry.before! };
+    };
+    const issuerServer = await listenOrExplain(() => startIssuerServer(issuer, { host: HOST, port: ports.issuer, logger, onLogout }), ports.issuer, 'issuer', '--issuer-port');
     started.push(issuerServer);
     const backend = await listenOrExplain(() => startEchoBackend({ host: HOST, port: ports.backend }), ports.backend, 'backend', '--backend-port');
     started.push(backend);
     const plan = loadDemoPlan(configPath, issuerServer.port, backend.port);
     const gateway = await listenOrExplain(() => startGateway(plan, { host: HOST, port: ports.gateway, logger }), ports.gateway, 'gateway', '--gateway-port');
     started.push(gateway);
+    ref.gateway = gateway;
     await gateway.ready();
 
     const tokens = await mintDemoTokens(issuer, issuerServer);

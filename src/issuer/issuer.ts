@@ -22,7 +22,7 @@ export interface ExchangeResult extends MintedToken {
 
 /** A refusal with the Descope-style error body the HTTP layer sends as is. */
 export class IssuerRequestError extends Error {
-  readonly status: 400 | 401 | 403 | 404 | 405 | 413 | 415;
+  readonly status: 400 | 401 | 403 | 404 | 405 | 413 | 415 | 501;
   readonly code: string;
   constructor(status: IssuerRequestError['status'], code: string, message: string) {
     super(message);

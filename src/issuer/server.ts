@@ -27,6 +27,11 @@ export interface IssuerServerOptions {
   logger?: Logger;
   /** Serve the published demo access key on a non-loopback host anyway (the CLI's --allow-demo-key-on-network). */
   allowDemoKeyOnNetwork?: boolean;
+  /**
+   * "Log out everywhere" for `POST /admin/logout {"sub": "alice"}`: revokes the subject's tokens issued
+   * so far wherever the gateways look (the demo: its gateway's revocation store). Unset: 501.
+   */
+  onLogout?: (sub: string) => Promise<{ before: number }>;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -77,6 +82,22 @@ export async function startIssuerServer(issuer: Issuer, options: IssuerServerOpt
         handler: async () => {
           const key = await issuer.rotate();
           return { kid: key.kid, alg: key.alg, published: issuer.keyStore.published().map((k) => k.kid) };
+        },
+      },
+    ],
+    [
+      '/admin/logout',
+      {
+        method: 'POST',
+        admin: true,
+        handler: async (_req, body) => {
+          const sub = (body as { sub?: unknown } | undefined)?.sub;
+          if (typeof sub !== 'string' || sub === '' || sub.length > 1024) throw new IssuerRequestError(400, 'bad_request', 'the body must be {"sub": "<user id>"}');
+          if (options.onLogout === undefined) {
+            throw new IssuerRequestError(501, 'not_configured', 'this issuer is not connected to a revocation store; use `portcullis revoke -c <gateway config> --sub <id>`');
+          }
+          const { before } = await options.onLogout(sub);
+          return { sub, revokedBefore: new Date(before * 1000).toISOString() };
         },
       },
     ],

@@ -2,8 +2,10 @@
  * A revocation as an operator asks for it (`portcullis revoke`, the admin
  * endpoint, the dev issuer's logout) turned into a stored entry under the
  * config's `auth/revoker` rules: the kind must be one `token_keys` names,
- * `before` defaults to now for the kinds that take it (log out everywhere:
- * tokens issued so far are dead, the next login works), and the entry
+ * `before` defaults to the end of the current second for the kinds that take
+ * it (log out everywhere: every token issued so far is dead, including one
+ * issued earlier in this second, since `iat` has whole seconds; a login from
+ * the next second on works), and the entry
  * expires when no token it can match is still valid: `TTL` (the longest token
  * lifetime) after the later of now and `before`.
  */
@@ -14,7 +16,7 @@ export interface RevocationRequest {
   readonly value: string;
   /** Kind `claim`: the claim name (e.g. `sid`). */
   readonly claim?: string;
-  /** Epoch seconds; default now. Ignored for `jti`. */
+  /** Epoch seconds: tokens with `iat` below it are revoked; default the next whole second. Ignored for `jti`. */
   readonly before?: number;
 }
 
@@ -43,7 +45,7 @@ export function revocationEntryFor(request: RevocationRequest, rules: Revocation
     throw new RevocationEntryError(`auth/revoker.token_keys (${rules.tokenKeys.join(', ')}) does not allow revoking by ${what}`);
   }
   const now = Math.floor(nowSeconds);
-  const before = request.kind === 'jti' ? undefined : (request.before ?? now);
+  const before = request.kind === 'jti' ? undefined : (request.before ?? now + 1);
   return parseRevocationEntry({
     kind: request.kind,
     value: request.value,

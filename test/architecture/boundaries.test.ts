@@ -35,7 +35,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   'adapters/middleware': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'http', 'revocation'],
   // The development issuer is an app of its own beside the product.
   issuer: ['lib', 'jwt', 'config', 'http'],
-  demo: ['lib', 'jwt', 'config', 'runtime', 'http', 'metrics', 'gateway', 'issuer'],
+  demo: ['lib', 'jwt', 'config', 'runtime', 'http', 'metrics', 'revocation', 'gateway', 'issuer'],
   cli: ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics', 'redis', 'revocation', 'ratelimit', 'admin', 'gateway', 'adapters/forward-auth', 'adapters/lambda', 'adapters/middleware', 'issuer', 'demo'],
   // src/index.ts, the library's public surface.
   '(root)': ['lib', 'jwt', 'keys', 'authorizer', 'config', 'runtime', 'routing', 'http', 'metrics', 'redis', 'revocation', 'ratelimit', 'adapters/forward-auth', 'adapters/lambda', 'adapters/middleware'],
