@@ -9,9 +9,12 @@
  * both the auth and the no-auth endpoint), bare forwarder, load generator.
  * Knobs: BENCH_ROUNDS (5), BENCH_DURATION_S (5), BENCH_CONNECTIONS (32),
  * BENCH_JSON=1 to also measure merging (json) endpoints, BENCH_ACCESS_LOG=0 to
- * measure the gateway without its access log.
+ * measure the gateway without its access log, BENCH_FEATURES=1 to also
+ * measure the auth endpoint on gateways with Prometheus metrics, with
+ * revocation (memory store, and a Redis store: needs redis-server), and with a
+ * Redis rate limit that never refuses, each as a ratio to the plain gateway.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -24,6 +27,10 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 /** Also measure json (merging) endpoints, for information. */
 const WITH_JSON = process.env.BENCH_JSON === '1';
+/** Also measure metrics, revocation and Redis rate limits. */
+const WITH_FEATURES = process.env.BENCH_FEATURES === '1';
+/** Revocations each revocation gateway holds, so the check does real lookups. */
+const REVOCATIONS = 1000;
 const SELF = fileURLToPath(import.meta.url);
 const UPSTREAM_BODY = JSON.stringify({ id: 42, name: 'portcullis', items: [1, 2, 3], ok: true });
 
@@ -66,9 +73,13 @@ async function runUpstream(): Promise<void> {
   report({ type: 'listening', port });
 }
 
+type Variant = 'plain' | 'metrics' | 'revocation-memory' | 'revocation-redis';
+
 interface GatewayArgs {
   upstreamPort: number;
   jwk: Record<string, unknown>;
+  variant: Variant;
+  redisUrl?: string;
 }
 
 async function runGateway(args: GatewayArgs): Promise<void> {
@@ -94,17 +105,55 @@ async function runGateway(args: GatewayArgs): Promise<void> {
     ...(auth ? { extra_config: { 'auth/validator': validator } } : {}),
     backend: [{ host: [upstream], url_pattern: '/data', encoding }],
   });
+  const redis = args.redisUrl === undefined ? {} : { redis: { connection_pools: [{ name: 'bench', url: args.redisUrl }] } };
+  const revoker =
+    args.variant === 'revocation-memory'
+      ? { 'auth/revoker': { token_keys: ['jti', 'sub'], TTL: 3600 } }
+      : args.variant === 'revocation-redis'
+        ? { 'auth/revoker': { token_keys: ['jti', 'sub'], TTL: 3600, connection_pool: 'bench' } }
+        : {};
+  // A limit that never refuses: what is measured is the Redis round trip on every request.
+  const limited = {
+    ...endpoint('/auth-limited', 'no-op', true),
+    extra_config: {
+      'auth/validator': validator,
+      'qos/ratelimit/router/redis': { client_max_rate: 1_000_000_000, client_capacity: 1_000_000_000, strategy: 'jwt', key: 'sub', connection_pool: 'bench' },
+    },
+  };
   const config = {
     version: 3,
     timeout: '5s',
-    endpoints: [endpoint('/auth', 'no-op', true), endpoint('/open', 'no-op', false), endpoint('/auth-json', 'json', true), endpoint('/open-json', 'json', false)],
+    extra_config: { ...redis, ...revoker },
+    endpoints: [
+      endpoint('/auth', 'no-op', true),
+      endpoint('/open', 'no-op', false),
+      endpoint('/auth-json', 'json', true),
+      endpoint('/open-json', 'json', false),
+      ...(args.variant === 'revocation-redis' ? [limited] : []),
+    ],
   };
   const { config: parsed } = parseConfigText(JSON.stringify(config), 'bench.json');
   // As `portcullis run` does (INFO access lines, synchronous writes batched per turn), to /dev/null here.
   const logger = createPinoLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: true }) });
   const accessLog = process.env.BENCH_ACCESS_LOG === '0' ? false : (createAccessLog(logger) ?? false);
-  const gateway = await startGateway(compileGateway(parsed), { host: '127.0.0.1', port: 0, logger, accessLog });
+  const ref: { gateway?: Awaited<ReturnType<typeof startGateway>> } = {};
+  let metrics;
+  if (args.variant === 'metrics') {
+    const { createPrometheusMetrics } = await import('../src/metrics/prometheus.js');
+    const { boundPlanSources } = await import('../src/metrics/sources.js');
+    metrics = createPrometheusMetrics(boundPlanSources(() => ref.gateway?.bound(), () => 0));
+  }
+  const gateway = await startGateway(compileGateway(parsed), { host: '127.0.0.1', port: 0, logger, accessLog, ...(metrics ? { metrics } : {}) });
+  ref.gateway = gateway;
   await gateway.ready();
+  const store = gateway.bound().revocation;
+  if (store !== undefined) {
+    await store.ready();
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    for (let i = 0; i < REVOCATIONS; i++) await store.revoke({ kind: i % 10 === 0 ? 'sub' : 'jti', value: `revoked-${i}`, expiresAt });
+    // Redis: every instance gets the entries through pub/sub; wait until this one holds them all.
+    while (store.status().size < REVOCATIONS) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   report({ type: 'listening', port: gateway.port });
 }
 
@@ -221,11 +270,22 @@ async function orchestrate(): Promise<void> {
     const upstream = spawnRole(['upstream']);
     children.push(upstream.child);
     const upstreamPort = await portOf(upstream);
-    const gateway = spawnRole(['gateway', JSON.stringify({ upstreamPort, jwk } satisfies GatewayArgs)]);
+    const gateway = spawnRole(['gateway', JSON.stringify({ upstreamPort, jwk, variant: 'plain' } satisfies GatewayArgs)]);
     const bare = spawnRole(['bare', String(upstreamPort)]);
     children.push(gateway.child, bare.child);
     const gatewayPort = await portOf(gateway);
     const barePort = await portOf(bare);
+    const featurePorts = new Map<Variant, number>();
+    if (WITH_FEATURES) {
+      const redis = startRedis();
+      children.push(redis.child);
+      const redisUrl = await redis.url;
+      for (const variant of ['metrics', 'revocation-memory', 'revocation-redis'] as const) {
+        const spawned = spawnRole(['gateway', JSON.stringify({ upstreamPort, jwk, variant, redisUrl } satisfies GatewayArgs)]);
+        children.push(spawned.child);
+        featurePorts.set(variant, await portOf(spawned));
+      }
+    }
 
     const auth = { authorization: `Bearer ${token}` };
     const main = [
@@ -233,12 +293,22 @@ async function orchestrate(): Promise<void> {
       { name: 'gateway, no auth (no-op)', url: `http://127.0.0.1:${gatewayPort}/open`, headers: {} },
       { name: 'bare node:http + undici', url: `http://127.0.0.1:${barePort}/data`, headers: {} },
     ];
-    const extra = WITH_JSON
+    const extra: { name: string; url: string; headers: Record<string, string> }[] = WITH_JSON
       ? [
           { name: 'gateway + auth (json)', url: `http://127.0.0.1:${gatewayPort}/auth-json`, headers: auth },
           { name: 'gateway, no auth (json)', url: `http://127.0.0.1:${gatewayPort}/open-json`, headers: {} },
         ]
       : [];
+    const at = (variant: Variant, path: string) => `http://127.0.0.1:${featurePorts.get(variant)}${path}`;
+    const features = WITH_FEATURES
+      ? [
+          { name: 'auth + metrics', url: at('metrics', '/auth'), headers: auth },
+          { name: 'auth + revocation (memory)', url: at('revocation-memory', '/auth'), headers: auth },
+          { name: 'auth + revocation (redis)', url: at('revocation-redis', '/auth'), headers: auth },
+          { name: 'auth + rate limit (redis)', url: at('revocation-redis', '/auth-limited'), headers: auth },
+        ]
+      : [];
+    extra.push(...features);
     const cases = [...main, ...extra];
     const results = new Map<string, LoadResult[]>(cases.map((c) => [c.name, []]));
 
@@ -271,9 +341,37 @@ async function orchestrate(): Promise<void> {
     console.log(`  auth / no-auth (no-op)   ${authRatio.toFixed(3)}  target >= 0.9  ${authRatio >= 0.9 ? 'met' : 'MISSED'}`);
     console.log(`  no-auth / bare (no-op)   ${bareRatio.toFixed(3)}  target >= 0.8  ${bareRatio >= 0.8 ? 'met' : 'MISSED'}`);
     if (WITH_JSON) console.log(`  auth / no-auth (json)    ${pairedRatio(extra[0]!.name, extra[1]!.name).toFixed(3)}  (information)`);
+    const base = main[0]!.name;
+    const targets: Record<string, number | undefined> = {
+      'auth + metrics': 0.95,
+      'auth + revocation (memory)': 0.95,
+      'auth + revocation (redis)': 0.95,
+      'auth + rate limit (redis)': undefined,
+    };
+    for (const c of features) {
+      const ratio = pairedRatio(c.name, base);
+      const target = targets[c.name];
+      console.log(`  ${`${c.name} / auth`.padEnd(34)} ${ratio.toFixed(3)}  ${target === undefined ? '(information)' : `target >= ${target}  ${ratio >= target ? 'met' : 'MISSED'}`}`);
+    }
   } finally {
     for (const child of children) child.kill();
   }
+}
+
+/** A throwaway redis-server for the Redis cases: no persistence, a free port, stopped with the bench. */
+function startRedis(): { child: ChildProcess; url: Promise<string> } {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = new Promise<string>((resolve, reject) => {
+    let output = '';
+    child.on('error', () => reject(new Error('BENCH_FEATURES=1 needs redis-server (apt-get install redis-server)')));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) resolve(`redis://127.0.0.1:${port}`);
+    });
+    child.on('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output.slice(-300)}`)));
+  });
+  return { child, url };
 }
 
 async function loadShort(url: string, headers: Record<string, string>): Promise<void> {
