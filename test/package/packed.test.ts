@@ -96,10 +96,17 @@ const maybeMine: RequestAuth<MyClaims> | undefined = maybe.authOf({} as express.
 const hook = createFastifyHook<MyClaims>(validator, { onDeny: async (error, request, reply) => void request.log.warn({ code: error.code }) });
 const fastify = Fastify();
 fastify.get('/me', { onRequest: hook }, hook.handler(async (request) => ({ email: request.auth.claims.email })));
-void fastify.register(portcullisFastify, { validator, denial: 'error', optional: true });
+void fastify.register(portcullisFastify, { validator, denial: 'error', optional: true, authorizer: { logger: fastify.log } });
 
 withAuthorization<MyClaims>(validator, (req, res) => void res.end(req.auth.claims.email));
 withAuthorization<MyClaims>(validator, (req, res) => void res.end(req.auth?.claims.email ?? ''), { optional: true });
+
+// As docs/library.md writes them.
+app.get('/orders', auth, (req, res) => res.json({ user: req.auth?.claims.sub }));
+app.get('/t/:tenant', auth, (req, res) => res.json({ roles: auth.authOf(req).claims.roles, tenant: req.params.tenant }));
+const feedHook = createFastifyHook<MyClaims>(validator, { optional: true });
+fastify.get('/feed', { onRequest: feedHook }, feedHook.handler(async (request) => ({ who: request.auth?.claims.sub ?? null })));
+fastify.addHook('onRequest', feedHook);
 
 const lambdaConfig: LambdaAuthorizerConfig = { validator, response: 'simple' };
 export const handler = createLambdaAuthorizer(lambdaConfig);
@@ -331,6 +338,7 @@ describe('the packed package', () => {
       platform: 'node',
       target: 'node20',
       format: 'esm',
+      minify: true,
       logLevel: 'silent',
       banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
     });

@@ -1,12 +1,14 @@
 /**
- * What every Node middleware shares: building (or reusing) the core
- * authorizer, and on an allow, the request's `auth` plus the gateway's header
- * rule applied to the request itself: client-sent copies of the propagated
- * claim headers (in any spelling, `X_User` too) and other spellings of the
- * checked tenant header are removed and the verified values set, so handler
- * code that reads `x-user` sees what a backend behind the gateway would see.
- * Node exposes the request headers three ways (`headers`, `headersDistinct`,
- * `rawHeaders`); all three are cleaned, so no view keeps a client's value.
+ * What every Node middleware shares: reading its options and building (or
+ * reusing) the core authorizer, and on an allow, the request's `auth` plus the
+ * gateway's header rule applied to the request itself: client-sent copies of
+ * the propagated claim headers (in any spelling, `X_User` too) and other
+ * spellings of the checked tenant header are removed and the verified values
+ * set, so handler code that reads `x-user` sees what a backend behind the
+ * gateway would see. An anonymous request (optional mode) gets the removal
+ * too. Node exposes the request headers three ways (`headers`,
+ * `headersDistinct`, `rawHeaders`); all three are cleaned, so no view keeps a
+ * client's value.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { createStripRule, type StripRule } from '../../authorizer/identity-headers.js';
