@@ -220,6 +220,28 @@ describe('Express', () => {
     }
   });
 
+  test('an onDeny that throws a non-Error ("route") cannot skip to another, unguarded route', async () => {
+    const guard = portcullisExpress(validator(), {
+      onDeny: () => {
+        // Express reads next('route') as "go to the next matching route".
+        throw 'route';
+      },
+    });
+    const app = express();
+    app.set('env', 'test');
+    app.get('/x', guard, (_req, res) => void res.send('guarded'));
+    app.get('/x', (_req, res) => void res.send('the unguarded twin'));
+    const server = await listen(createServer(app));
+    try {
+      const answer = await get(`${server.url}/x`);
+      assert.equal(answer.status, 500);
+      assert.ok(!answer.text.includes('unguarded'), answer.text);
+    } finally {
+      await server.close();
+      guard.close();
+    }
+  });
+
   test('handler(fn) and authOf refuse a request the middleware never saw (a wiring mistake fails closed)', async () => {
     const guard = portcullisExpress<ShopClaims>(validator());
     const app = express();
@@ -334,6 +356,25 @@ describe('Fastify', () => {
       const bad = await get(`${url}/feed`, { authorization: 'Bearer a.b.c' });
       assert.equal(bad.status, 401);
       assert.deepEqual(bad.json(), { custom: 'token_malformed' });
+    } finally {
+      await app.close();
+      hook.close();
+    }
+  });
+
+  test('an onDeny that throws a string is a 500, never the string as a 200 body', async () => {
+    const hook = createFastifyHook(validator(), {
+      onDeny: () => {
+        throw 'oops';
+      },
+    });
+    const app = Fastify();
+    app.get('/x', { onRequest: hook }, async () => 'secret');
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const answer = await get(`${url}/x`);
+      assert.equal(answer.status, 500);
+      assert.ok(!answer.text.includes('secret'));
     } finally {
       await app.close();
       hook.close();

@@ -192,21 +192,30 @@ export function stripClientIdentity(req: NodeRequestHeaders, authorizer: Authori
 
 /**
  * Runs an app's `onDeny`, then the built-in handling unless it answered. A throw or rejection goes to
- * `fail` (the framework's error path): the request is denied either way, and the handler never runs.
+ * `fail` (the framework's error path) as an Error: the request is denied either way, and the handler
+ * never runs.
  */
-export function runOnDeny(call: () => unknown, answered: () => boolean, fallback: () => void, fail: (error: unknown) => void): void {
+export function runOnDeny(call: () => unknown, answered: () => boolean, fallback: () => void, fail: (error: Error) => void): void {
   let pending: unknown;
   try {
     pending = call();
   } catch (error) {
-    fail(error);
+    fail(asError(error));
     return;
   }
   const finish = (): void => {
     if (!answered()) fallback();
   };
-  if (isThenable(pending)) pending.then(finish, fail);
+  if (isThenable(pending)) pending.then(finish, (error: unknown) => fail(asError(error)));
   else finish();
+}
+
+/**
+ * What an `onDeny` threw, as an Error. Anything else could mean something else downstream: Express reads
+ * `next('route')` as "skip to the next route", which may be unguarded; Fastify sends a string as a 200 body.
+ */
+export function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error('portcullis: onDeny threw a value that is not an Error');
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -20,6 +20,7 @@ import { denialHeaders } from '../../http/response.js';
 import { PortcullisAuthError } from './auth-error.js';
 import {
   acceptRequest,
+  asError,
   authOf,
   authorizeNode,
   createGuard,
@@ -112,7 +113,7 @@ export function createFastifyHook(source: AuthorizerSource, options: FastifyHook
       try {
         await onDeny(error, request, reply);
       } catch (thrown) {
-        if (!reply.sent) await reply.send(thrown);
+        if (!reply.sent) await reply.send(asError(thrown));
         return;
       }
       if (reply.sent) return;
