@@ -1,7 +1,11 @@
-// Builds the Lambda authorizer as one self-contained file with esbuild (which
-// the repo already has through tsx): `node scripts/build-lambda.mjs [--outdir DIR]`
-// writes DIR/index.mjs (default dist/lambda) exporting `handler`. Deploy it with
-// a portcullis-lambda.json beside it, or the config in PORTCULLIS_LAMBDA_CONFIG.
+// Builds the Lambda authorizer from this checkout as one self-contained file
+// with esbuild (which the repo already has through tsx):
+// `node scripts/build-lambda.mjs [--outdir DIR]` writes DIR/index.mjs (default
+// dist/lambda) exporting `handler`. Deploy it with a portcullis-lambda.json
+// beside it, or the config in PORTCULLIS_LAMBDA_CONFIG. This script is not in
+// the published package: users bundle `portcullis/lambda/handler` with their
+// own bundler and these same options (docs/library.md, "Lambda"), which
+// test/package/packed.test.ts does from a packed tarball.
 import { build } from 'esbuild';
 import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

@@ -22,9 +22,20 @@ export { ValidatorSchema, type ValidatorConfig } from './config/validator-schema
 export { ConfigError, type ConfigIssue } from './config/validate.js';
 export { startForwardAuth, createForwardAuthHandler, FORWARD_AUTH_BODIES, type ForwardAuthOptions, type ForwardAuthServer, type ForwardAuthHandler } from './adapters/forward-auth/server.js';
 export { FORWARD_AUTH_PROXIES, type ForwardAuthProxy } from './adapters/forward-auth/original-request.js';
-export { createLambdaAuthorizer, KeysUnavailableError, UNAUTHORIZED_MESSAGE, type LambdaAuthorizerConfig, type LambdaAuthorizerOptions, type LambdaAuthorizerHandler } from './adapters/lambda/authorizer.js';
+export { createLambdaAuthorizer, KeysUnavailableError, AllowTooWideError, UNAUTHORIZED_MESSAGE, type LambdaAuthorizerConfig, type LambdaAuthorizerOptions, type LambdaAuthorizerHandler } from './adapters/lambda/authorizer.js';
 export type { LambdaAuthorizerEvent, TokenAuthorizerEvent, RequestAuthorizerEvent, RequestAuthorizerEventV2 } from './adapters/lambda/events.js';
 export type { LambdaAuthorizerResult, IamPolicyResult, SimpleResult, AuthorizerContext } from './adapters/lambda/response.js';
-export { portcullisMiddleware, withAuthorization, type NodeMiddleware, type AuthorizedRequest } from './adapters/middleware/node.js';
-export type { RequestAuth, AuthorizerSource } from './adapters/middleware/core.js';
-// Express and Fastify live at `portcullis/express` and `portcullis/fastify`, so their types are needed only by their users.
+export { createLambdaAuthorizerFromEnv } from './adapters/lambda/from-env.js';
+export {
+  portcullisMiddleware,
+  withAuthorization,
+  type NodeMiddleware,
+  type NodeMiddlewareOptions,
+  type WithAuthorizationOptions,
+  type GuardedListener,
+  type AuthorizedRequest,
+} from './adapters/middleware/node.js';
+export type { RequestAuth, AuthorizerSource, AuthOf, WithAuth, GuardOptions, DenialMode } from './adapters/middleware/core.js';
+export { PortcullisAuthError, type DenialFields } from './adapters/middleware/auth-error.js';
+// Express, Fastify and Lambda also live at `portcullis/express`, `portcullis/fastify` and `portcullis/lambda`:
+// the first two so their types are needed only by their users, the last so a bundle holds only the Lambda door.
