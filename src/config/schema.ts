@@ -35,7 +35,7 @@ const RateLimitProperties = {
     }),
   ),
   key: Type.Optional(Type.String({ minLength: 1, description: 'The header, parameter or claim the strategy reads (for ip: an optional forwarding header).' })),
-  ratelimit_headers: Type.Optional(Type.Boolean({ description: 'portcullis: advertise the client policy with the IETF RateLimit fields (default false).' })),
+  ratelimit_headers: Type.Optional(Type.Boolean({ description: 'portcullis: advertise the client policy with the IETF RateLimit fields (default true; false answers as KrakenD does, without them).' })),
   num_shards: NOT_APPLIED('the memory limiter needs no shards.'),
   cleanup_period: NOT_APPLIED('idle client buckets are forgotten least recently used first.'),
   cleanup_threads: NOT_APPLIED('there are no cleanup threads.'),

@@ -16,6 +16,12 @@
  * in flight are applied at once and again after the reloaded set replaces the
  * old one, so the swap cannot drop them. Only then is the state `synced`.
  *
+ * The reloaded set is what Redis holds merged with what this instance already
+ * enforces: entries are only ever added and expire on their own, so a Redis
+ * that comes back with less (restarted without persistence, a replica behind)
+ * must not un-revoke a token. That is logged; instances started after the loss
+ * do not know those entries, so Redis should run with persistence.
+ *
  * When the subscriber is lost the last set keeps being enforced, the state
  * becomes `stale` and `staleSince` records when; `isFresh` lets `fail_closed`
  * refuse requests once that is longer ago than a bound. A PING on the
@@ -213,7 +219,11 @@ export function createRedisRevocationStore(options: RedisRevocationStoreOptions)
         if (own !== generation || closed) return;
         const { entries, skipped } = parseHash(hash);
         if (skipped > 0) logger.warn({ redis: address, skipped }, 'skipped malformed revocation entries in Redis');
-        set.replaceAll(entries);
+        const held = set.entries().filter((entry) => entry.expiresAt > clock.now() / 1000);
+        const inRedis = new Set(entries.map(entryKey));
+        const lost = held.filter((entry) => !inRedis.has(entryKey(entry))).length;
+        if (lost > 0) logger.warn({ redis: address, lost }, 'redis holds fewer revocations than this instance enforces (restarted without persistence?); they stay enforced here');
+        set.replaceAll([...held, ...entries]);
         for (const entry of pending) set.apply(entry);
         pending = undefined;
         set.purgeExpired(clock.now() / 1000);

@@ -45,6 +45,9 @@ export function revocationEntryFor(request: RevocationRequest, rules: Revocation
     throw new RevocationEntryError(`auth/revoker.token_keys (${rules.tokenKeys.join(', ')}) does not allow revoking by ${what}`);
   }
   const now = Math.floor(nowSeconds);
+  // `iat` has whole seconds and the set revokes `iat < before`: "now" must be the end of the current
+  // second, or a token issued earlier in it (a login just before the logout) would stay valid. A login
+  // later in that same second is refused too; fail closed, the next second works.
   const before = request.kind === 'jti' ? undefined : (request.before ?? now + 1);
   return parseRevocationEntry({
     kind: request.kind,

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { buildGatewayJsonSchema, renderGatewayJsonSchema, SCHEMA_FILE, SCHEMA_ID } from '../../scripts/write-schema.js';
-import { SEED_CONFIG } from './helpers.js';
+import { compileGateway } from '../../src/config/compile.js';
+import { RateLimitSchema, RedisRateLimitSchema, type GatewayConfig } from '../../src/config/schema.js';
+import { configWith, SEED_CONFIG } from './helpers.js';
 
 describe('schema/portcullis.schema.json', () => {
   it('is the file scripts/write-schema.ts generates (run: node --import tsx scripts/write-schema.ts)', () => {
@@ -18,5 +20,13 @@ describe('schema/portcullis.schema.json', () => {
     assert.equal(validate(SEED_CONFIG), true);
     assert.equal(validate({ ...SEED_CONFIG, version: 2 }), false);
     assert.equal(validate({ ...SEED_CONFIG, unknown_root_key: 1 }), false);
+  });
+
+  it('states the default of ratelimit_headers that the compiler applies (on)', () => {
+    const plan = compileGateway(configWith({ extra_config: { 'qos/ratelimit/router': { client_max_rate: 5 } } }) as GatewayConfig);
+    assert.equal(plan.endpoints[0]!.rateLimits[0]!.headers, true);
+    for (const schema of [RateLimitSchema, RedisRateLimitSchema]) {
+      assert.match(String(schema.properties.ratelimit_headers.description), /\(default true[;)]/);
+    }
   });
 });

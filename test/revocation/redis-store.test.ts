@@ -320,6 +320,27 @@ describe('Redis revocation store', { skip }, () => {
     assert.equal(b!.set.isRevoked({ sub: 'U-after-outage' }), true);
   });
 
+  it('a Redis that comes back empty does not un-revoke: every instance keeps enforcing what it held, and says Redis lost it', async () => {
+    const prefix = `lost${++prefixCounter}:`;
+    const [a, b] = await fleet(2, { prefix });
+    const seen = applied(b!, 'U-lost');
+    await a!.revoke({ kind: 'sub', value: 'U-lost', expiresAt: nowSeconds() + 3600 });
+    await seen;
+    const stale = Promise.all([reachState(a!, 'stale'), reachState(b!, 'stale')]);
+    // No save: the server comes back without the entry, as after a crash without persistence.
+    await server.stop();
+    await stale;
+    const reloaded = Promise.all([a!, b!].map((store) => waitFor(store, (event) => event.type === 'reloaded')));
+    await server.restart();
+    await reloaded;
+    assert.equal(await rawRedisCommand(server.port, 'HLEN', `${prefix}revocations`), ':0\r\n', 'Redis lost the entry');
+    for (const store of [a!, b!]) {
+      assert.equal(store.status().state, 'synced');
+      assert.equal(store.set.isRevoked({ sub: 'U-lost', iat: nowSeconds() }), true, 'a revocation seen once stays enforced');
+    }
+    assert.match(logger.text(), /redis holds fewer revocations than this instance enforces/);
+  });
+
   it('a frozen Redis is noticed by the health check: the store turns stale, and synced again once Redis answers', async () => {
     const store = createRedisRevocationStore({
       redis: { url: server.url, connectTimeoutMs: 300, commandTimeoutMs: 200, maxReconnectDelayMs: 100, logger, name: 'health' },

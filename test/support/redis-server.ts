@@ -1,8 +1,11 @@
 /**
  * A real redis-server for tests: one process on a free 127.0.0.1 port, in its
- * own temp dir, with persistence off, stopped by its pid. `restart()` brings
- * it back on the same port (empty, as after a crash without persistence,
- * unless the test `save()`d first) so reconnect tests see a real outage; `pause()`/`resume()` freeze it
+ * own temp dir, with persistence off (or an append-only file, `appendOnly`),
+ * stopped by its pid. `restart()` brings it back on the same port (empty, as
+ * after a crash without persistence, unless the test `save()`d first or the
+ * append-only file holds the writes) so reconnect tests see a real outage;
+ * `kill()` is the crash itself (SIGKILL: no shutdown save, no goodbye to the
+ * clients beyond the kernel closing the sockets); `pause()`/`resume()` freeze it
  * (SIGSTOP/SIGCONT) for tests of a Redis that accepts but never answers.
  *
  * redis-server comes from the distribution (.ci/run installs it). Without it
@@ -34,6 +37,8 @@ export interface RedisServer {
   readonly pid: number;
   /** SIGTERM by pid, waits for the exit. The port stays reserved for `restart`. */
   stop(): Promise<void>;
+  /** SIGKILL by pid (a crash), waits for the exit; `restart` brings it back. */
+  kill(): Promise<void>;
   /** Starts a new, empty redis-server on the same port and waits for PING. */
   restart(): Promise<void>;
   /** SIGSTOP: the server keeps its connections but answers nothing. */
@@ -52,6 +57,8 @@ export interface RedisServerOptions {
   readonly password?: string;
   /** Data dir to use (and load dump.rdb from) instead of a new temp dir; it is not removed on close. */
   readonly dir?: string;
+  /** Every write goes to an append-only file, fsynced, so it survives a crash and `restart` loads it. */
+  readonly appendOnly?: boolean;
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
@@ -68,7 +75,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     const proc = spawn(
       bin,
       [
-        '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
+        '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+        ...(options.appendOnly === true ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']), '--protected-mode', 'yes', '--loglevel', 'warning',
         ...(options.password !== undefined ? ['--requirepass', options.password] : []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -89,6 +97,14 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     await exited;
   };
 
+  const kill = async (): Promise<void> => {
+    const proc = child;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGKILL');
+    await exited;
+  };
+
   await launch();
   return {
     port,
@@ -97,6 +113,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       return child!.pid!;
     },
     stop,
+    kill,
     async restart() {
       await stop();
       await launch();
