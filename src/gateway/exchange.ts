@@ -35,6 +35,8 @@ export interface EndpointRuntime {
   readonly strip: StripRule;
   /** Request metrics, when they are on. */
   readonly metrics: EndpointMetrics | undefined;
+  /** The gateway answers CORS itself (`security/cors`): a no-op backend's CORS headers give way to it. */
+  readonly gatewayCors: boolean;
 }
 
 export class Exchange {
