@@ -71,7 +71,9 @@ export function createCors(plan: CorsPlan, logger: Logger): Cors {
     const verdict = preflightVerdict(req, res, origin, requestedMethod);
     log?.(`preflight ${verdict}`, { origin, method: requestedMethod, headers: req.headers['access-control-request-headers'] });
     if (plan.optionsPassthrough) return false;
-    res.writeHead(plan.optionsSuccessStatus);
+    // 204 carries no framing header at all (RFC 9110 §8.6); any other status says its body is empty.
+    if (plan.optionsSuccessStatus === 204) res.writeHead(204);
+    else res.writeHead(plan.optionsSuccessStatus, { 'content-length': '0' });
     res.end();
     return true;
   }
