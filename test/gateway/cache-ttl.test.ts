@@ -68,7 +68,7 @@ describe('gateway: cache_ttl', () => {
 
   const get = (path: string, headers: Record<string, string> = {}) => call(`${gateway.url}${path}`, { headers });
 
-  it('sets public, max-age from the endpoint or the root on complete answers', async () => {
+  it('sets public, max-age from the endpoint or the root on complete answers with data, and nothing on the others', async () => {
     const root = await get('/public');
     assert.equal(root.status, 200);
     assert.equal(root.headers['x-krakend-completed'], 'true');
@@ -76,9 +76,8 @@ describe('gateway: cache_ttl', () => {
     assert.equal(root.headers.vary, undefined);
     assert.equal((await get('/short')).headers['cache-control'], 'public, max-age=90');
     assert.equal((await get('/off')).headers['cache-control'], undefined);
-  });
 
-  it('sets nothing on partial, failed, backend-forbidden, empty or no-op answers', async () => {
+    // Nothing on partial, failed, backend-forbidden, empty or no-op answers.
     const partial = await get('/partial');
     assert.equal(partial.status, 200);
     assert.equal(partial.headers['x-krakend-completed'], 'false');

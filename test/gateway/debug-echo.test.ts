@@ -57,15 +57,12 @@ describe('gateway: /__debug/ and /__echo/', () => {
     await jwks.close();
   });
 
-  it('are off by default: 404, as any unknown path', async () => {
+  it('are off by default (404); switched on by a reload, they serve KrakenD configs whose backend is the gateway itself', async () => {
     for (const path of ['/__debug/', '/__echo/', '/__debug']) {
       const answer = await call(`${gateway.url}${path}`);
       assert.equal(answer.status, 404, path);
       assert.deepEqual(answer.json(), { error: 'not_found' });
     }
-  });
-
-  it('serve KrakenD configs whose backend is the gateway itself once switched on by a reload', async () => {
     await gateway.reload(planFrom(selfConfig(gateway.url), { limits: { maxBodySize: 64 } }));
     for (const path of ['/', '/static']) {
       const answer = await call(`${gateway.url}${path}`);
