@@ -110,7 +110,7 @@ describe('gateway: cache_ttl', () => {
 
   it('on a public endpoint, is private only when the request carries credentials the backend receives', async () => {
     assert.equal((await get('/forwarded')).headers['cache-control'], 'public, max-age=3600');
-    for (const headers of [{ authorization: 'Basic dTpw' }, { cookie: 'sid=1' }]) {
+    for (const headers of [{ authorization: 'Basic dTpw' }, { cookie: 'sid=1' }] as Record<string, string>[]) {
       const answer = await get('/forwarded', headers);
       assert.equal(answer.headers['cache-control'], 'private, max-age=3600', JSON.stringify(headers));
       assert.equal(answer.headers.vary, 'Authorization, Cookie');

@@ -103,7 +103,7 @@ describe('gateway: CORS', () => {
   });
 
   it('refuses by leaving the headers out, never by an error status: origin, method, header, and an Origin that is a list', async () => {
-    const refused = [
+    const refused: Record<string, string>[] = [
       { origin: 'http://evil.example', 'access-control-request-method': 'GET' },
       { origin: 'https://example.com.evil.net', 'access-control-request-method': 'GET' },
       { origin: `${APP}, https://a.example.com`, 'access-control-request-method': 'GET' },
