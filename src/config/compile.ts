@@ -163,7 +163,8 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
     outputEncoding,
     backends: Object.freeze(backends),
     auth,
-    cache: compileCache(cacheTtlMs ?? 0, auth, inputHeaders, extra?.[CACHE_KEY]?.public_with_credentials === true),
+    // A no-op answer is the backend's, headers included (its own Cache-Control passes through), as in lura.
+    cache: outputEncoding === 'no-op' ? undefined : compileCache(cacheTtlMs ?? 0, auth, inputHeaders, extra?.[CACHE_KEY]?.public_with_credentials === true),
     label: `[ENDPOINT: ${path}]`,
   });
 }

@@ -100,7 +100,7 @@ describe('security/cors in the config', () => {
 });
 
 describe('cache_ttl in the config', () => {
-  it('takes the endpoint value, else the root one; "0s" on an endpoint turns it off; whole seconds, truncated', () => {
+  it('takes the endpoint value, else the root one; "0s" on an endpoint turns it off; whole seconds, truncated; never on no-op', () => {
     const plan = compile({
       version: 3,
       cache_ttl: '1h',
@@ -109,11 +109,13 @@ describe('cache_ttl in the config', () => {
         { endpoint: '/root', backend: [{ url_pattern: '/' }] },
         { endpoint: '/own', cache_ttl: '1500ms', backend: [{ url_pattern: '/' }] },
         { endpoint: '/off', cache_ttl: '0s', backend: [{ url_pattern: '/' }] },
+        { endpoint: '/raw', output_encoding: 'no-op', backend: [{ url_pattern: '/' }] },
       ],
     });
     assert.equal(plan.endpoints[0]!.cache!.publicValue, 'public, max-age=3600');
     assert.equal(plan.endpoints[1]!.cache!.publicValue, 'public, max-age=1');
     assert.equal(plan.endpoints[2]!.cache, undefined);
+    assert.equal(plan.endpoints[3]!.cache, undefined);
     assert.equal(compile(configWith()).endpoints[0]!.cache, undefined);
   });
 
