@@ -128,12 +128,17 @@ describe('gateway: /__debug/ and /__echo/', () => {
     for (const secret of [token, 's3cr3t', 'dark', 'c2VydmljZTpzZWNyZXQ=']) assert.ok(!answer.text.includes(secret), secret);
   });
 
-  it('/__echo/ keeps header names that are object keys as data, and refuses a body over the limit', async () => {
+  it('/__echo/ keeps header names that are object keys as data, echoes malformed escapes as sent, and refuses a body over the limit', async () => {
     const odd = await rawCall(`${gateway.url}/__echo/`, { headers: Object.fromEntries([['__proto__', 'x'], ['authorization', 'opaque']]) as Record<string, string> });
     assert.equal(odd.status, 200);
     const echo = odd.json<Echo>();
     assert.deepEqual(echo.req_headers.__proto__, ['x']);
     assert.deepEqual(echo.req_headers.Authorization, ['[redacted]']);
+    // Malformed escapes are echoed as sent, never a 500.
+    const malformed = await call(`${gateway.url}/__echo/%E0%A4%A?%E0%A4%A=1`);
+    assert.equal(malformed.status, 200);
+    assert.equal(malformed.json<Echo>().req_uri_details.path, '/__echo/%E0%A4%A');
+    assert.equal(malformed.json<Echo>().req_uri, '/__echo/%E0%A4%A?%E0%A4%A=1');
     const big = await call(`${gateway.url}/__echo/`, { method: 'POST', body: 'x'.repeat(65) });
     assert.equal(big.status, 413);
     assert.deepEqual(big.json(), { error: 'request_body_too_large' });
