@@ -64,6 +64,7 @@ export async function runForwardAuth(options: ForwardAuthCliOptions, context: Cl
     const sourceIssues = checkPlanSources(plan);
     if (sourceIssues.length > 0) throw new ConfigError(sourceIssues);
     for (const issue of loaded.warnings) logger.warn(`[SERVICE: Config] ${issue.path}: ${issue.message}`);
+    for (const note of gatewayOnlyNotes(plan)) logger.warn(`[SERVICE: ForwardAuth] ${note}`);
   } catch (error) {
     printConfigError(error, context.io);
     return 1;
@@ -123,6 +124,20 @@ export async function runForwardAuth(options: ForwardAuthCliOptions, context: Cl
   logger.info('[SERVICE: ForwardAuth] stopped');
   await flushLogger(logger);
   return 0;
+}
+
+/**
+ * What a gateway config asks for that only the gateway does. CORS is the one
+ * that bites: the proxy sends forward-auth every request, preflights included,
+ * and a preflight carries no token, so the proxy must answer it first.
+ */
+export function gatewayOnlyNotes(plan: GatewayPlan): string[] {
+  const notes: string[] = [];
+  if (plan.cors !== undefined) {
+    notes.push('security/cors is not applied by forward-auth: answer CORS preflights in the proxy, before its auth subrequest (a preflight carries no token, so it would be refused)');
+  }
+  if (plan.debugEndpoint || plan.echoEndpoint) notes.push('debug_endpoint and echo_endpoint are not served by forward-auth (the gateway only)');
+  return notes;
 }
 
 function parsePrefix(value: string): string {

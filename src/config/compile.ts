@@ -7,13 +7,17 @@
  */
 import type { EndpointPolicy } from '../authorizer/policy.js';
 import { parseDurationMs } from '../lib/duration.js';
+import { canonicalHeaderName } from '../lib/headers.js';
+import { compileCors } from './compile-cors.js';
 import { compileValidator } from './compile-validator.js';
 import { compileRateLimit, compileRedisPools, compileRevocation } from './compile-fleet.js';
 import {
+  CACHE_KEY,
   GATEWAY_DEFAULTS,
   VALIDATOR_KEY,
   VALIDATOR_V1_KEY,
   type BackendPlan,
+  type CachePlan,
   type Encoding,
   type EndpointPlan,
   type GatewayPlan,
@@ -26,7 +30,7 @@ import {
 import type { BackendConfig, EndpointConfig, GatewayConfig } from './schema.js';
 import { ConfigError, jsonPath, type ConfigIssue } from './validate.js';
 
-export type { BackendPlan, Encoding, EndpointPlan, GatewayPlan, MetricsPlan, ResponseBufferLimits, ServerLimits, UrlPart } from './plan.js';
+export type { BackendPlan, CachePlan, CorsPlan, Encoding, EndpointPlan, GatewayPlan, MetricsPlan, OriginWildcard, ResponseBufferLimits, ServerLimits, UrlPart } from './plan.js';
 export { GATEWAY_DEFAULTS, VALIDATOR_KEY, VALIDATOR_V1_KEY } from './plan.js';
 
 /** lura's `endpointURLKeysPattern`: a parameter is a whole segment `{name}`. */
@@ -49,6 +53,7 @@ export function compileGateway(config: GatewayConfig, options: { path?: string }
   const at = (pointer: string) => jsonPath(root, pointer);
 
   const rootTimeoutMs = positiveDuration(config.timeout, at('/timeout'), issues) ?? GATEWAY_DEFAULTS.timeoutMs;
+  const rootCacheTtlMs = cacheTtl(config.cache_ttl, at('/cache_ttl'), issues) ?? 0;
   const router = config.extra_config?.router;
   const healthPath = router?.disable_health ? undefined : (router?.health_path ?? GATEWAY_DEFAULTS.healthPath);
   const server = config.extra_config?.['portcullis/server'];
@@ -69,9 +74,10 @@ export function compileGateway(config: GatewayConfig, options: { path?: string }
   );
 
   const endpoints = (config.endpoints ?? []).map((endpoint, i) =>
-    compileEndpoint(endpoint, `/endpoints/${i}`, { config, rootTimeoutMs, healthPath, readyPath, redisPools, at, issues }),
+    compileEndpoint(endpoint, `/endpoints/${i}`, { config, rootTimeoutMs, rootCacheTtlMs, healthPath, readyPath, redisPools, at, issues }),
   );
   checkCollisions(endpoints, at, issues);
+  const cors = compileCors(config, at, issues);
 
   if (issues.length > 0) throw new ConfigError(issues);
   return Object.freeze({
@@ -89,12 +95,30 @@ export function compileGateway(config: GatewayConfig, options: { path?: string }
     redisPools: Object.freeze(redisPools),
     revocation,
     serviceRateLimit,
+    cors,
+    debugEndpoint: config.debug_endpoint === true,
+    echoEndpoint: config.echo_endpoint === true,
+    ...credentialNames(endpoints),
   });
+}
+
+/** Where credentials may travel, for /__echo/ to redact: the usual headers, and every validator's token header and query key. */
+function credentialNames(endpoints: readonly EndpointPlan[]): { credentialHeaders: ReadonlySet<string>; credentialQueryKeys: ReadonlySet<string> } {
+  const headers = new Set(['authorization', 'proxy-authorization', 'cookie']);
+  const queryKeys = new Set<string>();
+  for (const endpoint of endpoints) {
+    const extraction = endpoint.auth?.extraction;
+    if (extraction === undefined) continue;
+    headers.add(extraction.headerName);
+    if (extraction.queryKey !== undefined) queryKeys.add(extraction.queryKey);
+  }
+  return { credentialHeaders: Object.freeze(headers), credentialQueryKeys: Object.freeze(queryKeys) };
 }
 
 interface EndpointContext {
   config: GatewayConfig;
   rootTimeoutMs: number;
+  rootCacheTtlMs: number;
   healthPath: string | undefined;
   readyPath: string | undefined;
   redisPools: readonly RedisPoolPlan[];
@@ -141,6 +165,8 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
   const backends = backendConfigs.map((backend, j) =>
     compileBackend(backend, `${pointer}/backend/${j}`, { method, params, outputEncoding, hasValidator: validator !== undefined }, ctx),
   );
+  const inputHeaders = allowList(endpoint.input_headers, (name) => name.toLowerCase());
+  const cacheTtlMs = endpoint.cache_ttl === undefined ? ctx.rootCacheTtlMs : cacheTtl(endpoint.cache_ttl, at(`${pointer}/cache_ttl`), issues);
 
   const rateLimits = (['qos/ratelimit/router', 'qos/ratelimit/router/redis'] as const).flatMap((key) => {
     const scope = { pointer: `${pointer}/extra_config/${escapeKey(key)}`, params, validated: validator !== undefined };
@@ -153,13 +179,44 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
     method,
     params: Object.freeze(params),
     timeoutMs: positiveDuration(endpoint.timeout, at(`${pointer}/timeout`), issues) ?? ctx.rootTimeoutMs,
-    inputHeaders: allowList(endpoint.input_headers, (name) => name.toLowerCase()),
+    inputHeaders,
     inputQueryStrings: allowList(endpoint.input_query_strings, (name) => name),
     outputEncoding,
     backends: Object.freeze(backends),
     auth,
     rateLimits: Object.freeze(rateLimits),
+    // A no-op answer is the backend's, headers included (its own Cache-Control passes through), as in lura.
+    cache: outputEncoding === 'no-op' ? undefined : compileCache(cacheTtlMs ?? 0, auth, inputHeaders, extra?.[CACHE_KEY]?.public_with_credentials === true),
     label: `[ENDPOINT: ${path}]`,
+  });
+}
+
+/** Headers that identify a caller to a backend when forwarded; their presence makes a cached answer private. */
+const CREDENTIAL_REQUEST_HEADERS = ['authorization', 'cookie'];
+
+function compileCache(ttlMs: number, auth: EndpointPolicy | undefined, inputHeaders: ReadonlySet<string> | '*', publicWithCredentials: boolean): CachePlan | undefined {
+  if (ttlMs <= 0) return undefined;
+  // lura truncates to whole seconds (`int(CacheTTL.Seconds())`), so "500ms" sends max-age=0.
+  const maxAge = Math.floor(ttlMs / 1000);
+  let privateIf: CachePlan['privateIf'];
+  let varyNames: string[];
+  if (publicWithCredentials) {
+    privateIf = [];
+    varyNames = [];
+  } else if (auth !== undefined) {
+    // The answer is for the token's subject: its header, and the cookie the validator falls back to.
+    privateIf = 'always';
+    varyNames = [auth.extraction.headerName, ...(auth.extraction.cookieName !== undefined ? ['cookie'] : [])];
+  } else {
+    // A backend can only tell callers apart by the credentials it receives.
+    privateIf = CREDENTIAL_REQUEST_HEADERS.filter((name) => inputHeaders === '*' || inputHeaders.has(name));
+    varyNames = [...privateIf];
+  }
+  return Object.freeze({
+    publicValue: `public, max-age=${maxAge}`,
+    privateValue: `private, max-age=${maxAge}`,
+    privateIf: typeof privateIf === 'string' ? privateIf : Object.freeze(privateIf),
+    privateVary: [...new Set(varyNames)].map(canonicalHeaderName).join(', '),
   });
 }
 
@@ -373,6 +430,14 @@ function compileResponseBuffers(config: GatewayConfig, at: (pointer: string) => 
     });
   }
   return limits;
+}
+
+/** A cache_ttl: zero or more ("0s" switches it off). */
+function cacheTtl(text: string | undefined, issuePath: string, issues: ConfigIssue[]): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDurationMs(text);
+  if (ms === undefined) issues.push({ path: issuePath, message: 'must be a duration such as "30s", "5m" or "1h"' });
+  return ms;
 }
 
 /** A duration that must be above zero: "0" would switch a timeout off entirely. */

@@ -75,8 +75,6 @@ export const NAMESPACE_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
   ['backend/pubsub/subscriber', NO_BACKEND_KIND],
   ['backend/pubsub/publisher', NO_BACKEND_KIND],
   ['backend/static-filesystem', NO_BACKEND_KIND],
-  ['security/cors', warn('not implemented by portcullis: CORS preflight requests will get 405 and browsers will block cross-origin calls')],
-  ['github_com/devopsfaith/krakend-cors', warn('not implemented by portcullis: CORS preflight requests will get 405 and browsers will block cross-origin calls')],
   ['qos/circuit-breaker', warn('not implemented by portcullis: no circuit breaker opens on backend failures')],
   ['qos/http-cache', warn('not implemented by portcullis: backend responses are not cached')],
   ['auth/client-credentials', warn('not implemented by portcullis: the backend is called without these credentials')],
@@ -102,9 +100,6 @@ const RESPONSE_MANIPULATION = refuse('refusing to hand clients the backend respo
 export const ROOT_KEY_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
   ['plugin', NO_PLUGIN],
   ['async_agent', warn('not implemented by portcullis: the asynchronous agents do not run')],
-  ['cache_ttl', warn('not implemented by portcullis: no Cache-Control header is set')],
-  ['debug_endpoint', warn('not implemented by portcullis: /__debug/ is not served (404)')],
-  ['echo_endpoint', warn('not implemented by portcullis: /__echo/ is not served (404)')],
   ['client_tls', warn('not implemented by portcullis: backends are called with the default TLS settings')],
   ['disable_rest', warn('not implemented by portcullis: REST-style routing rules are not changed')],
   ['sequential_start', warn('not needed by portcullis (ignored)')],
@@ -129,7 +124,6 @@ export const ROOT_KEY_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
 
 /** Keys of an endpoint. */
 export const ENDPOINT_KEY_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
-  ['cache_ttl', warn('not implemented by portcullis: no Cache-Control header is set')],
   ['concurrent_calls', warn('not implemented by portcullis: each backend is called once')],
 ]);
 

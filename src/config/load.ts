@@ -175,6 +175,7 @@ function specialIssues(raw: unknown): SpecialIssues {
   if (!isObject(raw)) return found;
   treatKeys(raw, '', ROOT_KEY_TREATMENTS, found);
   tlsIssue(raw.tls, found);
+  debugEndpointNotes(raw, found);
   treatNamespaces(raw.extra_config, '/extra_config', found);
   if (isObject(raw.extra_config)) {
     telemetryNotes(raw.extra_config['telemetry/opentelemetry'], found);
@@ -201,6 +202,7 @@ function specialIssues(raw: unknown): SpecialIssues {
     }
     treatKeys(endpoint, base, ENDPOINT_KEY_TREATMENTS, found);
     treatNamespaces(endpoint.extra_config, `${base}/extra_config`, found);
+    misplacedServiceNamespaces(endpoint.extra_config, `${base}/extra_config`, found);
     if (isObject(endpoint.extra_config)) {
       rateLimitNotes(endpoint.extra_config['qos/ratelimit/router'], `${base}/extra_config/qos~1ratelimit~1router`, found);
       rateLimitNotes(endpoint.extra_config['qos/ratelimit/router/redis'], `${base}/extra_config/qos~1ratelimit~1router~1redis`, found);
@@ -215,6 +217,7 @@ function specialIssues(raw: unknown): SpecialIssues {
         if (!isObject(backend)) return;
         treatKeys(backend, `${base}/backend/${j}`, BACKEND_KEY_TREATMENTS, found);
         treatNamespaces(backend.extra_config, `${base}/backend/${j}/extra_config`, found);
+        misplacedServiceNamespaces(backend.extra_config, `${base}/backend/${j}/extra_config`, found);
       });
     }
   });
@@ -235,6 +238,32 @@ function treatNamespaces(extra: unknown, pointer: string, found: SpecialIssues):
   treatKeys(extra, pointer, NAMESPACE_TREATMENTS, found);
   const proxy = extra.proxy;
   if (isObject(proxy)) treatKeys(proxy, `${pointer}/proxy`, PROXY_KEY_TREATMENTS, found);
+}
+
+/** The built-in test endpoints answer anyone, before any validator: worth a line on every `check` and `run`. */
+function debugEndpointNotes(raw: Record<string, unknown>, found: SpecialIssues): void {
+  if (raw.debug_endpoint === true) {
+    found.warnings.push({
+      path: jsonPath('$', '/debug_endpoint'),
+      message: '"debug_endpoint" is on: /__debug/ answers anyone, without authorization; keep it off in production',
+    });
+  }
+  if (raw.echo_endpoint === true) {
+    found.warnings.push({
+      path: jsonPath('$', '/echo_endpoint'),
+      message: '"echo_endpoint" is on: /__echo/ answers anyone with the request it received (headers, query and body; credential values redacted), without authorization; keep it off in production',
+    });
+  }
+}
+
+/** Namespaces KrakenD reads only at the root; elsewhere it ignores them, and so does portcullis, saying so. */
+function misplacedServiceNamespaces(extra: unknown, pointer: string, found: SpecialIssues): void {
+  if (!isObject(extra)) return;
+  for (const key of ['security/cors', 'github_com/devopsfaith/krakend-cors']) {
+    if (key in extra) {
+      found.warnings.push({ path: jsonPath('$', `${pointer}/${escapeKey(key)}`), message: `"${key}" is read only in the root extra_config (as in KrakenD); not applied here` });
+    }
+  }
 }
 
 /** KrakenD's limiter tuning keys, which the portcullis limiters do not need. */

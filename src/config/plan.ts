@@ -39,6 +39,8 @@ export interface EndpointPlan {
   readonly auth: EndpointPolicy | undefined;
   /** `qos/ratelimit/router` and `qos/ratelimit/router/redis`, in that order (each may be absent). */
   readonly rateLimits: readonly RateLimitPlan[];
+  /** `cache_ttl` (endpoint, else root): the Cache-Control of complete answers, or undefined when off. */
+  readonly cache: CachePlan | undefined;
   /** "[ENDPOINT: /users/{id}]" */
   readonly label: string;
 }
@@ -106,6 +108,57 @@ export interface RevocationAdminPlan {
   readonly path: string;
 }
 
+/**
+ * What `cache_ttl` sets on a complete answer. KrakenD always says `public`;
+ * portcullis says `private` (with `Vary` on the credential headers) when the
+ * answer may depend on who asked: the endpoint validates a token, or the
+ * request carries credentials the backend receives. `portcullis/cache`
+ * `public_with_credentials` restores `public` for such an endpoint.
+ */
+export interface CachePlan {
+  /** `public, max-age=N` */
+  readonly publicValue: string;
+  /** `private, max-age=N` */
+  readonly privateValue: string;
+  /** 'always' (a validated endpoint), or the lower-case request headers whose presence makes the answer private (none: always public). */
+  readonly privateIf: 'always' | readonly string[];
+  /** Added to `Vary` on a private answer, e.g. `Authorization, Cookie`. */
+  readonly privateVary: string;
+}
+
+/** An allowed-origin pattern with one `*`: the origin starts with `prefix` and ends with `suffix` (lower case). */
+export interface OriginWildcard {
+  readonly prefix: string;
+  readonly suffix: string;
+}
+
+/** `security/cors` (KrakenD's rs/cors options), resolved with KrakenD's defaults. */
+export interface CorsPlan {
+  /** No list, or `*` in it: every origin (answered `*`; credentials are refused with it at load). */
+  readonly anyOrigin: boolean;
+  /** Exact origins, lower case. */
+  readonly origins: ReadonlySet<string>;
+  readonly originWildcards: readonly OriginWildcard[];
+  /** Upper case; default GET, POST, HEAD. */
+  readonly methods: ReadonlySet<string>;
+  /** No list, or `*` in it: every requested header. */
+  readonly anyHeader: boolean;
+  /** Lower case. */
+  readonly headers: ReadonlySet<string>;
+  /** `Access-Control-Expose-Headers`, or '' for none. */
+  readonly exposeHeaders: string;
+  readonly allowCredentials: boolean;
+  /** `Access-Control-Max-Age`; 0 sends none. */
+  readonly maxAgeSeconds: number;
+  readonly allowPrivateNetwork: boolean;
+  /** Let preflights on to the router after the CORS headers are set. */
+  readonly optionsPassthrough: boolean;
+  /** Status of an answered preflight (default 204). */
+  readonly optionsSuccessStatus: number;
+  /** Log each CORS decision at debug level. */
+  readonly debug: boolean;
+}
+
 export interface MetricsPlan {
   readonly port: number;
   readonly listenIp: string;
@@ -147,6 +200,19 @@ export interface GatewayPlan {
   readonly revocation: RevocationPlan | undefined;
   /** `qos/ratelimit/service`: before routing, for every request. */
   readonly serviceRateLimit: RateLimitPlan | undefined;
+  /** `security/cors` (or its v1 alias), or undefined when CORS is off. */
+  readonly cors: CorsPlan | undefined;
+  /** `debug_endpoint`: serve /__debug/. */
+  readonly debugEndpoint: boolean;
+  /** `echo_endpoint`: serve /__echo/. */
+  readonly echoEndpoint: boolean;
+  /**
+   * Header names (lower case) and query keys that may carry credentials: /__echo/
+   * redacts their values (Authorization, Proxy-Authorization, Cookie and every
+   * validator's token header and query key).
+   */
+  readonly credentialHeaders: ReadonlySet<string>;
+  readonly credentialQueryKeys: ReadonlySet<string>;
 }
 
 export const GATEWAY_DEFAULTS = Object.freeze({
@@ -177,4 +243,7 @@ export const GATEWAY_DEFAULTS = Object.freeze({
 });
 
 export const VALIDATOR_KEY = 'auth/validator';
+export const CORS_KEY = 'security/cors';
+export const CORS_V1_KEY = 'github_com/devopsfaith/krakend-cors';
+export const CACHE_KEY = 'portcullis/cache';
 export const VALIDATOR_V1_KEY = 'github.com/devopsfaith/krakend-jose/validator';

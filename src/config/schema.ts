@@ -105,6 +105,29 @@ export const RevokerSchema = strictObject(
   'Token revocation (KrakenD auth/revoker), enforced on every validated endpoint.',
 );
 
+/** KrakenD's `security/cors` (rs/cors options), service level only. */
+export const CorsSchema = strictObject(
+  {
+    allow_origins: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: 'Origins allowed to read answers, e.g. "https://app.example.com", one "*" per origin for a group ("https://*.example.com"), or "*" (default: every origin).',
+      }),
+    ),
+    allow_methods: Type.Optional(Type.Array(Method, { description: 'Methods a cross-origin request may use (default GET, HEAD, POST).' })),
+    allow_headers: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), { description: 'Request headers a cross-origin request may send; "*" or no list allows every header (as KrakenD).' }),
+    ),
+    expose_headers: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Response headers the page may read besides the CORS-safelisted ones (default none).' })),
+    allow_credentials: Type.Optional(Type.Boolean({ description: 'Let pages send cookies and Authorization and read the answers (default false); needs a list of origins.' })),
+    max_age: Type.Optional(Duration('How long browsers may keep a preflight answer (default "0h": no Access-Control-Max-Age).')),
+    allow_private_network: Type.Optional(Type.Boolean({ description: 'Answer Private Network Access preflights (default false).' })),
+    options_passthrough: Type.Optional(Type.Boolean({ description: 'After the CORS headers, route the preflight like any request instead of answering it (default false).' })),
+    options_success_status: Type.Optional(Type.Integer({ minimum: 200, maximum: 299, description: 'Status of an answered preflight (default 204).' })),
+    debug: Type.Optional(Type.Boolean({ description: 'Log every CORS decision at debug level (default false).' })),
+  },
+  'Cross-origin resource sharing: answers preflights before routing and authorization, and adds the CORS headers to every answer.',
+);
+
 /** Namespaced extensions; only the ones portcullis implements are typed, others are reported as unknown. */
 export const EndpointExtraSchema = strictObject(
   {
@@ -112,6 +135,19 @@ export const EndpointExtraSchema = strictObject(
     'github.com/devopsfaith/krakend-jose/validator': Type.Optional(ValidatorSchema),
     'qos/ratelimit/router': Type.Optional(RateLimitSchema),
     'qos/ratelimit/router/redis': Type.Optional(RedisRateLimitSchema),
+    'portcullis/cache': Type.Optional(
+      strictObject(
+        {
+          public_with_credentials: Type.Optional(
+            Type.Boolean({
+              description:
+                "portcullis: send cache_ttl as `public` even when the endpoint validates a token or the request carries credentials: only for answers that are the same for every caller (default false: `private`).",
+            }),
+          ),
+        },
+        'portcullis: how cache_ttl treats answers to identified callers.',
+      ),
+    ),
   },
   'Endpoint namespaces.',
 );
@@ -173,6 +209,8 @@ export const ServiceExtraSchema = strictObject(
       }),
     ),
     'qos/ratelimit/service': Type.Optional(RateLimitSchema),
+    'security/cors': Type.Optional(CorsSchema),
+    'github_com/devopsfaith/krakend-cors': Type.Optional(CorsSchema),
     'auth/validator': Type.Optional(
       strictObject({ shared_cache_duration: Type.Optional(Type.Integer({ minimum: 0, description: 'Accepted for KrakenD compatibility; keys are always shared.' })) }),
     ),
@@ -224,6 +262,7 @@ export const EndpointSchema = strictObject(
     endpoint: Type.String({ pattern: '^/', description: 'Public path; each {param} matches one segment.' }),
     method: Type.Optional(Method),
     timeout: Type.Optional(Duration('Timeout of the whole pipe (default: the root timeout).')),
+    cache_ttl: Type.Optional(Duration('Cache-Control max-age of complete answers (default: the root cache_ttl; "0s" turns it off here).')),
     input_headers: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Headers forwarded to backends; ["*"] forwards all.' })),
     input_query_strings: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Query strings forwarded; ["*"] forwards all.' })),
     output_encoding: Type.Optional(OutputEncoding),
@@ -240,6 +279,9 @@ export const GatewayConfigSchema = strictObject(
     listen_ip: Type.Optional(Type.String({ description: 'Listening address (default all interfaces).' })),
     host: Type.Optional(Type.Array(Type.String({ pattern: '^https?://' }), { minItems: 1, description: 'Default backend hosts.' })),
     timeout: Type.Optional(Duration('Default endpoint timeout (default "2s").')),
+    cache_ttl: Type.Optional(Duration('Default endpoint cache_ttl: Cache-Control max-age of complete answers (default "0s": none).')),
+    debug_endpoint: Type.Optional(Type.Boolean({ description: 'Serve /__debug/ (answers {"message":"pong"}) to anyone (default false).' })),
+    echo_endpoint: Type.Optional(Type.Boolean({ description: 'Serve /__echo/ (answers the request as JSON, credentials redacted) to anyone (default false).' })),
     output_encoding: Type.Optional(OutputEncoding),
     name: Type.Optional(Type.String()),
     extra_config: Type.Optional(ServiceExtraSchema),

@@ -38,6 +38,8 @@ export interface EndpointRuntime {
   readonly metrics: EndpointMetrics | undefined;
   /** Rate limits before and after authorization. */
   readonly limits: EndpointLimits;
+  /** The gateway answers CORS itself (`security/cors`): a no-op backend's CORS headers give way to it. */
+  readonly gatewayCors: boolean;
 }
 
 export class Exchange {

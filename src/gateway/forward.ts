@@ -25,7 +25,8 @@ import { BackendResponseLimitError, dispatchForMerge, dispatchNoop, type Backend
 import { createBodyBudget, type BodyBudget } from './body-budget.js';
 import { GATEWAY_DEFAULTS } from '../config/plan.js';
 import { bufferedBody, declaredLength, hasRequestBody, streamedBody } from './request-body.js';
-import { BODIES, sendJson, writeDenial } from '../http/response.js';
+import { addVary, BODIES, sendJson, writeDenial } from '../http/response.js';
+import type { CachePlan } from '../config/plan.js';
 import { denialFor } from '../authorizer/authorize.js';
 import { AuthError } from '../jwt/errors.js';
 
@@ -218,7 +219,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   function settleMerged(exchange: Exchange, state: MergeState): void {
     exchange.settled = true;
     exchange.clearTimer();
-    writeMerged(exchange.res, state, exchange.endpoint.plan.outputEncoding, undefined);
+    writeMerged(exchange.res, state, exchange.endpoint.plan.outputEncoding, cacheHeaders(exchange, state));
     exchange.releaseBufferedAfterAnswer();
     if (!state.done) exchange.abort(new GatewayTimeoutError());
   }
@@ -253,6 +254,33 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   }
 
   return { forward };
+}
+
+/**
+ * `cache_ttl`'s Cache-Control, on complete answers with data only, as lura
+ * sets it (`router/gin/endpoint.go`). An answer that may depend on who asked
+ * is `private`, and varies on the credentials that tell callers apart, so
+ * neither a shared cache nor a browser shared by two users hands it to
+ * someone else (see CachePlan). Denials never come here; they are no-store.
+ */
+function cacheHeaders(exchange: Exchange, state: MergeState): string[] | undefined {
+  const cache = exchange.endpoint.plan.cache;
+  if (cache === undefined || !state.complete || isEmpty(state.data)) return undefined;
+  if (!answersForCaller(cache, exchange.req)) return ['cache-control', cache.publicValue];
+  if (cache.privateVary !== '') addVary(exchange.res, cache.privateVary);
+  return ['cache-control', cache.privateValue];
+}
+
+function answersForCaller(cache: CachePlan, req: IncomingMessage): boolean {
+  const names = cache.privateIf;
+  if (names === 'always') return true;
+  for (let i = 0; i < names.length; i++) if (req.headers[names[i]!] !== undefined) return true;
+  return false;
+}
+
+function isEmpty(data: Record<string, unknown>): boolean {
+  for (const _ in data) return false;
+  return true;
 }
 
 function backendMetric(exchange: Exchange, index: number, outcome: BackendOutcome): void {

@@ -14,6 +14,7 @@ import { HOP_BY_HOP } from '../lib/headers.js';
 import { REQUEST_ID_HEADER } from '../http/request-id.js';
 import type { BodyBudget } from './body-budget.js';
 import type { Exchange } from './exchange.js';
+import { withGatewayCors } from './cors.js';
 
 export interface BackendCall {
   readonly path: string;
@@ -86,7 +87,8 @@ class NoopHandler {
     // 1xx informational answers (100 Continue) are not relayed.
     if (statusCode < 200) return true;
     const res = this.#exchange.res;
-    res.writeHead(statusCode, relayedHeaders(rawHeaders));
+    const headers = relayedHeaders(rawHeaders);
+    res.writeHead(statusCode, this.#exchange.endpoint.gatewayCors ? withGatewayCors(res, headers) : headers);
     this.#resume = resume;
     return true;
   }

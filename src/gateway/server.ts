@@ -32,6 +32,8 @@ import type { LimitOutcome, LimitStep } from '../runtime/rate-limits.js';
 import { readinessOfPlan, type Readiness } from '../runtime/readiness.js';
 import { ACCESS_MESSAGE, type AccessEntry, type AccessLog } from './access-log.js';
 import { compilePathBuilder, patternQueryKeys } from './backend-url.js';
+import { createCors, type Cors } from './cors.js';
+import { DEBUG_PREFIX, ECHO_PREFIX, isUnder, serveDebug, serveEcho, type EchoOptions } from './debug-echo.js';
 import { ClientGoneError, type BackendRuntime, type EndpointRuntime, type Exchange } from './exchange.js';
 import { createForwarder, type Forwarder } from './forward.js';
 import { sendHealth } from './health.js';
@@ -98,6 +100,11 @@ interface Serving {
   readonly healthPath: string | undefined;
   readonly readyPath: string | undefined;
   readonly ownMetrics: EndpointMetrics | undefined;
+  /** `security/cors`, compiled; undefined when CORS is off. */
+  readonly cors: Cors | undefined;
+  /** /__echo/ settings, or undefined when `echo_endpoint` is off. */
+  readonly echo: EchoOptions | undefined;
+  readonly debugEndpoint: boolean;
 }
 
 /**
@@ -177,7 +184,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     // A broken validator (a missing key file, a weak key) throws ConfigError here, before anything is swapped or listens.
     const bound = bindPlan(plan, { ...deps, keySets, fleet });
     const runtimes = new Map<EndpointPlan, EndpointRuntime>();
-    for (const endpoint of plan.endpoints) runtimes.set(endpoint, buildRuntime(endpoint, bound));
+    for (const endpoint of plan.endpoints) runtimes.set(endpoint, buildRuntime(endpoint, bound, plan.cors !== undefined));
     return {
       plan,
       bound,
@@ -192,10 +199,15 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
       healthPath: plan.healthPath,
       readyPath: plan.readyPath,
       ownMetrics: metrics?.endpoint({ path: '(gateway)', method: '', backends: [] }),
+      cors: plan.cors === undefined ? undefined : createCors(plan.cors, logger),
+      echo: plan.echoEndpoint
+        ? { maxBodyBytes: plan.limits.maxBodySize, credentialHeaders: plan.credentialHeaders, credentialQueryKeys: plan.credentialQueryKeys }
+        : undefined,
+      debugEndpoint: plan.debugEndpoint,
     };
   }
 
-  function buildRuntime(endpoint: EndpointPlan, bound: BoundPlan): EndpointRuntime {
+  function buildRuntime(endpoint: EndpointPlan, bound: BoundPlan, gatewayCors: boolean): EndpointRuntime {
     const authorizer = bound.authorizerFor(endpoint);
     const backends: BackendRuntime[] = endpoint.backends.map((backend) => ({
       plan: backend,
@@ -220,6 +232,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
       strip,
       metrics: endpointMetrics,
       limits: bound.limitsFor(endpoint),
+      gatewayCors,
     });
   }
 
@@ -245,6 +258,8 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     inFlight.add(state);
     res.on('close', () => onResponseClose(state));
     const method = req.method ?? 'GET';
+    // Before everything else, as KrakenD wraps its whole router: a preflight never reaches routing or a validator.
+    if (current.cors !== undefined && current.cors.apply(req, res)) return;
 
     if (current.healthPath !== undefined && path === current.healthPath) {
       // Liveness: the process is alive, draining or not.
@@ -308,7 +323,15 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
   }
 
   function route(state: RequestState, current: Serving, url: string, q: number, path: string, method: string): void {
-    const { res } = state;
+    const { req, res } = state;
+    if (current.debugEndpoint && isUnder(path, DEBUG_PREFIX)) {
+      state.endpoint = '/__debug/*';
+      return serveDebug(req, res, path, current.plan.limits.maxBodySize, logger);
+    }
+    if (current.echo !== undefined && isUnder(path, ECHO_PREFIX)) {
+      state.endpoint = '/__echo/*';
+      return serveEcho(req, res, current.echo);
+    }
     const match = current.router.match(method, path);
     if (match.kind !== 'found') {
       state.metrics = current.ownMetrics;

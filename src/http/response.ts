@@ -43,6 +43,12 @@ export function sendEmpty(res: ServerResponse, status: number, extra?: Record<st
   res.end();
 }
 
+/** Adds to the `Vary` already set on `res` (by CORS, say) instead of replacing it. */
+export function addVary(res: ServerResponse, value: string): void {
+  const existing = res.getHeader('vary');
+  res.setHeader('vary', existing === undefined ? value : `${String(existing)}, ${value}`);
+}
+
 /** The fixed bodies of portcullis's own answers. */
 export const BODIES = Object.freeze({
   notFound: '{"error":"not_found"}',

@@ -36,3 +36,8 @@ export function headerSafe(value: string): string {
   // eslint-disable-next-line no-control-regex
   return bytes.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
 }
+
+/** Go's canonical spelling of a header name (`x-api-key` → `X-Api-Key`), as KrakenD writes and echoes them. */
+export function canonicalHeaderName(name: string): string {
+  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+}

@@ -301,6 +301,15 @@ describe('portcullis forward-auth (CLI)', () => {
     assert.equal(run.logs, '', '--log-level warn: no info lines');
   });
 
+  test("says that the config's CORS and test endpoints are the gateway's only", async () => {
+    const file = join(dir, 'fa-cors.json');
+    writeFileSync(file, JSON.stringify({ ...config(jwks.url()), debug_endpoint: true, extra_config: { 'security/cors': { allow_origins: ['https://app.example'] } } }));
+    const run = await runPortcullis(['forward-auth', '-c', file, '--proxy', 'nginx', '-p', '0', '--log-level', 'warn'], { whileServing: async () => undefined });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.logs, /security\/cors is not applied by forward-auth: answer CORS preflights in the proxy, before its auth subrequest/);
+    assert.match(run.logs, /debug_endpoint and echo_endpoint are not served by forward-auth/);
+  });
+
   test('a broken config names its JSON path and exits 1; --proxy is required and --path-prefix must start with "/"', async () => {
     const file = join(dir, 'bad.json');
     const raw = config(jwks.url()) as { endpoints: { extra_config?: Record<string, Record<string, unknown>> }[] };

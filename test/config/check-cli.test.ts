@@ -44,14 +44,14 @@ describe('portcullis check', () => {
   });
 
   it('prints unknown keys as warnings and still passes; --strict makes them errors', async () => {
-    const path = file('unknown.json', configWith({ cache_ttl: '1s', x_team: 'payments' }));
+    const path = file('unknown.json', configWith({ concurrent_calls: 2, x_team: 'payments' }));
     const lenient = await runCheck(['-c', path]);
-    assert.equal(lenient.stdout, `Parsing configuration file: ${path}\nWARNING $.endpoints[0].cache_ttl: "cache_ttl": not implemented by portcullis: no Cache-Control header is set\nWARNING $.endpoints[0].x_team: unknown key\nSyntax OK!\n`);
+    assert.equal(lenient.stdout, `Parsing configuration file: ${path}\nWARNING $.endpoints[0].concurrent_calls: "concurrent_calls": not implemented by portcullis: each backend is called once\nWARNING $.endpoints[0].x_team: unknown key\nSyntax OK!\n`);
     assert.equal(lenient.code, 0);
     const strict = await runCheck(['-c', path, '--strict']);
     assert.equal(
       strict.stdout,
-      `Parsing configuration file: ${path}\nERROR parsing the configuration file: $.endpoints[0].cache_ttl: "cache_ttl": not implemented by portcullis: no Cache-Control header is set\nERROR parsing the configuration file: $.endpoints[0].x_team: unknown key\n`,
+      `Parsing configuration file: ${path}\nERROR parsing the configuration file: $.endpoints[0].concurrent_calls: "concurrent_calls": not implemented by portcullis: each backend is called once\nERROR parsing the configuration file: $.endpoints[0].x_team: unknown key\n`,
     );
     assert.equal(strict.code, 1);
   });
@@ -80,13 +80,13 @@ describe('portcullis check', () => {
   });
 
   it('shows warnings even when a later stage fails', async () => {
-    const path = file('both.json', configWith({ cache_ttl: '1s', extra_config: { 'auth/validator': { alg: 'RS256', jwk_url: 'http://idp.example/jwks' } } }));
+    const path = file('both.json', configWith({ concurrent_calls: 2, extra_config: { 'auth/validator': { alg: 'RS256', jwk_url: 'http://idp.example/jwks' } } }));
     const result = await runCheck(['-c', path]);
     assert.equal(
       result.stdout,
       [
         `Parsing configuration file: ${path}`,
-        'WARNING $.endpoints[0].cache_ttl: "cache_ttl": not implemented by portcullis: no Cache-Control header is set',
+        'WARNING $.endpoints[0].concurrent_calls: "concurrent_calls": not implemented by portcullis: each backend is called once',
         'ERROR parsing the configuration file: $.endpoints[0].extra_config["auth/validator"].jwk_url: JWKS URL http://idp.example must use https (http is allowed only for loopback hosts or with disable_jwk_security)',
         '',
       ].join('\n'),

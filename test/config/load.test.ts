@@ -134,12 +134,12 @@ describe('schema checks', () => {
   });
 
   it('warns on unknown keys with their JSON path, saying what is not applied, and fails on them with strict', () => {
-    const config = configWith({ cache_ttl: '1s', x_owner: 'team-a', extra_config: { 'security/cors': { allow_origins: ['*'] } } });
+    const config = configWith({ concurrent_calls: 2, x_owner: 'team-a', extra_config: { 'security/cors': { allow_origins: ['*'] } } });
     const expected = [
-      { path: '$.endpoints[0].cache_ttl', message: '"cache_ttl": not implemented by portcullis: no Cache-Control header is set' },
+      { path: '$.endpoints[0].concurrent_calls', message: '"concurrent_calls": not implemented by portcullis: each backend is called once' },
       {
         path: '$.endpoints[0].extra_config["security/cors"]',
-        message: '"security/cors": not implemented by portcullis: CORS preflight requests will get 405 and browsers will block cross-origin calls',
+        message: '"security/cors" is read only in the root extra_config (as in KrakenD); not applied here',
       },
       { path: '$.endpoints[0].x_owner', message: 'unknown key' },
     ];

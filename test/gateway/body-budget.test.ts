@@ -262,6 +262,7 @@ function runtimeOf(endpoint: EndpointPlan, pools: BackendPools): EndpointRuntime
     claimPaths: false,
     strip: createStripRule([], []),
     metrics: undefined,
+    gatewayCors: false,
   });
 }
 
