@@ -17,3 +17,14 @@ it('docs/errors.md lists every failure code with its status, challenge and messa
     assert.equal(message, entry.message, code);
   }
 });
+
+it('docs/errors.md lists every answer of our own (rate limits, draining, routing) with its status', async () => {
+  const { BODIES } = await import('../../src/http/response.js');
+  const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## Answers that are not token failures'));
+  const rows = new Map([...section.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \| [^|]+\|$/gm)].map((row) => [row[1], Number(row[2])]));
+  const codes = Object.values(BODIES)
+    .map((body) => (JSON.parse(body) as { error?: string }).error)
+    .filter((code): code is string => code !== undefined);
+  assert.deepEqual([...rows.keys()].sort(), [...new Set(codes)].sort());
+});
