@@ -10,17 +10,18 @@
  */
 import type { ServerResponse } from 'node:http';
 import { BODIES, JSON_CONTENT_TYPE as JSON_TYPE } from '../http/response.js';
-import type { Encoding } from '../config/plan.js';
+import type { BackendEncoding, Encoding } from '../config/plan.js';
 
 export type Merged = Record<string, unknown>;
 
 /**
  * A backend body as data. `string` wraps the text as `{"content": …}`; JSON
  * objects are used as they are and arrays are wrapped as
- * `{"collection": […]}` (KrakenD's `is_collection` shape). Anything else
- * (scalars, invalid or empty JSON) fails the backend.
+ * `{"collection": […]}` (KrakenD's `is_collection` shape). With `json`,
+ * anything else (scalars, invalid or empty JSON) fails the backend; `safejson`
+ * wraps a scalar or null as `{"result": …}` (lura's SafeJSONDecoder).
  */
-export function decodeBackendBody(text: string, encoding: Encoding): Merged | undefined {
+export function decodeBackendBody(text: string, encoding: BackendEncoding): Merged | undefined {
   if (encoding === 'string') return { content: text };
   let value: unknown;
   try {
@@ -28,7 +29,7 @@ export function decodeBackendBody(text: string, encoding: Encoding): Merged | un
   } catch {
     return undefined;
   }
-  if (value === null || typeof value !== 'object') return undefined;
+  if (value === null || typeof value !== 'object') return encoding === 'safejson' ? { result: value } : undefined;
   if (Array.isArray(value)) return { collection: value };
   return value as Merged;
 }
