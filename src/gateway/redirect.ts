@@ -78,32 +78,19 @@ export function dispatchFollowing(exchange: Exchange, pool: Dispatcher, call: Re
     pool.dispatch(options, handler);
     return;
   }
-  const url = new URL(call.path, call.origin);
-  const chain: Chain = {
-    exchange,
-    route,
-    inner: handler,
-    firstOrigin: url.origin,
-    headers: call.headers,
-    clientReferer: hasHeader(call.headers, 'referer'),
-    body: call.body,
-    requested: new Set([requestKey(call.method, url)]),
-    redirects: 0,
-    leftFirstOrigin: false,
-  };
-  pool.dispatch(options, new RedirectingHandler(chain, url, call.method, call.body !== null));
+  // Nothing is parsed or remembered until a redirect arrives: most calls never see one.
+  const chain: Chain = { exchange, route, inner: handler, first: call, requested: undefined, redirects: 0, leftFirstOrigin: false };
+  pool.dispatch(options, new RedirectingHandler(chain, undefined, call.method, call.body !== null));
 }
 
 interface Chain {
   readonly exchange: Exchange;
   readonly route: RedirectRoute;
   readonly inner: CallHandler;
-  readonly firstOrigin: string;
-  /** The first hop's headers; every hop derives its own from these. */
-  readonly headers: readonly string[];
-  readonly clientReferer: boolean;
-  readonly body: Readable | Buffer | null;
-  readonly requested: Set<string>;
+  /** The first hop; every later hop derives its headers and body from it. */
+  readonly first: RedirectableCall;
+  /** `METHOD url` of every request made so far, once the first redirect arrived. */
+  requested: Set<string> | undefined;
   redirects: number;
   /** Sticky, as in Go since 1.24: credentials once dropped stay dropped, even back on the first origin. */
   leftFirstOrigin: boolean;
@@ -119,7 +106,8 @@ interface NextHop {
 /** Wraps the gateway's handler for one hop: a redirect to follow is read and dropped here, anything else goes to the handler. */
 class RedirectingHandler implements CallHandler {
   readonly #chain: Chain;
-  readonly #url: URL;
+  /** This hop's URL; for the first hop, parsed when a redirect needs it. */
+  #url: URL | undefined;
   readonly #method: string;
   readonly #withBody: boolean;
   #abort: ((error?: Error) => void) | null = null;
@@ -127,11 +115,16 @@ class RedirectingHandler implements CallHandler {
   #drained = 0;
   #failure: Error | null = null;
 
-  constructor(chain: Chain, url: URL, method: string, withBody: boolean) {
+  constructor(chain: Chain, url: URL | undefined, method: string, withBody: boolean) {
     this.#chain = chain;
     this.#url = url;
     this.#method = method;
     this.#withBody = withBody;
+  }
+
+  get #current(): URL {
+    if (this.#url === undefined) this.#url = new URL(this.#chain.first.path, this.#chain.first.origin);
+    return this.#url;
   }
 
   onConnect(abort: (error?: Error) => void): void {
@@ -183,11 +176,11 @@ class RedirectingHandler implements CallHandler {
     if (location === undefined || location === '') return undefined;
     const keepsBody = statusCode === 307 || statusCode === 308;
     // Go answers with the 307/308 itself when it cannot send the body again; a streamed body is gone.
-    if (keepsBody && this.#withBody && !Buffer.isBuffer(chain.body)) return undefined;
+    if (keepsBody && this.#withBody && !Buffer.isBuffer(chain.first.body)) return undefined;
     if (chain.redirects >= MAX_REDIRECTS) throw new BackendRedirectError(`stopped after ${MAX_REDIRECTS} redirects`);
     let url: URL;
     try {
-      url = new URL(location, this.#url);
+      url = new URL(location, this.#current);
     } catch {
       throw new BackendRedirectError(`redirect (status ${statusCode}) to an invalid location`);
     }
@@ -199,8 +192,8 @@ class RedirectingHandler implements CallHandler {
       throw new BackendRedirectError(`redirect (status ${statusCode}) to another origin refused`, `${url.origin} (allow it in backend/http/client.redirect_hosts)`);
     }
     const method = keepsBody || this.#method === 'GET' || this.#method === 'HEAD' ? this.#method : 'GET';
-    const key = requestKey(method, url);
-    if (chain.requested.has(key)) throw new BackendRedirectError(`redirect loop (after ${chain.redirects + 1} redirect${chain.redirects === 0 ? '' : 's'})`);
+    chain.requested ??= new Set([requestKey(chain.first.method, this.#current)]);
+    if (chain.requested.has(requestKey(method, url))) throw new BackendRedirectError(`redirect loop (after ${chain.redirects + 1} redirect${chain.redirects === 0 ? '' : 's'})`);
     return { pool, url, method, withBody: keepsBody && this.#withBody };
   }
 
@@ -209,40 +202,38 @@ class RedirectingHandler implements CallHandler {
     const aborted = chain.exchange.abortReason;
     if (aborted !== undefined) return chain.inner.onError(aborted);
     chain.redirects += 1;
-    chain.requested.add(requestKey(next.method, next.url));
-    if (next.url.origin !== chain.firstOrigin) chain.leftFirstOrigin = true;
+    chain.requested!.add(requestKey(next.method, next.url));
+    if (next.url.origin !== chain.first.origin) chain.leftFirstOrigin = true;
     const options = {
       path: next.url.pathname + next.url.search,
       method: next.method as Dispatcher.HttpMethod,
       headers: this.#nextHeaders(next),
-      body: next.withBody ? chain.body : null,
+      body: next.withBody ? chain.first.body : null,
     };
     next.pool.dispatch(options, new RedirectingHandler(chain, next.url, next.method, next.withBody));
   }
 
   #nextHeaders(next: NextHop): string[] {
     const chain = this.#chain;
-    const source = chain.headers;
+    const source = chain.first.headers;
     const out: string[] = [];
+    let clientReferer = false;
     for (let i = 0; i + 1 < source.length; i += 2) {
       const name = source[i]!;
+      if (name === 'referer') clientReferer = true;
       if (!next.withBody && name === 'content-length') continue;
       if (chain.leftFirstOrigin && CREDENTIAL_HEADERS.has(name)) continue;
       out.push(name, source[i + 1]!);
     }
     // RFC 9110 §10.1.3: no Referer from an https page in an http request.
-    if (!chain.clientReferer && !(this.#url.protocol === 'https:' && next.url.protocol === 'http:')) out.push('referer', this.#url.href);
+    const current = this.#current;
+    if (!clientReferer && !(current.protocol === 'https:' && next.url.protocol === 'http:')) out.push('referer', current.href);
     return out;
   }
 }
 
 function requestKey(method: string, url: URL): string {
   return `${method} ${url.href}`;
-}
-
-function hasHeader(headers: readonly string[], name: string): boolean {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return true;
-  return false;
 }
 
 /** A header of undici's raw list (Buffers, original case); undefined when absent. */
