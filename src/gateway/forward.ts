@@ -237,11 +237,13 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         state.addDetails(errorDetails(details, result.status, result.errorText, result.contentType), message);
         logBackendError(exchange, index, message);
       } else {
-        budget.give(result.takeHeld());
         const message = failedStatus ? `invalid status code ${result.status}` : 'invalid response body';
+        // With return_error_code the error text is the backend's own body (lura's HTTPResponseError), held until answered.
         const passStatus = failedStatus && backend.plan.returnErrorCode;
-        // With return_error_code the error text is the backend's own body (lura's HTTPResponseError).
-        state.fail(passStatus ? result.status : undefined, false, passStatus && result.errorText !== undefined ? result.errorText : message);
+        const passBody = passStatus && result.errorText !== undefined;
+        if (passBody) exchange.holdBuffered(budget, result.takeHeld());
+        else budget.give(result.takeHeld());
+        state.fail(passStatus ? result.status : undefined, false, passBody ? result.errorText : message);
         logBackendError(exchange, index, message);
       }
     }
