@@ -123,7 +123,8 @@ class RedirectingHandler implements CallHandler {
   }
 
   get #current(): URL {
-    if (this.#url === undefined) this.#url = new URL(this.#chain.first.path, this.#chain.first.origin);
+    // Concatenated, not resolved: a path such as `//x` is a path on this origin, not another host.
+    if (this.#url === undefined) this.#url = new URL(this.#chain.first.origin + this.#chain.first.path);
     return this.#url;
   }
 

@@ -53,6 +53,7 @@ describe('gateway: backend redirects', () => {
     // A redirect whose own body is far over the answer limit: it is not an answer, so it is dropped, not counted.
     backend.on('/fat-redirect', redirect(302, '/final', 'y'.repeat(64 * MAX_RESPONSE)));
     backend.on('/id-start', redirect(302, 'id-final'));
+    backend.on('//double/start', redirect(302, 'next'));
 
     const host = [backend.url];
     const config = {
@@ -96,6 +97,7 @@ describe('gateway: backend redirects', () => {
         { endpoint: '/to-credentials', backend: [{ host, url_pattern: '/to-credentials' }] },
         { endpoint: '/to-huge', backend: [{ host, url_pattern: '/to-huge' }] },
         { endpoint: '/fat-redirect', backend: [{ host, url_pattern: '/fat-redirect' }] },
+        { endpoint: '/double', backend: [{ host, url_pattern: '//double/start' }] },
         {
           endpoint: '/id',
           input_headers: ['X-User'],
@@ -271,6 +273,12 @@ describe('gateway: backend redirects', () => {
     const fat = await call(`${gateway.url}/fat-redirect`);
     assert.equal(fat.status, 200);
     assert.equal(fat.json<{ path: string }>().path, '/final');
+  });
+
+  it('resolves a relative Location against a path that starts with "//" as a path of the backend, not as another host', async () => {
+    const answer = await call(`${gateway.url}/double`);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.json<{ path: string }>().path, '//double/next');
   });
 
   it('sends the next hop the filtered request: propagated claims, not the client\'s identity header, and the Location\'s query only', async () => {
