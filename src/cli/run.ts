@@ -118,7 +118,7 @@ export async function runGateway(options: RunOptions, context: CliContext = proc
       try {
         loadPlan(options);
       } catch (error) {
-        for (const line of configErrorLines(error)) logger.error(`[SERVICE: Config] reload refused, the running configuration stays: ${line}`);
+        for (const line of configErrorLines(error, { warnings: false })) logger.error(`[SERVICE: Config] reload refused, the running configuration stays: ${line}`);
         return;
       }
       primary.reload();
@@ -204,7 +204,7 @@ export async function runGateway(options: RunOptions, context: CliContext = proc
         metrics?.reloaded(true);
       } catch (error) {
         metrics?.reloaded(false);
-        for (const line of configErrorLines(error)) logger.error(`[SERVICE: Config] reload refused, the running configuration stays: ${line}`);
+        for (const line of configErrorLines(error, { warnings: false })) logger.error(`[SERVICE: Config] reload refused, the running configuration stays: ${line}`);
       }
     });
   };

@@ -51,9 +51,18 @@ export const processContext: CliContext = {
 /** KrakenD's prefix for every configuration problem, one line each. */
 export const CONFIG_ERROR_PREFIX = 'ERROR parsing the configuration file: ';
 
-/** The lines `check`, `run`, `forward-auth` and `explain` print for a config error (a ConfigError, or any other failure to load). */
-export function configErrorLines(error: unknown): string[] {
-  if (error instanceof ConfigError) return error.issues.map((issue) => `${CONFIG_ERROR_PREFIX}${issue.path}: ${issue.message}`);
+/**
+ * The lines `check`, `run`, `forward-auth` and `explain` print for a config
+ * error (a ConfigError, or any other failure to load): the warnings the load
+ * found too, then the errors, so fixing the errors reveals no surprises.
+ */
+export function configErrorLines(error: unknown, options: { warnings?: boolean } = {}): string[] {
+  if (error instanceof ConfigError) {
+    return [
+      ...(options.warnings === false ? [] : error.warnings.map((issue) => `WARNING ${issue.path}: ${issue.message}`)),
+      ...error.issues.map((issue) => `${CONFIG_ERROR_PREFIX}${issue.path}: ${issue.message}`),
+    ];
+  }
   return [`${CONFIG_ERROR_PREFIX}${(error as Error)?.message ?? String(error)}`];
 }
 

@@ -97,7 +97,8 @@ export function compileValidator(raw: unknown, options: CompileValidatorOptions)
     requireExp: config.require_exp ?? true,
     maxLifetimeSeconds: config.max_token_lifetime === undefined ? undefined : durationMs(config.max_token_lifetime)! / 1000,
     issuers: issuers ? new Set(issuers) : undefined,
-    audiences: config.audience === undefined ? undefined : Array.isArray(config.audience) ? config.audience : [config.audience],
+    // An empty list is KrakenD's "no audience check" (go-jose checks none of zero audiences), whatever the matcher.
+    audiences: config.audience === undefined || config.audience.length === 0 ? undefined : Array.isArray(config.audience) ? config.audience : [config.audience],
     audienceMatcher: config.audience_matcher ?? 'all',
     subjects: config.subject === undefined ? undefined : new Set(Array.isArray(config.subject) ? config.subject : [config.subject]),
   });

@@ -16,6 +16,7 @@ import {
   GATEWAY_DEFAULTS,
   VALIDATOR_KEY,
   VALIDATOR_V1_KEY,
+  type BackendEncoding,
   type BackendPlan,
   type CachePlan,
   type Encoding,
@@ -30,7 +31,7 @@ import {
 import type { BackendConfig, EndpointConfig, GatewayConfig } from './schema.js';
 import { ConfigError, jsonPath, type ConfigIssue } from './validate.js';
 
-export type { BackendPlan, CachePlan, CorsPlan, Encoding, EndpointPlan, GatewayPlan, MetricsPlan, OriginWildcard, ResponseBufferLimits, ServerLimits, UrlPart } from './plan.js';
+export type { BackendEncoding, BackendPlan, CachePlan, CorsPlan, Encoding, EndpointPlan, GatewayPlan, MetricsPlan, OriginWildcard, RedirectPlan, ResponseBufferLimits, ServerLimits, UrlPart } from './plan.js';
 export { GATEWAY_DEFAULTS, VALIDATOR_KEY, VALIDATOR_V1_KEY } from './plan.js';
 
 /** lura's `endpointURLKeysPattern`: a parameter is a whole segment `{name}`. */
@@ -128,7 +129,7 @@ interface EndpointContext {
 
 function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: EndpointContext): EndpointPlan {
   const { at, issues } = ctx;
-  const path = endpoint.endpoint;
+  const path = cleanPath(endpoint.endpoint);
   const params = parseEndpointPath(path, at(`${pointer}/endpoint`), issues);
   checkReserved(path, ctx, at(`${pointer}/endpoint`), issues);
   const method = endpoint.method ?? GATEWAY_DEFAULTS.method;
@@ -188,6 +189,7 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
     // A no-op answer is the backend's, headers included (its own Cache-Control passes through), as in lura.
     cache: outputEncoding === 'no-op' ? undefined : compileCache(cacheTtlMs ?? 0, auth, inputHeaders, extra?.[CACHE_KEY]?.public_with_credentials === true),
     label: `[ENDPOINT: ${path}]`,
+    returnErrorMsg: ctx.config.extra_config?.router?.return_error_msg ?? false,
   });
 }
 
@@ -230,32 +232,42 @@ interface BackendContext {
 function compileBackend(backend: BackendConfig, pointer: string, endpoint: BackendContext, ctx: EndpointContext): BackendPlan {
   const { at, issues } = ctx;
   const hosts = backendHosts(backend, pointer, ctx);
-  const urlParts = parseUrlPattern(backend.url_pattern, at(`${pointer}/url_pattern`), endpoint, issues);
+  const urlPattern = cleanPath(backend.url_pattern);
+  const urlParts = parseUrlPattern(urlPattern, at(`${pointer}/url_pattern`), endpoint, issues);
 
-  // KrakenD needs no-op on both sides; a missing backend encoding under a no-op endpoint is read as no-op
-  // because the other combinations answer an empty body (endpoint no-op) or "{}" (backend no-op).
-  const encoding: Encoding = backend.encoding ?? (endpoint.outputEncoding === 'no-op' ? 'no-op' : 'json');
-  if (endpoint.outputEncoding === 'no-op' && encoding !== 'no-op') {
-    issues.push({ path: at(`${pointer}/encoding`), message: `must be "no-op" when the endpoint output_encoding is "no-op" (found "${encoding}")` });
-  } else if (endpoint.outputEncoding !== 'no-op' && encoding === 'no-op') {
+  // A no-op endpoint proxies its backend unchanged whatever the backend's encoding says (lura forces it,
+  // since v2.0.2). The other way round would answer "{}": KrakenD needs the endpoint to say no-op too.
+  const encoding: BackendEncoding = endpoint.outputEncoding === 'no-op' ? 'no-op' : (backend.encoding ?? 'json');
+  if (endpoint.outputEncoding !== 'no-op' && encoding === 'no-op') {
     issues.push({
       path: at(`${pointer}/encoding`),
       message: `"no-op" needs the endpoint output_encoding "no-op" too (found "${endpoint.outputEncoding}")`,
     });
   }
 
+  const http = backend.extra_config?.['backend/http'];
+  // lura reads return_error_details first: with it, return_error_code is not looked at.
+  const returnErrorDetails = http?.return_error_details;
+  const client = backend.extra_config?.['backend/http/client'];
   return Object.freeze({
     hosts: Object.freeze(hosts),
-    urlPattern: backend.url_pattern,
+    urlPattern,
     urlParts: Object.freeze(urlParts),
     method: backend.method ?? endpoint.method,
     encoding,
-    returnErrorCode: backend.extra_config?.['backend/http']?.return_error_code ?? false,
+    returnErrorCode: returnErrorDetails === undefined ? (http?.return_error_code ?? false) : false,
+    returnErrorDetails,
+    redirects: Object.freeze({
+      follow: client?.no_redirect !== true,
+      sendBody: client?.send_body_on_redirect === true,
+      origins: Object.freeze(redirectOrigins(hosts, client?.redirect_hosts, at(`${pointer}/extra_config/backend~1http~1client/redirect_hosts`), issues)),
+    }),
   });
 }
 
 function backendHosts(backend: BackendConfig, pointer: string, ctx: EndpointContext): string[] {
   const { at, issues } = ctx;
+  // lura: an empty host list, like a missing one, takes the root hosts.
   const own = backend.host !== undefined && backend.host.length > 0;
   const hosts = own ? backend.host! : ctx.config.host;
   if (!hosts || hosts.length === 0) {
@@ -264,10 +276,54 @@ function backendHosts(backend: BackendConfig, pointer: string, ctx: EndpointCont
   }
   const base = own ? `${pointer}/host` : '/host';
   return hosts.map((host, k) => {
-    const problem = hostProblem(host);
+    const cleaned = cleanHost(host);
+    const problem = hostProblem(cleaned);
     if (problem) issues.push({ path: at(`${base}/${k}`), message: problem });
-    return host.replace(/\/+$/, '');
+    return cleaned.replace(/\/+$/, '');
   });
+}
+
+/** lura's CleanHost: a host written without a scheme (`pets:8080`, docker-compose style) is plain HTTP. */
+function cleanHost(host: string): string {
+  return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(host) ? host : `http://${host}`;
+}
+
+/** lura's CleanPath: paths are rooted, so `users/{id}` is `/users/{id}`. */
+function cleanPath(path: string): string {
+  return path.startsWith('/') ? path : `/${path}`;
+}
+
+/**
+ * Where this backend's redirects may lead: its own hosts' origins, plus the
+ * `redirect_hosts` the config names, each a bare origin so a listed host
+ * cannot smuggle in a path, a query or credentials.
+ */
+function redirectOrigins(hosts: readonly string[], extra: readonly string[] | undefined, issuePath: string, issues: ConfigIssue[]): string[] {
+  const origins = new Set<string>();
+  for (const host of hosts) {
+    try {
+      origins.add(new URL(host).origin);
+    } catch {
+      // Reported by backendHosts.
+    }
+  }
+  extra?.forEach((entry, i) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    const path = `${issuePath}[${i}]`;
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      issues.push({ path, message: 'must be an http or https origin such as "https://auth.internal:8443"' });
+    } else if (!/^https?:\/\/[^/?#@\\]+\/?$/i.test(entry)) {
+      issues.push({ path, message: 'must be an origin only (scheme://host[:port]): no credentials, path, query or fragment' });
+    } else {
+      origins.add(url.origin);
+    }
+  });
+  return [...origins];
 }
 
 function hostProblem(host: string): string | undefined {

@@ -80,7 +80,6 @@ export const NAMESPACE_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
   ['auth/client-credentials', warn('not implemented by portcullis: the backend is called without these credentials')],
   ['auth/gcp', warn('not implemented by portcullis: the backend is called without these credentials')],
   ['auth/ntlm', warn('not implemented by portcullis: the backend is called without these credentials')],
-  ['backend/http/client', warn('not implemented by portcullis: backend connections use the default client settings')],
   ['documentation/openapi', warn('not used by portcullis (documentation only)')],
   ['server/static-filesystem', warn('not implemented by portcullis: the files are not served (404)')],
   ['websocket', warn('not implemented by portcullis: WebSocket upgrades are not proxied')],
@@ -141,6 +140,12 @@ export const BACKEND_KEY_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
   ['input_query_strings', refuse('refusing to send this backend every query string the endpoint forwards (per-backend filtering is not implemented yet)')],
   ['sd', warn('not implemented by portcullis: hosts are used as they are written (static)')],
   ['disable_host_sanitize', warn('not implemented by portcullis (ignored)')],
+]);
+
+/** Keys of a backend's `backend/http/client` block portcullis does not apply (the block's redirect keys it does). */
+export const HTTP_CLIENT_KEY_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
+  ['client_tls', warn('not implemented by portcullis: backends are called with the default TLS settings')],
+  ['proxy_address', warn('not implemented by portcullis: the backend is called directly, not through this proxy')],
 ]);
 
 /** Keys of the `proxy` namespace of an endpoint or backend. */

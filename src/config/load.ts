@@ -21,6 +21,7 @@ import {
   BACKEND_KEY_TREATMENTS,
   describeTreatment,
   ENDPOINT_KEY_TREATMENTS,
+  HTTP_CLIENT_KEY_TREATMENTS,
   NAMESPACE_TREATMENTS,
   PROXY_KEY_TREATMENTS,
   ROOT_KEY_TREATMENTS,
@@ -62,7 +63,12 @@ export function loadConfigFile(path: string, options: LoadOptions = {}): LoadedC
 
 /** `sourceName` picks the format: `.yaml`/`.yml` is YAML, anything else JSON. */
 export function parseConfigText(text: string, sourceName: string, options: LoadOptions = {}): LoadedConfig {
-  const raw = isYamlName(sourceName) ? parseYaml(text, sourceName) : parseJson(text, sourceName);
+  let raw: unknown;
+  try {
+    raw = isYamlName(sourceName) ? parseYaml(text, sourceName) : parseJson(text, sourceName);
+  } catch (error) {
+    throw templateHint(text, sourceName) ?? error;
+  }
   const { errors, unknownKeys } = checkSchema(GatewayConfigSchema, raw);
   const special = specialIssues(raw);
   const handled = new Set([...special.errors, ...special.warnings].map((issue) => issue.path));
@@ -77,7 +83,7 @@ export function parseConfigText(text: string, sourceName: string, options: LoadO
   const warnings = [...special.warnings, ...unknown];
 
   const fatal = [...schemaErrors, ...special.errors, ...misspelled, ...(options.strict ? warnings : [])];
-  if (fatal.length > 0) throw new ConfigError(fatal);
+  if (fatal.length > 0) throw new ConfigError(fatal, options.strict ? [] : warnings);
   return { config: raw as GatewayConfig, warnings };
 }
 
@@ -85,6 +91,24 @@ export function parseConfigText(text: string, sourceName: string, options: LoadO
 export function loadGatewayPlan(path: string, options: LoadOptions = {}): { plan: GatewayPlan; warnings: ConfigIssue[] } {
   const { config, warnings } = loadConfigFile(path, options);
   return { plan: compileGateway(config), warnings };
+}
+
+/**
+ * A file that does not parse and holds `{{ … }}` is almost surely a KrakenD
+ * Flexible Config template: its syntax error (at the first `{{`, usually)
+ * would only puzzle. One line says what to do instead.
+ */
+function templateHint(text: string, sourceName: string): ConfigError | undefined {
+  const source = stripBom(text);
+  const open = source.search(/\{\{[^\n]*?\}\}/);
+  if (open === -1) return undefined;
+  const { line, column } = lineColumn(source, open);
+  return new ConfigError([
+    {
+      path: '$',
+      message: `${sourceName}:${line}:${column}: this is a Flexible Config template ({{ … }}): render it first (FC_ENABLE=1 FC_OUT=rendered.json krakend check -c ${sourceName}, with FC_SETTINGS, FC_PARTIALS and FC_TEMPLATES as for krakend run) and load rendered.json`,
+    },
+  ]);
 }
 
 function isYamlName(name: string): boolean {
@@ -209,7 +233,9 @@ function specialIssues(raw: unknown): SpecialIssues {
     }
     if (isObject(endpoint.extra_config)) {
       for (const namespace of [VALIDATOR_KEY, VALIDATOR_V1_KEY]) {
-        hyphenatedValidatorKeys(endpoint.extra_config[namespace], `${base}/extra_config/${escapeKey(namespace)}`, found.errors);
+        const pointer = `${base}/extra_config/${escapeKey(namespace)}`;
+        hyphenatedValidatorKeys(endpoint.extra_config[namespace], pointer, found.errors);
+        emptyAudienceNote(endpoint.extra_config[namespace], pointer, found);
       }
     }
     if (Array.isArray(endpoint.backend)) {
@@ -218,6 +244,9 @@ function specialIssues(raw: unknown): SpecialIssues {
         treatKeys(backend, `${base}/backend/${j}`, BACKEND_KEY_TREATMENTS, found);
         treatNamespaces(backend.extra_config, `${base}/backend/${j}/extra_config`, found);
         misplacedServiceNamespaces(backend.extra_config, `${base}/backend/${j}/extra_config`, found);
+        if (isObject(backend.extra_config) && isObject(backend.extra_config['backend/http/client'])) {
+          treatKeys(backend.extra_config['backend/http/client'], `${base}/backend/${j}/extra_config/backend~1http~1client`, HTTP_CLIENT_KEY_TREATMENTS, found);
+        }
       });
     }
   });
@@ -323,6 +352,15 @@ function tlsIssue(tls: unknown, found: SpecialIssues): void {
   found.errors.push({
     path,
     message: `"tls" is not supported by portcullis; refusing to serve plain HTTP where the config asks for HTTPS${mtls}: terminate TLS in front of portcullis, or set "disabled": true`,
+  });
+}
+
+/** `"audience": []` is valid in KrakenD and checks nothing; a reader could take it for "no audience is accepted". */
+function emptyAudienceNote(block: unknown, pointer: string, found: SpecialIssues): void {
+  if (!isObject(block) || !Array.isArray(block.audience) || block.audience.length > 0) return;
+  found.warnings.push({
+    path: jsonPath('$', `${pointer}/audience`),
+    message: '"audience" is empty: the token\'s "aud" is not checked (as in KrakenD); list the accepted audiences to check it',
   });
 }
 

@@ -11,6 +11,19 @@ export type UrlPart = { kind: 'literal'; text: string } | { kind: 'param'; name:
 
 export type Encoding = 'json' | 'no-op' | 'string';
 
+/** How a backend answer is read: an output encoding, or `safejson` (any JSON value). */
+export type BackendEncoding = Encoding | 'safejson';
+
+/** How a backend's redirects are followed (see src/gateway/redirect.ts). */
+export interface RedirectPlan {
+  /** `backend/http/client.no_redirect`: relay or fail on a redirect instead of following it. */
+  readonly follow: boolean;
+  /** `send_body_on_redirect`: the request body is buffered so a 307/308 can send it again. */
+  readonly sendBody: boolean;
+  /** Origins a redirect may lead to: the backend's own hosts, then `redirect_hosts`. */
+  readonly origins: readonly string[];
+}
+
 export interface BackendPlan {
   /** Base URLs without trailing slash, e.g. "http://127.0.0.1:8000". */
   readonly hosts: readonly string[];
@@ -18,9 +31,12 @@ export interface BackendPlan {
   readonly urlParts: readonly UrlPart[];
   /** Backend method; defaults to the endpoint's. */
   readonly method: string;
-  readonly encoding: Encoding;
-  /** extra_config["backend/http"].return_error_code */
+  readonly encoding: BackendEncoding;
+  /** extra_config["backend/http"].return_error_code (false when return_error_details is set, as in KrakenD) */
   readonly returnErrorCode: boolean;
+  /** extra_config["backend/http"].return_error_details: the name in `error_<name>`, or undefined. */
+  readonly returnErrorDetails: string | undefined;
+  readonly redirects: RedirectPlan;
 }
 
 export interface EndpointPlan {
@@ -43,6 +59,8 @@ export interface EndpointPlan {
   readonly cache: CachePlan | undefined;
   /** "[ENDPOINT: /users/{id}]" */
   readonly label: string;
+  /** extra_config.router.return_error_msg: a failed answer says why in its body. */
+  readonly returnErrorMsg: boolean;
 }
 
 /** One token bucket: `rate` tokens per `everyMs`, holding at most `capacity`. */

@@ -13,8 +13,9 @@ const Method = Type.Union(
   ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].map((m) => Type.Literal(m)),
   { description: 'HTTP method.' },
 );
-const Encoding = Type.Union([Type.Literal('json'), Type.Literal('no-op'), Type.Literal('string')], {
-  description: 'How the backend response is read: `json` (merged), `no-op` (streamed unchanged) or `string` (wrapped as {"content": …}).',
+const Encoding = Type.Union([Type.Literal('json'), Type.Literal('safejson'), Type.Literal('no-op'), Type.Literal('string')], {
+  description:
+    'How the backend response is read: `json` (merged), `safejson` (any JSON: arrays as {"collection": …}, other values as {"result": …}), `no-op` (streamed unchanged; forced under a no-op endpoint) or `string` (wrapped as {"content": …}).',
 });
 const OutputEncoding = Type.Union([Type.Literal('json'), Type.Literal('no-op'), Type.Literal('string')], {
   description: 'How the endpoint answers: `json` (default), `no-op` or `string`.',
@@ -155,7 +156,26 @@ export const EndpointExtraSchema = strictObject(
 export const BackendExtraSchema = strictObject(
   {
     'backend/http': Type.Optional(
-      strictObject({ return_error_code: Type.Optional(Type.Boolean({ description: 'Pass the backend error status through.' })) }),
+      strictObject({
+        return_error_code: Type.Optional(Type.Boolean({ description: 'Pass the backend error status through.' })),
+        return_error_details: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: 'A name: a failed status adds {"error_<name>": {"http_status_code", "http_body", "http_body_encoding"}} to the answer (return_error_code is then ignored, as in KrakenD).',
+          }),
+        ),
+      }),
+    ),
+    'backend/http/client': Type.Optional(
+      strictObject({
+        no_redirect: Type.Optional(Type.Boolean({ description: 'Do not follow redirects: a no-op endpoint relays the 3xx, a merging one fails the backend.' })),
+        send_body_on_redirect: Type.Optional(Type.Boolean({ description: 'Buffer the request body (within max_body_size) so a 307 or 308 redirect can send it again.' })),
+        redirect_hosts: Type.Optional(
+          Type.Array(Type.String({ minLength: 1 }), {
+            description: 'portcullis: origins (`scheme://host[:port]`) a redirect may lead to besides the backend\'s own hosts.',
+          }),
+        ),
+      }),
     ),
   },
   'Backend namespaces.',
@@ -165,6 +185,7 @@ export const RouterSchema = strictObject(
   {
     health_path: Type.Optional(Type.String({ pattern: '^/', description: 'Path of the health endpoint (default /__health).' })),
     disable_health: Type.Optional(Type.Boolean({ description: 'Remove the health endpoint.' })),
+    return_error_msg: Type.Optional(Type.Boolean({ description: 'When no backend answered, write why in the body (text/plain) instead of an empty body.' })),
   },
   'Router settings.',
 );
@@ -248,8 +269,12 @@ export const ServiceExtraSchema = strictObject(
 
 export const BackendSchema = strictObject(
   {
-    host: Type.Optional(Type.Array(Type.String({ pattern: '^https?://' }), { minItems: 1, description: 'Backend base URLs, used round-robin.' })),
-    url_pattern: Type.String({ pattern: '^/', description: 'Path on the backend; may use {param} and {JWT.claim}.' }),
+    host: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: 'Backend base URLs, used round-robin; `http://` is added to a host without a scheme; empty or absent: the root `host`.',
+      }),
+    ),
+    url_pattern: Type.String({ description: 'Path on the backend (a missing leading "/" is added); may use {param} and {JWT.claim}.' }),
     method: Type.Optional(Method),
     encoding: Type.Optional(Encoding),
     extra_config: Type.Optional(BackendExtraSchema),
@@ -259,7 +284,7 @@ export const BackendSchema = strictObject(
 
 export const EndpointSchema = strictObject(
   {
-    endpoint: Type.String({ pattern: '^/', description: 'Public path; each {param} matches one segment.' }),
+    endpoint: Type.String({ description: 'Public path (a missing leading "/" is added); each {param} matches one segment.' }),
     method: Type.Optional(Method),
     timeout: Type.Optional(Duration('Timeout of the whole pipe (default: the root timeout).')),
     cache_ttl: Type.Optional(Duration('Cache-Control max-age of complete answers (default: the root cache_ttl; "0s" turns it off here).')),
@@ -277,7 +302,7 @@ export const GatewayConfigSchema = strictObject(
     version: Type.Literal(3, { description: 'Config format version; must be 3.' }),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Listening port (default 8080).' })),
     listen_ip: Type.Optional(Type.String({ description: 'Listening address (default all interfaces).' })),
-    host: Type.Optional(Type.Array(Type.String({ pattern: '^https?://' }), { minItems: 1, description: 'Default backend hosts.' })),
+    host: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Default backend hosts; `http://` is added to a host without a scheme.' })),
     timeout: Type.Optional(Duration('Default endpoint timeout (default "2s").')),
     cache_ttl: Type.Optional(Duration('Default endpoint cache_ttl: Cache-Control max-age of complete answers (default "0s": none).')),
     debug_endpoint: Type.Optional(Type.Boolean({ description: 'Serve /__debug/ (answers {"message":"pong"}) to anyone (default false).' })),

@@ -21,10 +21,13 @@ export interface SchemaCheck {
 
 export class ConfigError extends Error {
   readonly issues: readonly ConfigIssue[];
-  constructor(issues: readonly ConfigIssue[]) {
+  /** What the same load would have warned about: a file with errors still gets its unknown keys reported. */
+  readonly warnings: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[], warnings: readonly ConfigIssue[] = []) {
     super(issues.map((issue) => `${issue.path}: ${issue.message}`).join('\n'));
     this.name = 'ConfigError';
     this.issues = issues;
+    this.warnings = warnings;
   }
 }
 

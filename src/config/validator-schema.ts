@@ -85,7 +85,11 @@ export const ValidatorSchema = strictObject(
     ),
 
     issuer: Type.Optional(StringOrList('Accepted `iss`: one exact value (KrakenD) or a list (portcullis).')),
-    audience: Type.Optional(StringOrList('Audiences; with the default matcher every one must be in `aud`.')),
+    audience: Type.Optional(
+      Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }))], {
+        description: 'Audiences; with the default matcher every one must be in `aud`. An empty list checks no audience (as in KrakenD).',
+      }),
+    ),
     audience_matcher: Type.Optional(Matcher('portcullis: `all` (KrakenD, default) or `any` (AWS/GCP/Envoy).')),
     subject: Type.Optional(StringOrList('portcullis: accepted `sub` values.')),
     leeway: Type.Optional(Duration('Clock skew allowed for exp, nbf and iat (default and minimum "1s").')),

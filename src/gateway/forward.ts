@@ -10,7 +10,9 @@
  * as KrakenD does: partial data with `X-KrakenD-Completed: false`, or 500
  * when no backend succeeded (502 when an answer was over the size limits:
  * `max_backend_response_size` per answer, `max_buffered_bytes` across all
- * requests). A request body over the limit answers 413.
+ * requests). A request body over the limit answers 413. Backend redirects
+ * are followed within the backend's origins (redirect.ts); the endpoint
+ * timeout covers every hop.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Allow } from '../authorizer/decision.js';
@@ -20,9 +22,10 @@ import { performance } from 'node:perf_hooks';
 import { filterQuery, UnroutableClaimError, withQuery } from './backend-url.js';
 import { BodyTooLargeError, Exchange, GatewayTimeoutError, type BackendRuntime, type EndpointRuntime } from './exchange.js';
 import { buildBackendHeaders } from './forward-headers.js';
-import { decodeBackendBody, MergeState, writeMerged } from './merge.js';
+import { decodeBackendBody, errorDetails, MergeState, writeMerged } from './merge.js';
 import { BackendResponseLimitError, dispatchForMerge, dispatchNoop, type BackendCall, type MergeCallResult, type MergeReadLimits } from './proxy.js';
 import { createBodyBudget, type BodyBudget } from './body-budget.js';
+import { BackendRedirectError, type RedirectRoute } from './redirect.js';
 import { GATEWAY_DEFAULTS } from '../config/plan.js';
 import { bufferedBody, declaredLength, hasRequestBody, streamedBody } from './request-body.js';
 import { addVary, BODIES, sendJson, writeDenial } from '../http/response.js';
@@ -109,19 +112,35 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       const backend = runtime.backends[0]!;
       const target = backend.target.next();
       if (length !== undefined) headers.push('content-length', String(length));
-      const call: BackendCall = {
-        path: target.prefix + withQuery(backend.buildPath(params, claims), backendQuery(backend, exchange.endpoint.plan.inputQueryStrings, rawQuery, query)),
-        method: backend.plan.method,
-        headers,
-        body: bodyPresent ? streamedBody(exchange, maxBodyBytes) : null,
+      const send = (body: BackendCall['body']) => {
+        const call: BackendCall = {
+          origin: target.origin,
+          path: target.prefix + withQuery(backend.buildPath(params, claims), backendQuery(backend, exchange.endpoint.plan.inputQueryStrings, rawQuery, query)),
+          method: backend.plan.method,
+          headers,
+          body,
+        };
+        dispatchNoop(exchange, target.pool, call, onNoopDone, redirectRoute(backend));
       };
-      dispatchNoop(exchange, target.pool, call, onNoopDone);
+      if (!bodyPresent) send(null);
+      else if (!replaysBody(backend)) send(streamedBody(exchange, maxBodyBytes));
+      else {
+        bufferedBody(exchange, maxBodyBytes).then(
+          (body) => {
+            if (exchange.settled) return;
+            if (body === undefined) return tooLarge(exchange);
+            send(body);
+          },
+          () => undefined,
+        );
+      }
       return exchange;
     }
 
     exchange.startTimer(onMergeTimeout);
     const backends = runtime.backends;
-    if (!bodyPresent || backends.length === 1) {
+    // A body is buffered when several backends need a copy, or when a redirect (307/308) may need it again.
+    if (!bodyPresent || (backends.length === 1 && !replaysBody(backends[0]!))) {
       if (length !== undefined) headers.push('content-length', String(length));
       fanOut(exchange, params, claims, headers, rawQuery, query, bodyPresent ? streamedBody(exchange, maxBodyBytes) : null);
     } else {
@@ -174,19 +193,23 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     body: BackendCall['body'],
   ): void {
     const backends = exchange.endpoint.backends;
-    const state = new MergeState(backends.length);
+    const state = new MergeState(backends.length, exchange.endpoint.plan.returnErrorMsg);
     exchange.merge = state;
     for (let i = 0; i < backends.length; i++) {
       const backend = backends[i]!;
       const target = backend.target.next();
       const call: BackendCall = {
+        origin: target.origin,
         path: target.prefix + withQuery(backend.buildPath(params, claims), backendQuery(backend, exchange.endpoint.plan.inputQueryStrings, rawQuery, query)),
         method: backend.plan.method,
         headers,
         body,
       };
       const context: MergeContext = { exchange, state, backend, index: i };
-      dispatchForMerge(exchange, target.pool, call, context, readLimits, onMergeResult);
+      dispatchForMerge(exchange, target.pool, call, context, readLimits, onMergeResult, {
+        route: redirectRoute(backend),
+        keepErrorBody: backend.plan.returnErrorDetails !== undefined || (backend.plan.returnErrorCode && exchange.endpoint.plan.returnErrorMsg),
+      });
     }
   }
 
@@ -198,19 +221,31 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (exchange.bodyTooLarge) return tooLarge(exchange);
       if (clientGone(exchange)) return;
       backendMetric(exchange, index, 'error');
-      state.fail(undefined, result.error instanceof BackendResponseLimitError);
+      state.fail(undefined, result.error instanceof BackendResponseLimitError, failureText(result.error));
       logBackendError(exchange, index, result.error.message);
     } else {
-      const data = result.text === undefined ? undefined : decodeBackendBody(result.text, backend.plan.encoding);
-      backendMetric(exchange, index, data !== undefined ? 'ok' : result.text === undefined ? 'status' : 'error');
+      const failedStatus = result.text === undefined;
+      const data = failedStatus ? undefined : decodeBackendBody(result.text!, backend.plan.encoding);
+      backendMetric(exchange, index, data !== undefined ? 'ok' : failedStatus ? 'status' : 'error');
+      const details = backend.plan.returnErrorDetails;
       if (data !== undefined) {
         // The decoded data lives until the merged answer is written: its bytes stay counted until then.
         exchange.holdBuffered(budget, result.takeHeld());
         state.add(data);
+      } else if (failedStatus && details !== undefined) {
+        const message = `invalid status code ${result.status}`;
+        exchange.holdBuffered(budget, result.takeHeld());
+        state.addDetails(errorDetails(details, result.status, result.errorText, result.contentType), message);
+        logBackendError(exchange, index, message);
       } else {
-        budget.give(result.takeHeld());
-        state.fail(result.text === undefined && backend.plan.returnErrorCode ? result.status : undefined);
-        logBackendError(exchange, index, result.text === undefined ? `invalid status code ${result.status}` : 'invalid response body');
+        const message = failedStatus ? `invalid status code ${result.status}` : 'invalid response body';
+        // With return_error_code the error text is the backend's own body (lura's HTTPResponseError), held until answered.
+        const passStatus = failedStatus && backend.plan.returnErrorCode;
+        const passBody = passStatus && result.errorText !== undefined;
+        if (passBody) exchange.holdBuffered(budget, result.takeHeld());
+        else budget.give(result.takeHeld());
+        state.fail(passStatus ? result.status : undefined, false, passBody ? result.errorText : message);
+        logBackendError(exchange, index, message);
       }
     }
     if (state.done) settleMerged(exchange, state);
@@ -230,7 +265,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     if (exchange.settled) return;
     for (let i = 0; i < exchange.endpoint.backends.length; i++) if ((exchange.backendsDone & (1 << i)) === 0) backendMetric(exchange, i, 'timeout');
     logBackendError(exchange, -1, 'endpoint timeout reached');
-    settleMerged(exchange, exchange.merge ?? new MergeState(exchange.endpoint.backends.length));
+    const state = exchange.merge ?? new MergeState(exchange.endpoint.backends.length, exchange.endpoint.plan.returnErrorMsg);
+    state.note('endpoint timeout reached');
+    settleMerged(exchange, state);
   }
 
   function tooLarge(exchange: Exchange): void {
@@ -286,6 +323,23 @@ function isEmpty(data: Record<string, unknown>): boolean {
 function backendMetric(exchange: Exchange, index: number, outcome: BackendOutcome): void {
   const metrics = exchange.endpoint.metrics;
   if (metrics !== undefined) metrics.backend(index, outcome, (performance.now() - exchange.startedAt) / 1000);
+}
+
+/** What return_error_msg tells a client about a failed call: never an address or a URL of the backend. */
+function failureText(error: Error): string {
+  if (error instanceof BackendRedirectError) return error.clientText;
+  if (error instanceof BackendResponseLimitError) return error.message;
+  return 'backend call failed';
+}
+
+/** Where a backend's redirects may lead; undefined with no_redirect. */
+function redirectRoute(backend: BackendRuntime): RedirectRoute | undefined {
+  return backend.plan.redirects.follow ? backend.target : undefined;
+}
+
+/** send_body_on_redirect: the body is buffered so that a 307/308 can send it again. */
+function replaysBody(backend: BackendRuntime): boolean {
+  return backend.plan.redirects.follow && backend.plan.redirects.sendBody;
 }
 
 /** The endpoint's filtered query, or for a backend whose url_pattern sets query keys, the same without those keys. */

@@ -7,20 +7,24 @@
  * status), or the backend's own status with `return_error_code`, or 502
  * `{"error":"bad_gateway"}` when a backend's answer was over the size limits
  * (a portcullis limit KrakenD does not have, reported as the proxy failure it is).
+ * With `router.return_error_msg` that body says why, one line per failure.
+ * A backend with `return_error_details` that fails by its status adds
+ * `error_<name>` to the data instead, so the answer is 200 and incomplete.
  */
 import type { ServerResponse } from 'node:http';
 import { BODIES, JSON_CONTENT_TYPE as JSON_TYPE } from '../http/response.js';
-import type { Encoding } from '../config/plan.js';
+import type { BackendEncoding, Encoding } from '../config/plan.js';
 
 export type Merged = Record<string, unknown>;
 
 /**
  * A backend body as data. `string` wraps the text as `{"content": …}`; JSON
  * objects are used as they are and arrays are wrapped as
- * `{"collection": […]}` (KrakenD's `is_collection` shape). Anything else
- * (scalars, invalid or empty JSON) fails the backend.
+ * `{"collection": […]}` (KrakenD's `is_collection` shape). With `json`,
+ * anything else (scalars, invalid or empty JSON) fails the backend; `safejson`
+ * wraps a scalar or null as `{"result": …}` (lura's SafeJSONDecoder).
  */
-export function decodeBackendBody(text: string, encoding: Encoding): Merged | undefined {
+export function decodeBackendBody(text: string, encoding: BackendEncoding): Merged | undefined {
   if (encoding === 'string') return { content: text };
   let value: unknown;
   try {
@@ -28,7 +32,7 @@ export function decodeBackendBody(text: string, encoding: Encoding): Merged | un
   } catch {
     return undefined;
   }
-  if (value === null || typeof value !== 'object') return undefined;
+  if (value === null || typeof value !== 'object') return encoding === 'safejson' ? { result: value } : undefined;
   if (Array.isArray(value)) return { collection: value };
   return value as Merged;
 }
@@ -39,14 +43,21 @@ export class MergeState {
   readonly data: Merged = Object.create(null) as Merged;
   succeeded = 0;
   failed = 0;
+  /** Failed backends whose `return_error_details` put an `error_<name>` key into the data. */
+  detailed = 0;
   /** First error status of a backend with `return_error_code`. */
   errorStatus: number | undefined = undefined;
   /** Some backend failed because its answer was over max_backend_response_size or max_buffered_bytes. */
   overLimit = false;
   readonly expected: number;
+  /** `router.return_error_msg`: an answer without data carries `messages` as its body. */
+  readonly returnErrorMsg: boolean;
+  /** Why backends failed, in arrival order (lura joins its errors the same way). */
+  readonly messages: string[] = [];
 
-  constructor(expected: number) {
+  constructor(expected: number, returnErrorMsg = false) {
     this.expected = expected;
+    this.returnErrorMsg = returnErrorMsg;
   }
 
   add(data: Merged): void {
@@ -54,10 +65,24 @@ export class MergeState {
     this.succeeded += 1;
   }
 
-  fail(passStatus: number | undefined, overLimit = false): void {
+  /** A failed backend whose error details are data (lura answers them like a backend response, only incomplete). */
+  addDetails(data: Merged, message: string): void {
+    Object.assign(this.data, data);
+    this.failed += 1;
+    this.detailed += 1;
+    this.messages.push(message);
+  }
+
+  fail(passStatus: number | undefined, overLimit = false, message?: string): void {
     this.failed += 1;
     if (passStatus !== undefined && this.errorStatus === undefined) this.errorStatus = passStatus;
     if (overLimit) this.overLimit = true;
+    if (message !== undefined) this.messages.push(message);
+  }
+
+  /** Something that failed the answer without being a backend's own result (the endpoint timeout). */
+  note(message: string): void {
+    this.messages.push(message);
   }
 
   get done(): boolean {
@@ -67,24 +92,40 @@ export class MergeState {
   get complete(): boolean {
     return this.succeeded === this.expected;
   }
+
+  /** There is something to answer with: a backend's data or a backend's error details. */
+  get hasData(): boolean {
+    return this.succeeded > 0 || this.detailed > 0;
+  }
+}
+
+/** The `error_<name>` entry of return_error_details, with lura's field names; empty fields are left out (Go's omitempty). */
+export function errorDetails(name: string, status: number, body: string | undefined, contentType: string | undefined): Merged {
+  const details: Merged = { http_status_code: status };
+  if (body !== undefined && body !== '') details.http_body = body;
+  if (contentType !== undefined && contentType !== '') details.http_body_encoding = contentType;
+  return { [`error_${name}`]: details };
 }
 
 /** Writes the merged answer (or the failure status) in the endpoint's output encoding. */
 export function writeMerged(res: ServerResponse, state: MergeState, output: Encoding, extra: string[] | undefined): void {
   if (res.headersSent || res.destroyed) return;
   const completed = state.complete ? 'true' : 'false';
-  if (state.succeeded === 0 && state.errorStatus === undefined && state.overLimit) {
+  if (!state.hasData && state.errorStatus === undefined && state.overLimit) {
     const headers = ['content-type', JSON_TYPE, 'content-length', String(BODIES.badGateway.length), 'x-krakend-completed', completed];
     if (extra) headers.push(...extra);
     res.writeHead(502, headers);
     res.end(BODIES.badGateway);
     return;
   }
-  if (state.succeeded === 0) {
-    const headers = ['x-krakend-completed', completed, 'content-length', '0'];
+  if (!state.hasData) {
+    // lura writes the error text as is; net/http sniffs it as plain text, whatever the backend's type was.
+    const message = state.returnErrorMsg && state.messages.length > 0 ? state.messages.join('\n') : '';
+    const headers = ['x-krakend-completed', completed, 'content-length', String(Buffer.byteLength(message))];
+    if (message !== '') headers.push('content-type', 'text/plain; charset=utf-8');
     if (extra) headers.push(...extra);
     res.writeHead(state.errorStatus ?? 500, headers);
-    res.end();
+    res.end(message);
     return;
   }
   let body: string;

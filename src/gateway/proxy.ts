@@ -15,16 +15,15 @@ import { REQUEST_ID_HEADER } from '../http/request-id.js';
 import type { BodyBudget } from './body-budget.js';
 import type { Exchange } from './exchange.js';
 import { withGatewayCors } from './cors.js';
+import { dispatchFollowing, type RedirectRoute } from './redirect.js';
 
 export interface BackendCall {
+  /** `scheme://host[:port]` of the pool the call goes to, where relative redirects resolve. */
+  readonly origin: string;
   readonly path: string;
   readonly method: string;
   readonly headers: string[];
   readonly body: Readable | Buffer | null;
-}
-
-function dispatchOptions(call: BackendCall): Dispatcher.DispatchOptions {
-  return { path: call.path, method: call.method as Dispatcher.HttpMethod, headers: call.headers, body: call.body };
 }
 
 /** Response headers never relayed; node frames the body itself. */
@@ -62,9 +61,10 @@ export type NoopDone = (exchange: Exchange, error: Error | null) => void;
  * Pure proxy (`no-op`): status, headers (minus hop-by-hop, original case) and
  * body as the backend sent them, written into the client response with
  * backpressure. `done` runs once, when the body ended or the call failed.
+ * Redirects are followed along `route` (redirect.ts); without one, a 3xx is relayed.
  */
-export function dispatchNoop(exchange: Exchange, pool: Dispatcher, call: BackendCall, done: NoopDone): void {
-  pool.dispatch(dispatchOptions(call), new NoopHandler(exchange, done));
+export function dispatchNoop(exchange: Exchange, pool: Dispatcher, call: BackendCall, done: NoopDone, route?: RedirectRoute): void {
+  dispatchFollowing(exchange, pool, call, new NoopHandler(exchange, done), route);
 }
 
 // The classic handler interface is undici's native one; the controller-based
@@ -142,6 +142,10 @@ export interface MergeCallResult<T> {
   readonly status: number;
   /** The body for a 2xx answer; undefined when the status already failed the backend. */
   readonly text: string | undefined;
+  /** With `keepErrorBody`, the body of a failed status (undefined when it was over max_backend_response_size). */
+  readonly errorText: string | undefined;
+  /** The answer's Content-Type, when it had one. */
+  readonly contentType: string | undefined;
   readonly error: Error | null;
   /**
    * The bytes of a successful body still counted in the budget, handed over
@@ -153,22 +157,42 @@ export interface MergeCallResult<T> {
 
 export type MergeDone<T> = (result: MergeCallResult<T>) => void;
 
-/** Calls a backend and reads its whole body, within `limits`, when the status is a success (2xx). */
-export function dispatchForMerge<T>(exchange: Exchange, pool: Dispatcher, call: BackendCall, context: T, limits: MergeReadLimits, done: MergeDone<T>): void {
-  pool.dispatch(dispatchOptions(call), new BufferHandler(exchange, context, limits, done));
+export interface MergeCallOptions {
+  /** Where redirects may lead; undefined: a redirect is the answer (no_redirect). */
+  readonly route?: RedirectRoute | undefined;
+  /** Read the body of a failed status too (return_error_details, or return_error_code with return_error_msg). */
+  readonly keepErrorBody?: boolean;
+}
+
+/** Calls a backend and reads its whole body, within `limits`, when the status is a success (2xx), or with keepErrorBody any status. */
+export function dispatchForMerge<T>(
+  exchange: Exchange,
+  pool: Dispatcher,
+  call: BackendCall,
+  context: T,
+  limits: MergeReadLimits,
+  done: MergeDone<T>,
+  options: MergeCallOptions = {},
+): void {
+  dispatchFollowing(exchange, pool, call, new BufferHandler(exchange, context, limits, done, options.keepErrorBody === true), options.route);
 }
 
 const isSuccess = (status: number): boolean => status >= 200 && status <= 299;
 
-/** The declared Content-Length of an answer, from undici's raw header list; undefined when absent or not a plain number. */
-function declaredContentLength(raw: readonly (Buffer | string)[]): number | undefined {
+/** The value of a header in undici's raw list (Buffers, original case); undefined when absent. */
+function rawHeader(raw: readonly (Buffer | string)[], name: string): string | undefined {
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length !== 14 || name.toString('latin1').toLowerCase() !== 'content-length') continue;
-    const value = raw[i + 1]!.toString('latin1').trim();
-    return /^\d+$/.test(value) ? Number(value) : undefined;
+    const key = raw[i]!;
+    if (key.length !== name.length || key.toString('latin1').toLowerCase() !== name) continue;
+    return raw[i + 1]!.toString('latin1');
   }
   return undefined;
+}
+
+/** The declared Content-Length of an answer; undefined when absent or not a plain number. */
+function declaredContentLength(raw: readonly (Buffer | string)[]): number | undefined {
+  const value = rawHeader(raw, 'content-length')?.trim();
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
 class BufferHandler<T> implements MergeCallResult<T> {
@@ -176,6 +200,9 @@ class BufferHandler<T> implements MergeCallResult<T> {
   readonly context: T;
   readonly #done: MergeDone<T>;
   readonly #limits: MergeReadLimits;
+  readonly #keepErrorBody: boolean;
+  /** This answer's body is kept: a success, or a failure whose body is wanted. */
+  #keep = false;
   #abort: ((error?: Error) => void) | null = null;
   #chunks: Buffer[] = [];
   #total = 0;
@@ -186,13 +213,16 @@ class BufferHandler<T> implements MergeCallResult<T> {
   #cut: Error | null = null;
   status = 0;
   text: string | undefined = undefined;
+  errorText: string | undefined = undefined;
+  contentType: string | undefined = undefined;
   error: Error | null = null;
 
-  constructor(exchange: Exchange, context: T, limits: MergeReadLimits, done: MergeDone<T>) {
+  constructor(exchange: Exchange, context: T, limits: MergeReadLimits, done: MergeDone<T>, keepErrorBody: boolean) {
     this.#exchange = exchange;
     this.context = context;
     this.#limits = limits;
     this.#done = done;
+    this.#keepErrorBody = keepErrorBody;
   }
 
   onConnect(abort: (error?: Error) => void): void {
@@ -203,13 +233,15 @@ class BufferHandler<T> implements MergeCallResult<T> {
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
     if (statusCode < 200) return true;
     this.status = statusCode;
+    this.#keep = isSuccess(statusCode) || this.#keepErrorBody;
+    this.contentType = rawHeader(rawHeaders, 'content-type');
     const declared = declaredContentLength(rawHeaders);
     if (declared === undefined) return true;
     // A declared size over the limit fails the call before a byte is read.
     if (declared > this.#limits.maxBytes) return this.#stop(new BackendResponseTooLargeError(this.#limits.maxBytes));
     // A declared body takes its whole size from the budget now: one that cannot fit fails before reading, instead of
     // reading part of it and crowding out answers that would have fitted. (undici fails a body longer than declared.)
-    if (isSuccess(statusCode)) {
+    if (this.#keep) {
       if (!this.#limits.budget.tryTake(declared)) return this.#stop(new BufferBudgetExceededError(this.#limits.budget.maxBytes));
       this.#held = declared;
       this.#reserved = true;
@@ -220,8 +252,8 @@ class BufferHandler<T> implements MergeCallResult<T> {
   onData(chunk: Buffer): boolean {
     this.#total += chunk.length;
     if (this.#total > this.#limits.maxBytes) return this.#stop(new BackendResponseTooLargeError(this.#limits.maxBytes));
-    // An error answer's body is read to keep the connection reusable, but not kept.
-    if (!isSuccess(this.status)) return true;
+    // An error answer's body is read to keep the connection reusable, but not kept unless asked for.
+    if (!this.#keep) return true;
     if (!this.#reserved) {
       // A body of unknown length (chunked) is counted as it arrives.
       if (!this.#limits.budget.tryTake(chunk.length)) return this.#stop(new BufferBudgetExceededError(this.#limits.budget.maxBytes));
@@ -239,9 +271,11 @@ class BufferHandler<T> implements MergeCallResult<T> {
   }
 
   onComplete(): void {
-    if (isSuccess(this.status)) {
+    if (this.#keep) {
       const chunks = this.#chunks;
-      this.text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      if (isSuccess(this.status)) this.text = text;
+      else this.errorText = text;
     }
     this.#chunks = [];
     this.#done(this);

@@ -211,7 +211,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     const authorizer = bound.authorizerFor(endpoint);
     const backends: BackendRuntime[] = endpoint.backends.map((backend) => ({
       plan: backend,
-      target: pools.target(backend.hosts),
+      target: pools.target(backend.hosts, backend.redirects.origins),
       buildPath: compilePathBuilder(backend.urlParts),
       reservedQueryKeys: patternQueryKeys(backend.urlPattern),
     }));

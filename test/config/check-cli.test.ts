@@ -94,6 +94,30 @@ describe('portcullis check', () => {
     assert.equal(result.code, 1);
   });
 
+  it('prints the unknown-key warnings next to a schema error, then the error', async () => {
+    const path = file('schema-and-unknown.json', configWith({ method: 'TRACE', concurrent_calls: 2, x_team: 'payments' }));
+    const result = await runCheck(['-c', path]);
+    const lines = result.stdout.split('\n');
+    assert.deepEqual(lines.slice(0, 3), [
+      `Parsing configuration file: ${path}`,
+      'WARNING $.endpoints[0].concurrent_calls: "concurrent_calls": not implemented by portcullis: each backend is called once',
+      'WARNING $.endpoints[0].x_team: unknown key',
+    ]);
+    assert.match(lines[3]!, /^ERROR parsing the configuration file: \$\.endpoints\[0\]\.method: must be one of "GET", "POST"/);
+    assert.equal(lines.length, 5);
+    assert.equal(result.code, 1);
+  });
+
+  it('tells to render a Flexible Config template instead of reporting its syntax', async () => {
+    const path = file('krakend.tmpl', '{\n  "version": 3,\n  "endpoints": [ {{ template "endpoints.tmpl" . }} ]\n}\n');
+    const result = await runCheck(['-c', path]);
+    assert.equal(
+      result.stdout,
+      `Parsing configuration file: ${path}\nERROR parsing the configuration file: $: ${path}:3:18: this is a Flexible Config template ({{ … }}): render it first (FC_ENABLE=1 FC_OUT=rendered.json krakend check -c ${path}, with FC_SETTINGS, FC_PARTIALS and FC_TEMPLATES as for krakend run) and load rendered.json\n`,
+    );
+    assert.equal(result.code, 1);
+  });
+
   it('fails on syntax errors and missing files', async () => {
     const broken = file('syntax.json', '{"version": 3,}');
     const syntax = await runCheck(['-c', broken]);

@@ -29,8 +29,18 @@ describe('compileGateway plans', () => {
     assert.equal(endpoint!.auth!.keySource.kind, 'remote');
     assert.equal((endpoint!.auth!.keySource as { url: string }).url, SEED_CONFIG.endpoints[0]!.extra_config['auth/validator'].jwk_url);
     assert.deepEqual(endpoint!.backends, [
-      { hosts: ['http://localhost:8080'], urlPattern: '/__health', urlParts: [{ kind: 'literal', text: '/__health' }], method: 'GET', encoding: 'json', returnErrorCode: false },
+      {
+        hosts: ['http://localhost:8080'],
+        urlPattern: '/__health',
+        urlParts: [{ kind: 'literal', text: '/__health' }],
+        method: 'GET',
+        encoding: 'json',
+        returnErrorCode: false,
+        returnErrorDetails: undefined,
+        redirects: { follow: true, sendBody: false, origins: ['http://localhost:8080'] },
+      },
     ]);
+    assert.equal(endpoint!.returnErrorMsg, false);
     assert.ok(Object.isFrozen(plan) && Object.isFrozen(endpoint) && Object.isFrozen(endpoint!.backends[0]));
   });
 
@@ -89,6 +99,8 @@ describe('compileGateway plans', () => {
       method: 'PUT',
       encoding: 'json',
       returnErrorCode: true,
+      returnErrorDetails: undefined,
+      redirects: { follow: true, sendBody: false, origins: ['http://root.example:8000'] },
     });
     assert.deepEqual(users!.backends[1]!.hosts, ['https://b.example']);
     assert.equal(users!.backends[1]!.method, 'POST');
@@ -117,6 +129,95 @@ describe('compileGateway plans', () => {
     assert.equal(endpoint!.backends[0]!.encoding, 'no-op');
   });
 
+  it('forces no-op on the backend of a no-op endpoint, whatever its encoding says (lura since v2.0.2)', () => {
+    for (const encoding of ['json', 'safejson', 'string']) {
+      const [endpoint] = compile(configWith({ output_encoding: 'no-op', backend: [{ host: HOST, url_pattern: '/', encoding }] })).endpoints;
+      assert.equal(endpoint!.backends[0]!.encoding, 'no-op', encoding);
+    }
+    const [inherited] = compile(configWith({ backend: [{ host: HOST, url_pattern: '/', encoding: 'json' }] }, { output_encoding: 'no-op' })).endpoints;
+    assert.equal(inherited!.backends[0]!.encoding, 'no-op');
+  });
+
+  it('compiles "audience": [] to no audience check, whatever the matcher (KrakenD checks none of zero audiences)', () => {
+    const checks = (validator: Record<string, unknown>) => compile(configWith({ extra_config: { 'auth/validator': { ...VALIDATOR, ...validator } } })).endpoints[0]!.auth!.checks.map((check) => check.name);
+    assert.ok(checks({ audience: ['api'] }).includes('aud'));
+    assert.ok(!checks({ audience: [] }).includes('aud'));
+    assert.ok(!checks({ audience: [], audience_matcher: 'any' }).includes('aud'));
+  });
+
+  it('accepts encoding "safejson"', () => {
+    const [endpoint] = compile(configWith({ backend: [{ host: HOST, url_pattern: '/', encoding: 'safejson' }] })).endpoints;
+    assert.equal(endpoint!.backends[0]!.encoding, 'safejson');
+  });
+
+  it('roots an endpoint and a url_pattern written without a leading "/", as lura\'s CleanPath does', () => {
+    const [endpoint] = compile(configWith({ endpoint: 'users/{id}', backend: [{ host: HOST, url_pattern: 'u/{id}' }] })).endpoints;
+    assert.equal(endpoint!.path, '/users/{id}');
+    assert.deepEqual(endpoint!.params, ['id']);
+    assert.equal(endpoint!.label, '[ENDPOINT: /users/{id}]');
+    assert.equal(endpoint!.backends[0]!.urlPattern, '/u/{id}');
+    assert.deepEqual(endpoint!.backends[0]!.urlParts, [{ kind: 'literal', text: '/u/' }, { kind: 'param', name: 'id' }]);
+    const [empty] = compile(configWith({ backend: [{ host: HOST, url_pattern: '' }] })).endpoints;
+    assert.equal(empty!.backends[0]!.urlPattern, '/');
+  });
+
+  it('finds a collision between a cleaned path and a rooted one', () => {
+    assertIssue(
+      () => compile({ version: 3, host: HOST, endpoints: [{ endpoint: '/a', backend: [{ url_pattern: '/' }] }, { endpoint: 'a', backend: [{ url_pattern: '/' }] }] }),
+      '$.endpoints[1].endpoint',
+      'duplicate endpoint GET /a (already defined at $.endpoints[0])',
+    );
+  });
+
+  it('adds http:// to hosts written without a scheme, at the backend and the root (lura\'s CleanHost)', () => {
+    const plan = compile({
+      version: 3,
+      host: ['users:8000'],
+      endpoints: [
+        { endpoint: '/a', backend: [{ host: ['pets:8080', 'https://secure.example', '10.0.0.7'], url_pattern: '/' }] },
+        { endpoint: '/b', backend: [{ url_pattern: '/' }] },
+      ],
+    });
+    assert.deepEqual(plan.endpoints[0]!.backends[0]!.hosts, ['http://pets:8080', 'https://secure.example', 'http://10.0.0.7']);
+    assert.deepEqual(plan.endpoints[1]!.backends[0]!.hosts, ['http://users:8000']);
+  });
+
+  it('uses the root hosts for a backend whose "host" is an empty list', () => {
+    const plan = compile({ version: 3, host: ['http://root.example:8000'], endpoints: [{ endpoint: '/a', backend: [{ host: [], url_pattern: '/' }] }] });
+    assert.deepEqual(plan.endpoints[0]!.backends[0]!.hosts, ['http://root.example:8000']);
+  });
+
+  it('reads return_error_details (which, as in lura, turns return_error_code off) and router.return_error_msg', () => {
+    const [endpoint] = compile(
+      configWith(
+        { backend: [{ host: HOST, url_pattern: '/', extra_config: { 'backend/http': { return_error_details: 'users', return_error_code: true } } }] },
+        { extra_config: { router: { return_error_msg: true } } },
+      ),
+    ).endpoints;
+    assert.equal(endpoint!.backends[0]!.returnErrorDetails, 'users');
+    assert.equal(endpoint!.backends[0]!.returnErrorCode, false);
+    assert.equal(endpoint!.returnErrorMsg, true);
+  });
+
+  it('reads the redirect settings of backend/http/client', () => {
+    const [endpoint] = compile(
+      configWith({
+        backend: [
+          {
+            host: ['http://a.internal:8000', 'https://b.internal/api'],
+            url_pattern: '/',
+            extra_config: { 'backend/http/client': { no_redirect: true, send_body_on_redirect: true, redirect_hosts: ['https://auth.internal:8443', 'http://A.internal:8000/'] } },
+          },
+        ],
+      }),
+    ).endpoints;
+    assert.deepEqual(endpoint!.backends[0]!.redirects, {
+      follow: false,
+      sendBody: true,
+      origins: ['http://a.internal:8000', 'https://b.internal', 'https://auth.internal:8443'],
+    });
+  });
+
   it('keeps text that is not a placeholder as a literal', () => {
     const [endpoint] = compile(configWith({ backend: [{ host: HOST, url_pattern: '/a/{not valid}/b' }] })).endpoints;
     assert.deepEqual(endpoint!.backends[0]!.urlParts, [{ kind: 'literal', text: '/a/{not valid}/b' }]);
@@ -138,10 +239,6 @@ describe('compileGateway plans', () => {
 });
 
 describe('compileGateway errors', () => {
-  it('rejects an endpoint path without a leading "/"', () => {
-    assertIssue(() => compileRaw(configWith({ endpoint: 'users' })), '$.endpoints[0].endpoint', 'must start with "/"');
-  });
-
   it('rejects an endpoint path with percent-encoded text, which could never match a decoded request', () => {
     for (const endpoint of ['/admin%2Fpanel', '/%61dmin', '/files/{name}/a%20b', '/100%']) {
       assertIssue(
@@ -246,14 +343,6 @@ describe('compileGateway errors', () => {
     );
   });
 
-  it('rejects a no-op endpoint over a decoding backend', () => {
-    assertIssue(
-      () => compile(configWith({ output_encoding: 'no-op', backend: [{ host: HOST, url_pattern: '/', encoding: 'json' }] })),
-      '$.endpoints[0].backend[0].encoding',
-      'must be "no-op" when the endpoint output_encoding is "no-op" (found "json")',
-    );
-  });
-
   it('rejects a no-op backend under a decoding endpoint', () => {
     assertIssue(
       () => compile(configWith({ backend: [{ host: HOST, url_pattern: '/', encoding: 'no-op' }] })),
@@ -270,8 +359,27 @@ describe('compileGateway errors', () => {
     );
   });
 
+  it('rejects redirect_hosts entries that are not bare http(s) origins', () => {
+    const path = '$.endpoints[0].backend[0].extra_config["backend/http/client"].redirect_hosts';
+    assertIssues(
+      () =>
+        compile(
+          configWith({
+            backend: [{ host: HOST, url_pattern: '/', extra_config: { 'backend/http/client': { redirect_hosts: ['auth.internal', 'ftp://x', 'https://x/path', 'https://u:p@x', 'https://x?a=1'] } } }],
+          }),
+        ),
+      [
+        { path: `${path}[0]`, message: 'must be an http or https origin such as "https://auth.internal:8443"' },
+        { path: `${path}[1]`, message: 'must be an http or https origin such as "https://auth.internal:8443"' },
+        { path: `${path}[2]`, message: 'must be an origin only (scheme://host[:port]): no credentials, path, query or fragment' },
+        { path: `${path}[3]`, message: 'must be an origin only (scheme://host[:port]): no credentials, path, query or fragment' },
+        { path: `${path}[4]`, message: 'must be an origin only (scheme://host[:port]): no credentials, path, query or fragment' },
+      ],
+    );
+  });
+
   it('rejects hosts that are not http(s) base URLs, at their own path or the root one', () => {
-    assertIssue(() => compileRaw(configWith({ backend: [{ host: ['ftp://x'], url_pattern: '/' }] })), '$.endpoints[0].backend[0].host[0]', 'must use http or https');
+    assertIssue(() => compile(configWith({ backend: [{ host: ['ftp://x'], url_pattern: '/' }] })), '$.endpoints[0].backend[0].host[0]', 'must use http or https');
     assertIssue(
       () => compile(configWith({ backend: [{ host: [HOST[0], 'http://x:99999'], url_pattern: '/' }] })),
       '$.endpoints[0].backend[0].host[1]',

@@ -157,18 +157,125 @@ describe('schema checks', () => {
     assertIssue(() => json(config), '$', 'missing required key "version"');
   });
 
-  it('words pattern failures of paths and hosts as such', () => {
-    assertIssues(() => json(configWith({ endpoint: 'users', backend: [{ host: ['ftp://x'], url_pattern: 'x' }] }, { extra_config: { router: { health_path: 'h' } } })), [
-      { path: '$.extra_config.router.health_path', message: 'must start with "/"' },
-      { path: '$.endpoints[0].endpoint', message: 'must start with "/"' },
-      { path: '$.endpoints[0].backend[0].host[0]', message: 'must start with "http://" or "https://"' },
-      { path: '$.endpoints[0].backend[0].url_pattern', message: 'must start with "/"' },
-    ]);
+  it('words pattern failures of paths as such', () => {
+    assertIssues(() => json(configWith({}, { extra_config: { router: { health_path: 'h' } } })), [{ path: '$.extra_config.router.health_path', message: 'must start with "/"' }]);
     assertIssue(() => json(configWith({ timeout: '5 s' })), '$.endpoints[0].timeout', 'must be a duration such as "500ms", "5s", "15m" or "1h"');
   });
 
   it('passes other schema errors through with their path', () => {
     assertIssue(() => json(configWith({ method: 'TRACE' })), '$.endpoints[0].method', /^must be one of "GET", "POST"/);
+  });
+});
+
+describe('valid KrakenD configs portcullis used to refuse', () => {
+  it('accepts what lura cleans or defaults: rootless paths, schemeless hosts, an empty backend host list, safejson', () => {
+    const loaded = json({
+      version: 3,
+      host: ['users:8000'],
+      endpoints: [
+        { endpoint: 'users/{id}', backend: [{ host: [], url_pattern: 'u/{id}', encoding: 'safejson' }] },
+        { endpoint: '/pets', backend: [{ host: ['pets:8080'], url_pattern: '/pets' }] },
+        { endpoint: '/raw', output_encoding: 'no-op', backend: [{ host: ['pets:8080'], url_pattern: '/raw', encoding: 'json' }] },
+      ],
+    });
+    assert.deepEqual(loaded.warnings, []);
+  });
+
+  it('accepts "audience": [] and says that no audience is checked', () => {
+    const loaded = json(configWith({ extra_config: { 'auth/validator': { ...VALIDATOR, audience: [] } } }));
+    assert.deepEqual(loaded.warnings, [
+      {
+        path: '$.endpoints[0].extra_config["auth/validator"].audience',
+        message: '"audience" is empty: the token\'s "aud" is not checked (as in KrakenD); list the accepted audiences to check it',
+      },
+    ]);
+    assert.deepEqual(json(configWith({ extra_config: { 'github.com/devopsfaith/krakend-jose/validator': { ...VALIDATOR, audience: [] } } })).warnings.map((w) => w.path), [
+      '$.endpoints[0].extra_config["github.com/devopsfaith/krakend-jose/validator"].audience',
+    ]);
+    // An empty string is still refused: it names no audience at all.
+    assertIssue(() => json(configWith({ extra_config: { 'auth/validator': { ...VALIDATOR, audience: [''] } } })), '$.endpoints[0].extra_config["auth/validator"].audience', /^must be/);
+  });
+
+  it('accepts return_error_details, router.return_error_msg and the redirect keys of backend/http/client, and warns about the client keys it does not apply', () => {
+    const loaded = json(
+      configWith(
+        {
+          backend: [
+            {
+              host: ['http://127.0.0.1:9'],
+              url_pattern: '/',
+              extra_config: {
+                'backend/http': { return_error_details: 'users' },
+                'backend/http/client': { send_body_on_redirect: true, no_redirect: false, redirect_hosts: ['https://sso.internal'], client_tls: {}, proxy_address: 'http://proxy:3128' },
+              },
+            },
+          ],
+        },
+        { extra_config: { router: { return_error_msg: true } } },
+      ),
+    );
+    assert.deepEqual(loaded.warnings, [
+      {
+        path: '$.endpoints[0].backend[0].extra_config["backend/http/client"].client_tls',
+        message: '"client_tls": not implemented by portcullis: backends are called with the default TLS settings',
+      },
+      {
+        path: '$.endpoints[0].backend[0].extra_config["backend/http/client"].proxy_address',
+        message: '"proxy_address": not implemented by portcullis: the backend is called directly, not through this proxy',
+      },
+    ]);
+    assertIssue(
+      () => json(configWith({ backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', extra_config: { 'backend/http/client': { send_body_on_redirects: true } } }] })),
+      '$.endpoints[0].backend[0].extra_config["backend/http/client"].send_body_on_redirects',
+      'unknown key; did you mean "send_body_on_redirect"?',
+    );
+  });
+});
+
+describe('Flexible Config templates', () => {
+  it('get a hint to render them first instead of a JSON syntax error, at the first {{', () => {
+    const text = '{\n  "version": 3,\n  "port": {{ .service.port }},\n  "endpoints": {{ template "endpoints.tmpl" . }}\n}';
+    assertIssue(
+      () => parseConfigText(text, 'krakend.tmpl'),
+      '$',
+      'krakend.tmpl:3:11: this is a Flexible Config template ({{ … }}): render it first (FC_ENABLE=1 FC_OUT=rendered.json krakend check -c krakend.tmpl, with FC_SETTINGS, FC_PARTIALS and FC_TEMPLATES as for krakend run) and load rendered.json',
+    );
+  });
+
+  it('get the hint only when the file does not parse', () => {
+    assertIssue(() => parseConfigText('{"version": 3, "endpoints": [{{ range .e }}{}{{ end }}]}', 'c.json'), '$', /^c\.json:1:30: this is a Flexible Config template/);
+    // A template marker inside a string that parses is left to the normal checks.
+    assert.deepEqual(json(configWith({ '@comment': 'rendered from {{ .env }}' })).warnings, []);
+    assertIssue(() => parseConfigText('{"version": 3,}', 'c.json'), '$', 'c.json:1:15: invalid JSON: trailing comma');
+  });
+});
+
+describe('warnings next to errors', () => {
+  it('are carried by the ConfigError, so a file with a schema error still gets its unknown keys reported', () => {
+    let caught: unknown;
+    try {
+      json(configWith({ method: 'TRACE', x_team: 'payments', concurrent_calls: 2 }));
+    } catch (error) {
+      caught = error;
+    }
+    assert.ok(caught instanceof ConfigError);
+    assert.deepEqual(caught.issues.map((issue) => issue.path), ['$.endpoints[0].method']);
+    assert.deepEqual(caught.warnings, [
+      { path: '$.endpoints[0].concurrent_calls', message: '"concurrent_calls": not implemented by portcullis: each backend is called once' },
+      { path: '$.endpoints[0].x_team', message: 'unknown key' },
+    ]);
+  });
+
+  it('are errors themselves with strict, and not repeated as warnings', () => {
+    let caught: unknown;
+    try {
+      json(configWith({ method: 'TRACE', x_team: 'payments' }), { strict: true });
+    } catch (error) {
+      caught = error;
+    }
+    assert.ok(caught instanceof ConfigError);
+    assert.deepEqual(caught.issues.map((issue) => issue.path), ['$.endpoints[0].method', '$.endpoints[0].x_team']);
+    assert.deepEqual(caught.warnings, []);
   });
 });
 

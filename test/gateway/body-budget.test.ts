@@ -2,8 +2,9 @@
  * The buffered-bytes budget of merging endpoints gives back every byte it
  * lends: after a success, a backend that breaks mid-body, an answer over the
  * per-backend limit, an answer the budget cannot hold, a client that leaves,
- * and the endpoint timeout (with and without data already merged), the count
- * is 0 again. The forwarder runs behind a plain node:http server here so the
+ * the endpoint timeout (with and without data already merged), error bodies
+ * kept for the answer and an answer reached through a redirect, the count is
+ * 0 again. The forwarder runs behind a plain node:http server here so the
  * test can read the budget it was given.
  */
 import { after, before, describe, it } from 'node:test';
@@ -93,6 +94,11 @@ describe('buffered-bytes accounting of merging calls', () => {
       const body = jsonOfSize(768 * KiB);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
     });
+    backend.on('/error-body', (_req, res) => {
+      const body = jsonOfSize(64 * KiB);
+      res.writeHead(404, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
+    });
+    backend.on('/to-ok', (_req, res) => void res.writeHead(302, { location: '/ok', 'content-length': 0 }).end());
     backend.on('/gated', (_req, res) => {
       watch(res);
       const gate = new Promise<void>((resolve) => (openGate = resolve));
@@ -118,11 +124,16 @@ describe('buffered-bytes accounting of merging calls', () => {
         ep('/client-leaves-declared', ['/stall-declared']),
         ep('/ok-and-stall', ['/ok', '/stall'], '200ms'),
         ep('/ok-and-gated', ['/ok', '/gated']),
+        { endpoint: '/details', backend: [{ host: [backend.url], url_pattern: '/error-body', extra_config: { 'backend/http': { return_error_details: 'b' } } }] },
+        { endpoint: '/code-and-msg', backend: [{ host: [backend.url], url_pattern: '/error-body', extra_config: { 'backend/http': { return_error_code: true } } }] },
+        ep('/redirected', ['/to-ok']),
       ],
     });
     pools = createBackendPools();
     logger = createMemoryLogger();
-    const runtimes = new Map<string, EndpointRuntime>(plan.endpoints.map((endpoint) => [endpoint.path, runtimeOf(endpoint, pools)]));
+    // router.return_error_msg is service-wide; set on its endpoint alone here, so the other cases keep their empty error bodies.
+    const withMessage = (endpoint: EndpointPlan) => (endpoint.path === '/code-and-msg' ? { ...endpoint, returnErrorMsg: true } : endpoint);
+    const runtimes = new Map<string, EndpointRuntime>(plan.endpoints.map((endpoint) => [endpoint.path, runtimeOf(withMessage(endpoint), pools)]));
     const forwarder = createForwarder({ maxBodyBytes: LIMIT, logger, maxBackendResponseBytes: LIMIT, budget });
     front = createServer((req, res) => {
       const exchange = forwarder.forward(req, res, runtimes.get(req.url!)!, {}, '', undefined, 'request-id');
@@ -197,6 +208,24 @@ describe('buffered-bytes accounting of merging calls', () => {
       assert.equal(budget.inUse, 0);
     });
   }
+
+  it('is 0 after error bodies kept for the answer (return_error_details; return_error_code with return_error_msg)', async () => {
+    const details = await settled('/details');
+    assert.equal(details.status, 200);
+    assert.equal(JSON.parse(details.text).error_b.http_body.length, 64 * KiB);
+    assert.equal(budget.inUse, 0);
+    const passed = await settled('/code-and-msg');
+    assert.equal(passed.status, 404);
+    assert.equal(passed.text.length, 64 * KiB);
+    assert.equal(budget.inUse, 0);
+  });
+
+  it('is 0 after an answer reached through a redirect', async () => {
+    const answer = await settled('/redirected');
+    assert.equal(answer.status, 200);
+    assert.equal(answer.text.length, 256 * KiB);
+    assert.equal(budget.inUse, 0);
+  });
 
   it('is 0 after the timeout when one answer was already merged and another still arriving', async () => {
     const answer = await settled('/ok-and-stall');
