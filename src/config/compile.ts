@@ -7,6 +7,7 @@
  */
 import type { EndpointPolicy } from '../authorizer/policy.js';
 import { parseDurationMs } from '../lib/duration.js';
+import { compileTls } from './compile-tls.js';
 import { compileValidator } from './compile-validator.js';
 import {
   GATEWAY_DEFAULTS,
@@ -24,7 +25,7 @@ import {
 import type { BackendConfig, EndpointConfig, GatewayConfig } from './schema.js';
 import { ConfigError, jsonPath, type ConfigIssue } from './validate.js';
 
-export type { BackendPlan, Encoding, EndpointPlan, GatewayPlan, MetricsPlan, ResponseBufferLimits, ServerLimits, UrlPart } from './plan.js';
+export type { BackendPlan, Encoding, EndpointPlan, GatewayPlan, MetricsPlan, ResponseBufferLimits, ServerLimits, TlsPlan, UrlPart } from './plan.js';
 export { GATEWAY_DEFAULTS, VALIDATOR_KEY, VALIDATOR_V1_KEY } from './plan.js';
 
 /** lura's `endpointURLKeysPattern`: a parameter is a whole segment `{name}`. */
@@ -55,6 +56,7 @@ export function compileGateway(config: GatewayConfig, options: { path?: string }
     issues.push({ path: at('/extra_config/portcullis~1server/ready_path'), message: `must differ from the health path (${healthPath})` });
   }
   const limits = compileLimits(config, at, issues);
+  const tls = compileTls(config.tls, at, issues);
   const responseBuffers = compileResponseBuffers(config, at, issues);
 
   const endpoints = (config.endpoints ?? []).map((endpoint, i) =>
@@ -66,6 +68,7 @@ export function compileGateway(config: GatewayConfig, options: { path?: string }
   return Object.freeze({
     port: config.port ?? GATEWAY_DEFAULTS.port,
     listenIp: config.listen_ip,
+    tls,
     healthPath,
     readyPath,
     endpoints: Object.freeze(endpoints),

@@ -45,8 +45,12 @@ const LEGACY_ENDPOINT_KEYS: Readonly<Record<string, string>> = {
   querystring_params: 'input_query_strings',
 };
 
-/** An unknown key under a validator block: `auth/validator` restricts access, so a typo there must stop the load. */
-const IN_VALIDATOR = /^\$\.endpoints\[\d+\]\.extra_config\["(auth\/validator|github\.com\/devopsfaith\/krakend-jose\/validator)"\]/;
+/**
+ * An unknown key under a validator block or `tls`: both restrict access (or, for
+ * a signer, what a client is handed), so a typo or a key portcullis does not
+ * know there must stop the load.
+ */
+const IN_VALIDATOR = /^\$\.endpoints\[\d+\]\.extra_config\["(auth\/validator|github\.com\/devopsfaith\/krakend-jose\/validator)"\]|^\$\.tls(\.|\[|$)/;
 
 const VALIDATOR_KEYS: ReadonlySet<string> = new Set(Object.keys(ValidatorSchema.properties));
 
@@ -174,7 +178,7 @@ function specialIssues(raw: unknown): SpecialIssues {
   const found: SpecialIssues = { errors: [], warnings: [] };
   if (!isObject(raw)) return found;
   treatKeys(raw, '', ROOT_KEY_TREATMENTS, found);
-  tlsIssue(raw.tls, found);
+  tlsNotes(raw.tls, found);
   treatNamespaces(raw.extra_config, '/extra_config', found);
   if (isObject(raw.extra_config)) {
     telemetryNotes(raw.extra_config['telemetry/opentelemetry'], found);
@@ -282,19 +286,32 @@ function telemetryNotes(block: unknown, found: SpecialIssues): void {
   }
 }
 
-/** `tls` asks for HTTPS (and with `enable_mtls`, client certificates): without it portcullis would serve plain HTTP. */
-function tlsIssue(tls: unknown, found: SpecialIssues): void {
+/**
+ * What `tls` cannot do as written, said at load: versions below TLS 1.2 (Node's
+ * OpenSSL refuses their signatures), and what mTLS trusts.
+ */
+function tlsNotes(tls: unknown, found: SpecialIssues): void {
   if (tls === undefined) return;
-  const path = jsonPath('$', '/tls');
-  if (isObject(tls) && tls.disabled === true) {
-    found.warnings.push({ path, message: '"tls" is disabled (ignored)' });
+  if (!isObject(tls)) return;
+  if (tls.disabled === true) {
+    found.warnings.push({ path: jsonPath('$', '/tls'), message: '"tls" is disabled (ignored)' });
     return;
   }
-  const mtls = isObject(tls) && tls.enable_mtls === true ? ' and client certificates (enable_mtls)' : '';
-  found.errors.push({
-    path,
-    message: `"tls" is not supported by portcullis; refusing to serve plain HTTP where the config asks for HTTPS${mtls}: terminate TLS in front of portcullis, or set "disabled": true`,
-  });
+  if (tls.min_version === 'SSL3.0' || tls.min_version === 'TLS10' || tls.min_version === 'TLS11') {
+    found.warnings.push({ path: jsonPath('$', '/tls/min_version'), message: `${tls.min_version} is served as TLS12: Node's OpenSSL cannot complete older handshakes` });
+  }
+  if (tls.enable_mtls === true) {
+    if (tls.disable_system_ca_pool !== true) {
+      found.warnings.push({
+        path: jsonPath('$', '/tls/enable_mtls'),
+        message: 'client certificates from any CA in the system pool (Node\'s bundled root CAs) are accepted too, as in KrakenD; set "disable_system_ca_pool": true to accept only ca_certs',
+      });
+    }
+  } else {
+    for (const key of ['ca_certs', 'disable_system_ca_pool']) {
+      if (key in tls) found.warnings.push({ path: jsonPath('$', `/tls/${key}`), message: `"${key}": not used without "enable_mtls": true (as in KrakenD)` });
+    }
+  }
 }
 
 /** v1 spelled some validator keys with hyphens (`jwk-url`); v2 ignores them, leaving the endpoint misconfigured. */

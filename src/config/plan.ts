@@ -63,9 +63,36 @@ export interface ResponseBufferLimits {
   readonly maxBufferedBytes: number;
 }
 
+/** One certificate and its key, as files, with the JSON paths errors name. */
+export interface TlsKeyPairPlan {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** e.g. `$.tls.keys[0].public_key` */
+  readonly certPath: string;
+  readonly keyPath: string;
+}
+
+/** The root `tls` block, in node:tls terms; nothing read yet (src/runtime/listener-tls.ts reads the files). */
+export interface TlsPlan {
+  /** The first pair is served when the client names no host (or one no certificate matches). */
+  readonly keyPairs: readonly TlsKeyPairPlan[];
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** An OpenSSL cipher list: the TLS 1.3 suites, then the allowed TLS 1.2 suites. */
+  readonly ciphers: string;
+  /** An OpenSSL group list, e.g. `P-521:P-384:P-256`. */
+  readonly ecdhCurve: string;
+  /** `enable_mtls`: every client must present a certificate that chains to one of these; undefined without mTLS. */
+  readonly mtls: { readonly caFiles: readonly { readonly file: string; readonly path: string }[]; readonly systemPool: boolean } | undefined;
+  /** `$.tls` */
+  readonly path: string;
+}
+
 export interface GatewayPlan {
   readonly port: number;
   readonly listenIp: string | undefined;
+  /** HTTPS settings, or undefined to serve plain HTTP (no `tls`, or `tls.disabled`). */
+  readonly tls: TlsPlan | undefined;
   /** "/__health" unless renamed, undefined when disabled. */
   readonly healthPath: string | undefined;
   /** "/__ready" unless renamed, undefined when disabled. */

@@ -21,6 +21,7 @@ import type { KeySet, KeySetStatus } from '../keys/key-set.js';
 import { createFileKeySet, createInlineKeySet } from '../keys/local.js';
 import { createKeySetRegistry, type KeySetRegistry } from '../keys/registry.js';
 import { resolveDeps, type Deps } from '../lib/deps.js';
+import { checkTlsSources } from './listener-tls.js';
 
 export interface Authorizer {
   /** Answers synchronously unless a key must be downloaded; `await` it either way. Never throws. */
@@ -134,10 +135,11 @@ export function bindPlan(plan: GatewayPlan, options: BindPlanOptions = {}): Boun
 
 /**
  * What `check` adds to compiling: opens the file and inline key sets and reads
- * the CA files, as binding would, without any download. Returns the issues.
+ * the CA files and the listener's certificates and keys, as binding would,
+ * without any download. Returns the issues.
  */
 export function checkPlanSources(plan: GatewayPlan): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
+  const issues: ConfigIssue[] = plan.tls === undefined ? [] : checkTlsSources(plan.tls);
   for (const endpoint of plan.endpoints) {
     const policy = endpoint.auth;
     if (policy === undefined) continue;

@@ -20,7 +20,7 @@
  * The X-Original-* / X-Forwarded-* headers are trusted as they arrive, so this
  * port must be reachable by the proxy only.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Allow, Decision } from '../../authorizer/decision.js';
 import type { EndpointPlan, GatewayPlan } from '../../config/compile.js';
 import { performance } from 'node:perf_hooks';
@@ -32,7 +32,8 @@ import { createRouter } from '../../routing/router.js';
 import type { KeySetRegistry } from '../../keys/registry.js';
 import { bindPlan, type BoundPlan } from '../../runtime/bind.js';
 import type { Deps } from '../../lib/deps.js';
-import { createLimitedServer, drain, listen, type Listening } from '../../http/server.js';
+import { createLimitedServer, drain, listen, watchHandshakes, type Listening, type Server } from '../../http/server.js';
+import { createListenerTls, type ListenerTls } from '../../runtime/listener-tls.js';
 import { silentLogger } from '../../lib/logger.js';
 import { BODIES, writeDenial, writeJson } from '../../http/response.js';
 import { createOriginalRequestReader, type ForwardAuthProxy, type OriginalRequest } from './original-request.js';
@@ -210,7 +211,17 @@ function writeAllow(res: ServerResponse, allow: Allow, identityHeaders: readonly
 export async function startForwardAuth(plan: GatewayPlan, options: ForwardAuthOptions): Promise<ForwardAuthServer> {
   const logger = options.logger ?? silentLogger;
   const handler = createForwardAuthHandler(plan, options);
-  const server: Server = createLimitedServer(plan.limits, handler.handle);
+  let listenerTls: ListenerTls | undefined;
+  try {
+    // A proxy that checks over HTTPS (Traefik, Envoy) gets the gateway's tls block, client certificates included.
+    listenerTls = plan.tls === undefined ? undefined : createListenerTls(plan.tls);
+  } catch (error) {
+    handler.close();
+    throw error;
+  }
+  const server: Server = createLimitedServer(plan.limits, handler.handle, listenerTls?.serverOptions);
+  if (listenerTls !== undefined) watchHandshakes(server, logger, SERVICE);
+  for (const warning of listenerTls?.warnings ?? []) logger.warn(`${SERVICE} ${warning}`);
   let listening: Listening;
   try {
     listening = await listen(server, { port: options.port ?? plan.port, host: options.host ?? plan.listenIp });
@@ -218,7 +229,7 @@ export async function startForwardAuth(plan: GatewayPlan, options: ForwardAuthOp
     handler.close();
     throw error;
   }
-  logger.info(`${SERVICE} Listening on port ${listening.port} for ${options.proxy} checks`);
+  logger.info(`${SERVICE} Listening on port ${listening.port} for ${options.proxy} checks${listenerTls ? `, HTTPS: ${listenerTls.summary}` : ''}`);
   let closing: Promise<void> | undefined;
   return {
     port: listening.port,
