@@ -7,6 +7,7 @@
  */
 import type { EndpointPolicy } from '../authorizer/policy.js';
 import { parseDurationMs } from '../lib/duration.js';
+import { compileSigner } from './compile-signer.js';
 import { compileTls } from './compile-tls.js';
 import { compileValidator } from './compile-validator.js';
 import {
@@ -23,9 +24,10 @@ import {
   type UrlPart,
 } from './plan.js';
 import type { BackendConfig, EndpointConfig, GatewayConfig } from './schema.js';
+import { SIGNER_KEY, SIGNER_V1_KEY } from './signer-schema.js';
 import { ConfigError, jsonPath, type ConfigIssue } from './validate.js';
 
-export type { BackendPlan, Encoding, EndpointPlan, GatewayPlan, MetricsPlan, ResponseBufferLimits, ServerLimits, TlsPlan, UrlPart } from './plan.js';
+export type { BackendPlan, Encoding, EndpointPlan, GatewayPlan, MetricsPlan, ResponseBufferLimits, ServerLimits, SignerPlan, TlsPlan, UrlPart } from './plan.js';
 export { GATEWAY_DEFAULTS, VALIDATOR_KEY, VALIDATOR_V1_KEY } from './plan.js';
 
 /** lura's `endpointURLKeysPattern`: a parameter is a whole segment `{name}`. */
@@ -119,6 +121,15 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
   }
 
   const outputEncoding: Encoding = endpoint.output_encoding ?? ctx.config.output_encoding ?? 'json';
+  const signerConfig = extra?.[SIGNER_KEY] ?? extra?.[SIGNER_V1_KEY];
+  if (extra?.[SIGNER_KEY] !== undefined && extra[SIGNER_V1_KEY] !== undefined) {
+    issues.push({
+      path: at(`${pointer}/extra_config/${escapeKey(SIGNER_V1_KEY)}`),
+      message: `both "${SIGNER_KEY}" and its v1 alias "${SIGNER_V1_KEY}" are set; keep only "${SIGNER_KEY}"`,
+    });
+  }
+  const signerPath = at(`${pointer}/extra_config/${escapeKey(extra?.[SIGNER_KEY] === undefined && extra?.[SIGNER_V1_KEY] !== undefined ? SIGNER_V1_KEY : SIGNER_KEY)}`);
+  const signer = signerConfig === undefined ? undefined : compileSigner(signerConfig, signerPath, outputEncoding, issues);
   const backendConfigs = endpoint.backend ?? [];
   if (outputEncoding === 'no-op' && backendConfigs.length > 1) {
     issues.push({
@@ -140,6 +151,7 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
     outputEncoding,
     backends: Object.freeze(backends),
     auth,
+    signer,
     label: `[ENDPOINT: ${path}]`,
   });
 }

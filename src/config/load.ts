@@ -6,9 +6,10 @@
  * that restrict access or filter data are errors (running without them would
  * run open), the others are warnings that say what is not applied. Keys
  * KrakenD silently drops but that change behaviour (v1 names) are errors. An
- * unknown key inside `auth/validator`, or one that looks like a misspelling of
- * a known key, is an error with a "did you mean"; any other unknown key is a
- * warning (KrakenD's `run` ignores them) unless `strict` is set.
+ * unknown key inside `auth/validator`, `auth/signer` or `tls`, or one that
+ * looks like a misspelling of a known key, is an error with a "did you mean";
+ * any other unknown key is a warning (KrakenD's `run` ignores them) unless
+ * `strict` is set.
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -16,6 +17,7 @@ import { parseDocument } from 'yaml';
 import { compileGateway, VALIDATOR_KEY, VALIDATOR_V1_KEY, type GatewayPlan } from './compile.js';
 import { GatewayConfigSchema, type GatewayConfig } from './schema.js';
 import { checkSchema, ConfigError, jsonPath, type ConfigIssue } from './validate.js';
+import { SIGNER_KEY, SIGNER_V1_KEY } from './signer-schema.js';
 import { ValidatorSchema } from './validator-schema.js';
 import {
   BACKEND_KEY_TREATMENTS,
@@ -46,11 +48,12 @@ const LEGACY_ENDPOINT_KEYS: Readonly<Record<string, string>> = {
 };
 
 /**
- * An unknown key under a validator block or `tls`: both restrict access (or, for
- * a signer, what a client is handed), so a typo or a key portcullis does not
- * know there must stop the load.
+ * An unknown key under a validator or signer block, or under `tls`: they
+ * restrict access (or decide what a client is handed), so a typo, or a key
+ * portcullis does not know, must stop the load.
  */
-const IN_VALIDATOR = /^\$\.endpoints\[\d+\]\.extra_config\["(auth\/validator|github\.com\/devopsfaith\/krakend-jose\/validator)"\]|^\$\.tls(\.|\[|$)/;
+const UNKNOWN_IS_ERROR =
+  /^\$\.endpoints\[\d+\]\.extra_config\["(auth\/validator|github\.com\/devopsfaith\/krakend-jose\/validator|auth\/signer|github\.com\/devopsfaith\/krakend-jose\/signer)"\]|^\$\.tls(\.|\[|$)/;
 
 const VALIDATOR_KEYS: ReadonlySet<string> = new Set(Object.keys(ValidatorSchema.properties));
 
@@ -75,7 +78,7 @@ export function parseConfigText(text: string, sourceName: string, options: LoadO
   const unknown: ConfigIssue[] = [];
   for (const issue of unknownKeys) {
     if (handled.has(issue.path)) continue;
-    if (IN_VALIDATOR.test(issue.path) || issue.message.includes('did you mean')) misspelled.push(issue);
+    if (UNKNOWN_IS_ERROR.test(issue.path) || issue.message.includes('did you mean')) misspelled.push(issue);
     else unknown.push(issue);
   }
   const warnings = [...special.warnings, ...unknown];
@@ -213,6 +216,9 @@ function specialIssues(raw: unknown): SpecialIssues {
       for (const namespace of [VALIDATOR_KEY, VALIDATOR_V1_KEY]) {
         hyphenatedValidatorKeys(endpoint.extra_config[namespace], `${base}/extra_config/${escapeKey(namespace)}`, found.errors);
       }
+      for (const namespace of [SIGNER_KEY, SIGNER_V1_KEY]) {
+        encryptedSignerKeys(endpoint.extra_config[namespace], `${base}/extra_config/${escapeKey(namespace)}`, found.errors);
+      }
     }
     if (Array.isArray(endpoint.backend)) {
       endpoint.backend.forEach((backend: unknown, j: number) => {
@@ -311,6 +317,18 @@ function tlsNotes(tls: unknown, found: SpecialIssues): void {
     for (const key of ['ca_certs', 'disable_system_ca_pool']) {
       if (key in tls) found.warnings.push({ path: jsonPath('$', `/tls/${key}`), message: `"${key}": not used without "enable_mtls": true (as in KrakenD)` });
     }
+  }
+}
+
+/** KrakenD decrypts an encrypted jwk_local_path with these; portcullis cannot, and would sign nothing. */
+function encryptedSignerKeys(block: unknown, pointer: string, issues: ConfigIssue[]): void {
+  if (!isObject(block)) return;
+  for (const key of ['secret_url', 'cypher_key']) {
+    if (!(key in block)) continue;
+    issues.push({
+      path: jsonPath('$', `${pointer}/${key}`),
+      message: `"${key}" (an encrypted JWK file) is not supported by portcullis; refusing to start without the signing key: decrypt the file for jwk_local_path, or serve it from jwk_url`,
+    });
   }
 }
 

@@ -6,6 +6,8 @@
  */
 import { DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_MAX_BYTES } from '../authorizer/cache.js';
 import type { EndpointPolicy } from '../authorizer/policy.js';
+import type { Alg } from '../jwt/algorithms.js';
+import type { SigningKeySource } from '../keys/signing-keys.js';
 
 export type UrlPart = { kind: 'literal'; text: string } | { kind: 'param'; name: string } | { kind: 'claim'; name: string };
 
@@ -23,6 +25,21 @@ export interface BackendPlan {
   readonly returnErrorCode: boolean;
 }
 
+/** A compiled `auth/signer` block; the key is read when the plan is served (src/gateway/signer.ts). */
+export interface SignerPlan {
+  readonly alg: Alg;
+  readonly kid: string | undefined;
+  /** Keys of the merged answer whose object values become JWTs. */
+  readonly keysToSign: readonly string[];
+  /** `full`: the JWS JSON serialization instead of the compact one. */
+  readonly full: boolean;
+  readonly source: SigningKeySource;
+  /** JSON path of the block, e.g. `$.endpoints[0].extra_config["auth/signer"]`. */
+  readonly path: string;
+  /** JSON path of jwk_url or jwk_local_path, for key errors. */
+  readonly sourcePath: string;
+}
+
 export interface EndpointPlan {
   readonly path: string;
   readonly method: string;
@@ -37,6 +54,8 @@ export interface EndpointPlan {
   readonly backends: readonly BackendPlan[];
   /** The compiled auth/validator block (or its v1 alias), or undefined for a public endpoint. */
   readonly auth: EndpointPolicy | undefined;
+  /** The compiled auth/signer block (or its v1 alias), or undefined. */
+  readonly signer: SignerPlan | undefined;
   /** "[ENDPOINT: /users/{id}]" */
   readonly label: string;
 }

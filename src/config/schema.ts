@@ -6,6 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN } from '../lib/duration.js';
+import { SignerSchema } from './signer-schema.js';
 import { strictObject, ValidatorSchema } from './validator-schema.js';
 
 const Duration = (description: string) => Type.String({ pattern: DURATION_PATTERN, description });
@@ -110,6 +111,8 @@ export const EndpointExtraSchema = strictObject(
   {
     'auth/validator': Type.Optional(ValidatorSchema),
     'github.com/devopsfaith/krakend-jose/validator': Type.Optional(ValidatorSchema),
+    'auth/signer': Type.Optional(SignerSchema),
+    'github.com/devopsfaith/krakend-jose/signer': Type.Optional(SignerSchema),
     'qos/ratelimit/router': Type.Optional(RateLimitSchema),
     'qos/ratelimit/router/redis': Type.Optional(RedisRateLimitSchema),
   },

@@ -13,6 +13,7 @@ import type { StripRule } from '../authorizer/identity-headers.js';
 import type { EndpointMetrics } from '../metrics/prometheus.js';
 import type { BodyBudget } from './body-budget.js';
 import type { MergeState } from './merge.js';
+import type { ResponseSigner } from './signer.js';
 import type { BackendTarget } from './pools.js';
 
 export interface BackendRuntime {
@@ -35,6 +36,8 @@ export interface EndpointRuntime {
   readonly strip: StripRule;
   /** Request metrics, when they are on. */
   readonly metrics: EndpointMetrics | undefined;
+  /** `auth/signer`: signs parts of the merged answer before it is written. */
+  readonly signer: ResponseSigner | undefined;
 }
 
 export class Exchange {

@@ -34,6 +34,7 @@ import { compilePathBuilder, patternQueryKeys } from './backend-url.js';
 import { ClientGoneError, type BackendRuntime, type EndpointRuntime, type Exchange } from './exchange.js';
 import { createForwarder, type Forwarder } from './forward.js';
 import { sendHealth } from './health.js';
+import { loadSigners, type ResponseSigner } from './signer.js';
 import { createBackendPools } from './pools.js';
 
 export interface GatewayOptions extends Partial<Deps> {
@@ -160,11 +161,11 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
   const inFlight = new Set<RequestState>();
   let draining = false;
 
-  function serve(plan: GatewayPlan): Serving {
+  function serve(plan: GatewayPlan, signers: ReadonlyMap<EndpointPlan, ResponseSigner>): Serving {
     // A broken validator (a missing key file, a weak key) throws ConfigError here, before anything is swapped or listens.
     const bound = bindPlan(plan, { ...deps, keySets });
     const runtimes = new Map<EndpointPlan, EndpointRuntime>();
-    for (const endpoint of plan.endpoints) runtimes.set(endpoint, buildRuntime(endpoint, bound));
+    for (const endpoint of plan.endpoints) runtimes.set(endpoint, buildRuntime(endpoint, bound, signers.get(endpoint)));
     return {
       plan,
       bound,
@@ -182,7 +183,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     };
   }
 
-  function buildRuntime(endpoint: EndpointPlan, bound: BoundPlan): EndpointRuntime {
+  function buildRuntime(endpoint: EndpointPlan, bound: BoundPlan, signer: ResponseSigner | undefined): EndpointRuntime {
     const authorizer = bound.authorizerFor(endpoint);
     const backends: BackendRuntime[] = endpoint.backends.map((backend) => ({
       plan: backend,
@@ -206,13 +207,15 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
       claimPaths,
       strip,
       metrics: endpointMetrics,
+      signer,
     });
   }
 
   let serving: Serving;
   let listenerTls: ListenerTls | undefined;
   try {
-    serving = serve(firstPlan);
+    // Signing keys are read (or downloaded) before anything listens: a login endpoint never answers unsigned.
+    serving = serve(firstPlan, await loadSigners(firstPlan));
     // Certificate and key files are read before anything listens: a broken one refuses to start, naming its JSON path.
     listenerTls = firstPlan.tls === undefined ? undefined : createListenerTls(firstPlan.tls);
   } catch (error) {
@@ -359,7 +362,8 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     async reload(plan) {
       // TLS files first: reading them opens nothing, and a broken one must refuse the reload before key sets are bound.
       const swapTls = prepareTlsReload(listenerTls, plan);
-      const next = serve(plan);
+      const signers = await loadSigners(plan);
+      const next = serve(plan, signers);
       warnAboutRestartOnlyChanges(serving.plan, plan, logger);
       serving = next;
       if (swapTls !== undefined) {

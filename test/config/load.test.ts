@@ -234,7 +234,6 @@ describe('keys KrakenD ignores silently', () => {
       'qos/ratelimit/proxy',
       'plugin/http-server',
       'modifier/martian',
-      'auth/signer',
     ];
     for (const namespace of endpointNamespaces) {
       const issues = issuesOf(() => json(configWith({ extra_config: { [namespace]: {} } })));

@@ -261,6 +261,7 @@ function runtimeOf(endpoint: EndpointPlan, pools: BackendPools): EndpointRuntime
     claimPaths: false,
     strip: createStripRule([], []),
     metrics: undefined,
+    signer: undefined,
   });
 }
 

@@ -14,6 +14,9 @@
  * - a check request without the original method/URI: 400 (a proxy
  *   misconfiguration; nginx answers the client 500).
  *
+ * Endpoints with `auth/signer` are refused: the answer never passes through here.
+ * With `tls`, checks are served over HTTPS (and mTLS) like the gateway.
+ *
  * Its own paths (requests that are not checks): the health endpoint, and the
  * readiness endpoint (503 until every key set has loaded).
  *
@@ -31,6 +34,7 @@ import { headerSafe } from '../../lib/headers.js';
 import { createRouter } from '../../routing/router.js';
 import type { KeySetRegistry } from '../../keys/registry.js';
 import { bindPlan, type BoundPlan } from '../../runtime/bind.js';
+import { ConfigError } from '../../config/validate.js';
 import type { Deps } from '../../lib/deps.js';
 import { createLimitedServer, drain, listen, watchHandshakes, type Listening, type Server } from '../../http/server.js';
 import { createListenerTls, type ListenerTls } from '../../runtime/listener-tls.js';
@@ -83,6 +87,7 @@ const SERVICE = '[SERVICE: ForwardAuth]';
 export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuthOptions): ForwardAuthHandler {
   const logger = options.logger ?? silentLogger;
   const readOriginal = createOriginalRequestReader(options.proxy, options.pathPrefix);
+  refuseSigners(plan);
   const bound = bindPlan(plan, { logger, clock: options.clock, dispatcher: options.dispatcher, keySets: options.keySets });
   // Every identity header the config can set. Each allow names them all (empty when unset), so a proxy
   // that copies response headers over the request's (Envoy) also overwrites client copies on public routes.
@@ -194,6 +199,19 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
     bound,
     close: () => bound.close(),
   };
+}
+
+/**
+ * The proxy hands the backend's answer to the client itself: an endpoint that
+ * signs its answer (a login) would give out the claims unsigned.
+ */
+function refuseSigners(plan: GatewayPlan): void {
+  const issues = plan.endpoints.flatMap((endpoint) =>
+    endpoint.signer === undefined
+      ? []
+      : [{ path: endpoint.signer.path, message: 'forward-auth cannot sign answers (the proxy passes the backend answer to the client unsigned); serve this endpoint with `portcullis run`' }],
+  );
+  if (issues.length > 0) throw new ConfigError(issues);
 }
 
 /** 200 with every identity header (empty where this endpoint sets none); the proxy copies the ones it is told to. */
