@@ -174,6 +174,13 @@ describe('gateway over HTTPS (tls)', { skip }, () => {
       assert.equal(answer.status, '000');
     });
 
+    it('asks for the certificate when the client names the host (SNI) too', async () => {
+      const byName = ['--cacert', ca.cert, '--resolve', `localhost:${gateway.port}:127.0.0.1`, `https://localhost:${gateway.port}/hello`];
+      assert.equal((await curl(byName)).status, '000');
+      assert.equal((await curl(['--cert', clientWrongCa.cert, '--key', clientWrongCa.key, ...byName])).status, '000');
+      assert.equal((await curl(['--cert', clientOk.cert, '--key', clientOk.key, ...byName])).status, '200');
+    });
+
     it('serves a client whose certificate chains to ca_certs (curl and undici)', async () => {
       const answer = await curl(['--cacert', ca.cert, '--cert', clientOk.cert, '--key', clientOk.key, `${gateway.url}/hello`]);
       assert.equal(answer.exit, 0);
