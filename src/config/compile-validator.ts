@@ -234,7 +234,7 @@ function keySource(
  * other text could never match a certificate, so the pin would silently refuse
  * every download.
  */
-function normalizeFingerprint(pin: string, path: string, issues: ConfigIssue[]): string {
+export function normalizeFingerprint(pin: string, path: string, issues: ConfigIssue[]): string {
   const unpadded = pin.endsWith('=') ? pin.slice(0, -1) : pin;
   if (/^[A-Za-z0-9_-]{43}$/.test(unpadded) && Buffer.from(unpadded, 'base64url').toString('base64url') === unpadded) return unpadded;
   issues.push({ path, message: 'must be the base64url SHA-256 of a DER public key (43 characters, or 44 ending in "=")' });

@@ -9,6 +9,8 @@ import type { EndpointPolicy } from '../authorizer/policy.js';
 import { parseDurationMs } from '../lib/duration.js';
 import { canonicalHeaderName } from '../lib/headers.js';
 import { compileCors } from './compile-cors.js';
+import { compileSigner } from './compile-signer.js';
+import { compileTls } from './compile-tls.js';
 import { compileValidator } from './compile-validator.js';
 import { compileRateLimit, compileRedisPools, compileRevocation } from './compile-fleet.js';
 import {
@@ -29,9 +31,10 @@ import {
   type UrlPart,
 } from './plan.js';
 import type { BackendConfig, EndpointConfig, GatewayConfig } from './schema.js';
+import { SIGNER_KEY, SIGNER_V1_KEY } from './signer-schema.js';
 import { ConfigError, jsonPath, type ConfigIssue } from './validate.js';
 
-export type { BackendEncoding, BackendPlan, CachePlan, CorsPlan, Encoding, EndpointPlan, GatewayPlan, MetricsPlan, OriginWildcard, RedirectPlan, ResponseBufferLimits, ServerLimits, UrlPart } from './plan.js';
+export type { BackendEncoding, BackendPlan, CachePlan, CorsPlan, Encoding, EndpointPlan, GatewayPlan, MetricsPlan, OriginWildcard, RedirectPlan, ResponseBufferLimits, ServerLimits, SignerPlan, TlsPlan, UrlPart } from './plan.js';
 export { GATEWAY_DEFAULTS, VALIDATOR_KEY, VALIDATOR_V1_KEY } from './plan.js';
 
 /** lura's `endpointURLKeysPattern`: a parameter is a whole segment `{name}`. */
@@ -63,6 +66,7 @@ export function compileGateway(config: GatewayConfig, options: { path?: string }
     issues.push({ path: at('/extra_config/portcullis~1server/ready_path'), message: `must differ from the health path (${healthPath})` });
   }
   const limits = compileLimits(config, at, issues);
+  const tls = compileTls(config.tls, at, issues);
   const responseBuffers = compileResponseBuffers(config, at, issues);
   const redisPools = compileRedisPools(config, at, issues);
   const revocation = compileRevocation(config, redisPools, at, issues);
@@ -84,6 +88,7 @@ export function compileGateway(config: GatewayConfig, options: { path?: string }
   return Object.freeze({
     port: config.port ?? GATEWAY_DEFAULTS.port,
     listenIp: config.listen_ip,
+    tls,
     healthPath,
     readyPath,
     endpoints: Object.freeze(endpoints),
@@ -156,6 +161,15 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
   }
 
   const outputEncoding: Encoding = endpoint.output_encoding ?? ctx.config.output_encoding ?? 'json';
+  const signerConfig = extra?.[SIGNER_KEY] ?? extra?.[SIGNER_V1_KEY];
+  if (extra?.[SIGNER_KEY] !== undefined && extra[SIGNER_V1_KEY] !== undefined) {
+    issues.push({
+      path: at(`${pointer}/extra_config/${escapeKey(SIGNER_V1_KEY)}`),
+      message: `both "${SIGNER_KEY}" and its v1 alias "${SIGNER_V1_KEY}" are set; keep only "${SIGNER_KEY}"`,
+    });
+  }
+  const signerPath = at(`${pointer}/extra_config/${escapeKey(extra?.[SIGNER_KEY] === undefined && extra?.[SIGNER_V1_KEY] !== undefined ? SIGNER_V1_KEY : SIGNER_KEY)}`);
+  const signer = signerConfig === undefined ? undefined : compileSigner(signerConfig, signerPath, outputEncoding, issues);
   const backendConfigs = endpoint.backend ?? [];
   if (outputEncoding === 'no-op' && backendConfigs.length > 1) {
     issues.push({
@@ -188,6 +202,7 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
     rateLimits: Object.freeze(rateLimits),
     // A no-op answer is the backend's, headers included (its own Cache-Control passes through), as in lura.
     cache: outputEncoding === 'no-op' ? undefined : compileCache(cacheTtlMs ?? 0, auth, inputHeaders, extra?.[CACHE_KEY]?.public_with_credentials === true),
+    signer,
     label: `[ENDPOINT: ${path}]`,
     returnErrorMsg: ctx.config.extra_config?.router?.return_error_msg ?? false,
   });

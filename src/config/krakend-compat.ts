@@ -61,8 +61,6 @@ export const NAMESPACE_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
   ['modifier/request-body-generator', NO_MODIFIER],
   ['modifier/response-body-generator', NO_MODIFIER],
   ['modifier/response-headers', NO_MODIFIER],
-  ['auth/signer', refuse('refusing to return unsigned claims where KrakenD would return signed tokens')],
-  ['github.com/devopsfaith/krakend-jose/signer', refuse('refusing to return unsigned claims where KrakenD would return signed tokens')],
   ['plugin/http-server', NO_PLUGIN],
   ['plugin/http-client', NO_PLUGIN],
   ['plugin/req-resp-modifier', NO_PLUGIN],

@@ -6,9 +6,10 @@
  * that restrict access or filter data are errors (running without them would
  * run open), the others are warnings that say what is not applied. Keys
  * KrakenD silently drops but that change behaviour (v1 names) are errors. An
- * unknown key inside `auth/validator`, or one that looks like a misspelling of
- * a known key, is an error with a "did you mean"; any other unknown key is a
- * warning (KrakenD's `run` ignores them) unless `strict` is set.
+ * unknown key inside `auth/validator`, `auth/signer` or `tls`, or one that
+ * looks like a misspelling of a known key, is an error with a "did you mean";
+ * any other unknown key is a warning (KrakenD's `run` ignores them) unless
+ * `strict` is set.
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -16,6 +17,7 @@ import { parseDocument } from 'yaml';
 import { compileGateway, VALIDATOR_KEY, VALIDATOR_V1_KEY, type GatewayPlan } from './compile.js';
 import { GatewayConfigSchema, type GatewayConfig } from './schema.js';
 import { checkSchema, ConfigError, jsonPath, type ConfigIssue } from './validate.js';
+import { SIGNER_KEY, SIGNER_V1_KEY } from './signer-schema.js';
 import { ValidatorSchema } from './validator-schema.js';
 import {
   BACKEND_KEY_TREATMENTS,
@@ -46,8 +48,13 @@ const LEGACY_ENDPOINT_KEYS: Readonly<Record<string, string>> = {
   querystring_params: 'input_query_strings',
 };
 
-/** An unknown key under a validator block: `auth/validator` restricts access, so a typo there must stop the load. */
-const IN_VALIDATOR = /^\$\.endpoints\[\d+\]\.extra_config\["(auth\/validator|github\.com\/devopsfaith\/krakend-jose\/validator)"\]/;
+/**
+ * An unknown key under a validator or signer block, or under `tls`: they
+ * restrict access (or decide what a client is handed), so a typo, or a key
+ * portcullis does not know, must stop the load.
+ */
+const UNKNOWN_IS_ERROR =
+  /^\$\.endpoints\[\d+\]\.extra_config\["(auth\/validator|github\.com\/devopsfaith\/krakend-jose\/validator|auth\/signer|github\.com\/devopsfaith\/krakend-jose\/signer)"\]|^\$\.tls(\.|\[|$)/;
 
 const VALIDATOR_KEYS: ReadonlySet<string> = new Set(Object.keys(ValidatorSchema.properties));
 
@@ -77,7 +84,7 @@ export function parseConfigText(text: string, sourceName: string, options: LoadO
   const unknown: ConfigIssue[] = [];
   for (const issue of unknownKeys) {
     if (handled.has(issue.path)) continue;
-    if (IN_VALIDATOR.test(issue.path) || issue.message.includes('did you mean')) misspelled.push(issue);
+    if (UNKNOWN_IS_ERROR.test(issue.path) || issue.message.includes('did you mean')) misspelled.push(issue);
     else unknown.push(issue);
   }
   const warnings = [...special.warnings, ...unknown];
@@ -198,7 +205,7 @@ function specialIssues(raw: unknown): SpecialIssues {
   const found: SpecialIssues = { errors: [], warnings: [] };
   if (!isObject(raw)) return found;
   treatKeys(raw, '', ROOT_KEY_TREATMENTS, found);
-  tlsIssue(raw.tls, found);
+  tlsNotes(raw.tls, found);
   debugEndpointNotes(raw, found);
   treatNamespaces(raw.extra_config, '/extra_config', found);
   if (isObject(raw.extra_config)) {
@@ -236,6 +243,9 @@ function specialIssues(raw: unknown): SpecialIssues {
         const pointer = `${base}/extra_config/${escapeKey(namespace)}`;
         hyphenatedValidatorKeys(endpoint.extra_config[namespace], pointer, found.errors);
         emptyAudienceNote(endpoint.extra_config[namespace], pointer, found);
+      }
+      for (const namespace of [SIGNER_KEY, SIGNER_V1_KEY]) {
+        encryptedSignerKeys(endpoint.extra_config[namespace], `${base}/extra_config/${escapeKey(namespace)}`, found.errors);
       }
     }
     if (Array.isArray(endpoint.backend)) {
@@ -340,19 +350,44 @@ function telemetryNotes(block: unknown, found: SpecialIssues): void {
   }
 }
 
-/** `tls` asks for HTTPS (and with `enable_mtls`, client certificates): without it portcullis would serve plain HTTP. */
-function tlsIssue(tls: unknown, found: SpecialIssues): void {
+/**
+ * What `tls` cannot do as written, said at load: versions below TLS 1.2 (Node's
+ * OpenSSL refuses their signatures), and what mTLS trusts.
+ */
+function tlsNotes(tls: unknown, found: SpecialIssues): void {
   if (tls === undefined) return;
-  const path = jsonPath('$', '/tls');
-  if (isObject(tls) && tls.disabled === true) {
-    found.warnings.push({ path, message: '"tls" is disabled (ignored)' });
+  if (!isObject(tls)) return;
+  if (tls.disabled === true) {
+    found.warnings.push({ path: jsonPath('$', '/tls'), message: '"tls" is disabled (ignored)' });
     return;
   }
-  const mtls = isObject(tls) && tls.enable_mtls === true ? ' and client certificates (enable_mtls)' : '';
-  found.errors.push({
-    path,
-    message: `"tls" is not supported by portcullis; refusing to serve plain HTTP where the config asks for HTTPS${mtls}: terminate TLS in front of portcullis, or set "disabled": true`,
-  });
+  if (tls.min_version === 'SSL3.0' || tls.min_version === 'TLS10' || tls.min_version === 'TLS11') {
+    found.warnings.push({ path: jsonPath('$', '/tls/min_version'), message: `${tls.min_version} is served as TLS12: Node's OpenSSL cannot complete older handshakes` });
+  }
+  if (tls.enable_mtls === true) {
+    if (tls.disable_system_ca_pool !== true) {
+      found.warnings.push({
+        path: jsonPath('$', '/tls/enable_mtls'),
+        message: 'client certificates from any CA in the system pool (Node\'s bundled root CAs) are accepted too, as in KrakenD; set "disable_system_ca_pool": true to accept only ca_certs',
+      });
+    }
+  } else {
+    for (const key of ['ca_certs', 'disable_system_ca_pool']) {
+      if (key in tls) found.warnings.push({ path: jsonPath('$', `/tls/${key}`), message: `"${key}": not used without "enable_mtls": true (as in KrakenD)` });
+    }
+  }
+}
+
+/** KrakenD decrypts an encrypted jwk_local_path with these; portcullis cannot, and would sign nothing. */
+function encryptedSignerKeys(block: unknown, pointer: string, issues: ConfigIssue[]): void {
+  if (!isObject(block)) return;
+  for (const key of ['secret_url', 'cypher_key']) {
+    if (!(key in block)) continue;
+    issues.push({
+      path: jsonPath('$', `${pointer}/${key}`),
+      message: `"${key}" (an encrypted JWK file) is not supported by portcullis; refusing to start without the signing key: decrypt the file for jwk_local_path, or serve it from jwk_url`,
+    });
+  }
 }
 
 /** `"audience": []` is valid in KrakenD and checks nothing; a reader could take it for "no audience is accepted". */

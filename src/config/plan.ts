@@ -6,6 +6,8 @@
  */
 import { DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_MAX_BYTES } from '../authorizer/cache.js';
 import type { EndpointPolicy } from '../authorizer/policy.js';
+import type { Alg } from '../jwt/algorithms.js';
+import type { SigningKeySource } from '../keys/signing-keys.js';
 
 export type UrlPart = { kind: 'literal'; text: string } | { kind: 'param'; name: string } | { kind: 'claim'; name: string };
 
@@ -39,6 +41,21 @@ export interface BackendPlan {
   readonly redirects: RedirectPlan;
 }
 
+/** A compiled `auth/signer` block; the key is read when the plan is served (src/gateway/signer.ts). */
+export interface SignerPlan {
+  readonly alg: Alg;
+  readonly kid: string | undefined;
+  /** Keys of the merged answer whose object values become JWTs. */
+  readonly keysToSign: readonly string[];
+  /** `full`: the JWS JSON serialization instead of the compact one. */
+  readonly full: boolean;
+  readonly source: SigningKeySource;
+  /** JSON path of the block, e.g. `$.endpoints[0].extra_config["auth/signer"]`. */
+  readonly path: string;
+  /** JSON path of jwk_url or jwk_local_path, for key errors. */
+  readonly sourcePath: string;
+}
+
 export interface EndpointPlan {
   readonly path: string;
   readonly method: string;
@@ -57,6 +74,8 @@ export interface EndpointPlan {
   readonly rateLimits: readonly RateLimitPlan[];
   /** `cache_ttl` (endpoint, else root): the Cache-Control of complete answers, or undefined when off. */
   readonly cache: CachePlan | undefined;
+  /** The compiled auth/signer block (or its v1 alias), or undefined. */
+  readonly signer: SignerPlan | undefined;
   /** "[ENDPOINT: /users/{id}]" */
   readonly label: string;
   /** extra_config.router.return_error_msg: a failed answer says why in its body. */
@@ -199,9 +218,36 @@ export interface ResponseBufferLimits {
   readonly maxBufferedBytes: number;
 }
 
+/** One certificate and its key, as files, with the JSON paths errors name. */
+export interface TlsKeyPairPlan {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** e.g. `$.tls.keys[0].public_key` */
+  readonly certPath: string;
+  readonly keyPath: string;
+}
+
+/** The root `tls` block, in node:tls terms; nothing read yet (src/runtime/listener-tls.ts reads the files). */
+export interface TlsPlan {
+  /** The first pair is served when the client names no host (or one no certificate matches). */
+  readonly keyPairs: readonly TlsKeyPairPlan[];
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** An OpenSSL cipher list: the TLS 1.3 suites, then the allowed TLS 1.2 suites. */
+  readonly ciphers: string;
+  /** An OpenSSL group list, e.g. `P-521:P-384:P-256`. */
+  readonly ecdhCurve: string;
+  /** `enable_mtls`: every client must present a certificate that chains to one of these; undefined without mTLS. */
+  readonly mtls: { readonly caFiles: readonly { readonly file: string; readonly path: string }[]; readonly systemPool: boolean } | undefined;
+  /** `$.tls` */
+  readonly path: string;
+}
+
 export interface GatewayPlan {
   readonly port: number;
   readonly listenIp: string | undefined;
+  /** HTTPS settings, or undefined to serve plain HTTP (no `tls`, or `tls.disabled`). */
+  readonly tls: TlsPlan | undefined;
   /** "/__health" unless renamed, undefined when disabled. */
   readonly healthPath: string | undefined;
   /** "/__ready" unless renamed, undefined when disabled. */

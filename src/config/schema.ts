@@ -6,6 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN } from '../lib/duration.js';
+import { SignerSchema } from './signer-schema.js';
 import { strictObject, ValidatorSchema } from './validator-schema.js';
 
 const Duration = (description: string) => Type.String({ pattern: DURATION_PATTERN, description });
@@ -134,6 +135,8 @@ export const EndpointExtraSchema = strictObject(
   {
     'auth/validator': Type.Optional(ValidatorSchema),
     'github.com/devopsfaith/krakend-jose/validator': Type.Optional(ValidatorSchema),
+    'auth/signer': Type.Optional(SignerSchema),
+    'github.com/devopsfaith/krakend-jose/signer': Type.Optional(SignerSchema),
     'qos/ratelimit/router': Type.Optional(RateLimitSchema),
     'qos/ratelimit/router/redis': Type.Optional(RedisRateLimitSchema),
     'portcullis/cache': Type.Optional(
@@ -297,11 +300,52 @@ export const EndpointSchema = strictObject(
   'One public endpoint.',
 );
 
+const TlsVersion = (description: string) =>
+  Type.Union(
+    ['SSL3.0', 'TLS10', 'TLS11', 'TLS12', 'TLS13'].map((v) => Type.Literal(v)),
+    { description },
+  );
+const PemFile = (description: string) => Type.String({ minLength: 1, description });
+
+export const TlsKeyPairSchema = strictObject(
+  {
+    public_key: PemFile('PEM certificate file (the chain may follow the certificate).'),
+    private_key: PemFile('PEM private key file (unencrypted).'),
+  },
+  'A certificate and its private key.',
+);
+
+/** KrakenD's `tls` (lura `ParseTLSConfig`): what node:tls can serve faithfully; the rest is refused when compiled. */
+export const TlsSchema = strictObject(
+  {
+    disabled: Type.Optional(Type.Boolean({ description: 'Serve plain HTTP and ignore the rest of this block.' })),
+    keys: Type.Optional(Type.Array(TlsKeyPairSchema, { minItems: 1, description: 'Certificates (KrakenD 2.7+); the first is the default, the others are picked by SNI.' })),
+    public_key: Type.Optional(PemFile('PEM certificate file (before KrakenD 2.7; served before the `keys`).')),
+    private_key: Type.Optional(PemFile('PEM private key of public_key.')),
+    min_version: Type.Optional(TlsVersion('Lowest TLS version (default "TLS13"; versions below TLS12 are served as TLS12).')),
+    max_version: Type.Optional(TlsVersion('Highest TLS version (default "TLS13"; at least TLS12).')),
+    cipher_suites: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), {
+        description: 'TLS 1.2 cipher suites (IANA numbers; default: the ECDHE AES-GCM and ChaCha20 suites). TLS 1.3 suites are always on, as in Go.',
+      }),
+    ),
+    curve_preferences: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), { description: 'Key exchange groups (IANA numbers: 23 P-256, 24 P-384, 25 P-521, 29 X25519; default 25, 24, 23).' }),
+    ),
+    prefer_server_cipher_suites: Type.Optional(Type.Boolean({ description: 'Accepted for KrakenD compatibility; the server order is always used.' })),
+    enable_mtls: Type.Optional(Type.Boolean({ description: 'Require a client certificate that chains to ca_certs (and the system pool unless disabled).' })),
+    ca_certs: Type.Optional(Type.Array(PemFile('PEM file of CA certificates.'), { description: 'CAs that client certificates must chain to (with enable_mtls).' })),
+    disable_system_ca_pool: Type.Optional(Type.Boolean({ description: "With enable_mtls: trust only ca_certs, not Node's bundled root CAs." })),
+  },
+  'Serve HTTPS, optionally with client certificates (mTLS).',
+);
+
 export const GatewayConfigSchema = strictObject(
   {
     version: Type.Literal(3, { description: 'Config format version; must be 3.' }),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Listening port (default 8080).' })),
     listen_ip: Type.Optional(Type.String({ description: 'Listening address (default all interfaces).' })),
+    tls: Type.Optional(TlsSchema),
     host: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Default backend hosts; `http://` is added to a host without a scheme.' })),
     timeout: Type.Optional(Duration('Default endpoint timeout (default "2s").')),
     cache_ttl: Type.Optional(Duration('Default endpoint cache_ttl: Cache-Control max-age of complete answers (default "0s": none).')),

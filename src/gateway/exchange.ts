@@ -14,6 +14,7 @@ import type { StripRule } from '../authorizer/identity-headers.js';
 import type { EndpointMetrics } from '../metrics/prometheus.js';
 import type { BodyBudget } from './body-budget.js';
 import type { MergeState } from './merge.js';
+import type { ResponseSigner } from './signer.js';
 import type { BackendTarget } from './pools.js';
 
 export interface BackendRuntime {
@@ -40,6 +41,8 @@ export interface EndpointRuntime {
   readonly limits: EndpointLimits;
   /** The gateway answers CORS itself (`security/cors`): a no-op backend's CORS headers give way to it. */
   readonly gatewayCors: boolean;
+  /** `auth/signer`: signs parts of the merged answer before it is written. */
+  readonly signer: ResponseSigner | undefined;
 }
 
 export class Exchange {

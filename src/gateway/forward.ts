@@ -23,12 +23,13 @@ import { filterQuery, UnroutableClaimError, withQuery } from './backend-url.js';
 import { BodyTooLargeError, Exchange, GatewayTimeoutError, type BackendRuntime, type EndpointRuntime } from './exchange.js';
 import { buildBackendHeaders } from './forward-headers.js';
 import { decodeBackendBody, errorDetails, MergeState, writeMerged } from './merge.js';
+import type { ResponseSigner } from './signer.js';
 import { BackendResponseLimitError, dispatchForMerge, dispatchNoop, type BackendCall, type MergeCallResult, type MergeReadLimits } from './proxy.js';
 import { createBodyBudget, type BodyBudget } from './body-budget.js';
 import { BackendRedirectError, type RedirectRoute } from './redirect.js';
 import { GATEWAY_DEFAULTS } from '../config/plan.js';
 import { bufferedBody, declaredLength, hasRequestBody, streamedBody } from './request-body.js';
-import { addVary, BODIES, sendJson, writeDenial } from '../http/response.js';
+import { addVary, BODIES, sendEmpty, sendJson, writeDenial } from '../http/response.js';
 import type { CachePlan } from '../config/plan.js';
 import { denialFor } from '../authorizer/authorize.js';
 import { AuthError } from '../jwt/errors.js';
@@ -254,9 +255,25 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   function settleMerged(exchange: Exchange, state: MergeState): void {
     exchange.settled = true;
     exchange.clearTimer();
+    const signer = exchange.endpoint.signer;
+    if (signer !== undefined && state.succeeded > 0 && !signBeforeWriting(exchange, state, signer)) return;
     writeMerged(exchange.res, state, exchange.endpoint.plan.outputEncoding, cacheHeaders(exchange, state));
     exchange.releaseBufferedAfterAnswer();
     if (!state.done) exchange.abort(new GatewayTimeoutError());
+  }
+
+  /** Signs in place; on a failure the client gets a 500, never the claims unsigned. */
+  function signBeforeWriting(exchange: Exchange, state: MergeState, signer: ResponseSigner): boolean {
+    try {
+      signer.sign(state.data);
+      return true;
+    } catch (error) {
+      logger.error(`${exchange.endpoint.plan.label} cannot sign the answer: ${(error as Error).name}`);
+      exchange.releaseBufferedAfterAnswer();
+      if (!state.done) exchange.abort(new GatewayTimeoutError());
+      if (!exchange.res.headersSent && !exchange.res.destroyed) sendEmpty(exchange.res, 500);
+      return false;
+    }
   }
 
   function onMergeTimeout(exchange: Exchange): void {

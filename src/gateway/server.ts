@@ -10,19 +10,22 @@
  * one from a new plan, bound with the same key-set registry, and swaps it in:
  * requests in flight finish on the old one, new ones use the new one.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { Decision } from '../authorizer/decision.js';
 import { createStripRule } from '../authorizer/identity-headers.js';
 import type { EndpointPlan, GatewayPlan } from '../config/compile.js';
+import { ConfigError } from '../config/validate.js';
 import { createKeySetRegistry, type KeySetRegistry } from '../keys/registry.js';
+import { createListenerTls, type ListenerTls } from '../runtime/listener-tls.js';
 import { resolveDeps, type Deps } from '../lib/deps.js';
 import type { Logger } from '../lib/logger.js';
 import { createLogLimiter } from '../lib/log-limiter.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../http/request-id.js';
 import { BODIES, sendEmpty, sendJson, writeDenial, writeLimited } from '../http/response.js';
-import { createLimitedServer, drain, listen, type Listening } from '../http/server.js';
+import { createLimitedServer, drain, listen, watchHandshakes, type Listening, type Server } from '../http/server.js';
 import type { EndpointMetrics, RequestMetrics } from '../metrics/prometheus.js';
 import { createRouter, type Router } from '../routing/router.js';
 import type { Claims } from '../jwt/parse.js';
@@ -37,6 +40,7 @@ import { DEBUG_PREFIX, ECHO_PREFIX, isUnder, serveDebug, serveEcho, type EchoOpt
 import { ClientGoneError, type BackendRuntime, type EndpointRuntime, type Exchange } from './exchange.js';
 import { createForwarder, type Forwarder } from './forward.js';
 import { sendHealth } from './health.js';
+import { loadSigners, type ResponseSigner } from './signer.js';
 import { createBackendPools } from './pools.js';
 
 export interface GatewayOptions extends Partial<Deps> {
@@ -80,7 +84,9 @@ export interface Gateway {
   /**
    * Serves `plan` from now on. Binding errors (a broken key file) reject and the
    * running plan stays. Listening settings (port, address, server limits) need a
-   * restart; they are kept, with a warning.
+   * restart; they are kept, with a warning. Certificate, key and CA files are
+   * re-read and TLS settings applied to new connections; turning HTTPS or
+   * client certificates on or off needs a restart and rejects the reload.
    */
   reload(plan: GatewayPlan): Promise<void>;
   /** What the running plan and its parts are, for metrics. */
@@ -180,11 +186,11 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
   const inFlight = new Set<RequestState>();
   let draining = false;
 
-  function serve(plan: GatewayPlan): Serving {
+  function serve(plan: GatewayPlan, signers: ReadonlyMap<EndpointPlan, ResponseSigner>): Serving {
     // A broken validator (a missing key file, a weak key) throws ConfigError here, before anything is swapped or listens.
     const bound = bindPlan(plan, { ...deps, keySets, fleet });
     const runtimes = new Map<EndpointPlan, EndpointRuntime>();
-    for (const endpoint of plan.endpoints) runtimes.set(endpoint, buildRuntime(endpoint, bound, plan.cors !== undefined));
+    for (const endpoint of plan.endpoints) runtimes.set(endpoint, buildRuntime(endpoint, bound, plan.cors !== undefined, signers.get(endpoint)));
     return {
       plan,
       bound,
@@ -207,7 +213,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     };
   }
 
-  function buildRuntime(endpoint: EndpointPlan, bound: BoundPlan, gatewayCors: boolean): EndpointRuntime {
+  function buildRuntime(endpoint: EndpointPlan, bound: BoundPlan, gatewayCors: boolean, signer: ResponseSigner | undefined): EndpointRuntime {
     const authorizer = bound.authorizerFor(endpoint);
     const backends: BackendRuntime[] = endpoint.backends.map((backend) => ({
       plan: backend,
@@ -233,19 +239,26 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
       metrics: endpointMetrics,
       limits: bound.limitsFor(endpoint),
       gatewayCors,
+      signer,
     });
   }
 
   let serving: Serving;
+  let listenerTls: ListenerTls | undefined;
   try {
-    serving = serve(firstPlan);
+    // Signing keys are read (or downloaded) before anything listens: a login endpoint never answers unsigned.
+    serving = serve(firstPlan, await loadSigners(firstPlan));
+    // Certificate and key files are read before anything listens: a broken one refuses to start, naming its JSON path.
+    listenerTls = firstPlan.tls === undefined ? undefined : createListenerTls(firstPlan.tls);
   } catch (error) {
     if (ownsRegistry) keySets.close();
     if (ownsFleet) await fleet.close();
     await pools.destroy();
     throw error;
   }
-  const server: Server = createLimitedServer(firstPlan.limits, handle);
+  const server: Server = createLimitedServer(firstPlan.limits, handle, listenerTls?.serverOptions);
+  if (listenerTls !== undefined) watchHandshakes(server, logger, SERVICE);
+  for (const warning of listenerTls?.warnings ?? []) logger.warn(`${SERVICE} ${warning}`);
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const current = serving;
@@ -436,7 +449,10 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     await pools.destroy();
     throw error;
   }
-  logger.info({ address: listening.address, port: listening.port }, `${SERVICE} Listening on port ${listening.port} (address ${listening.address})`);
+  logger.info(
+    { address: listening.address, port: listening.port },
+    `${SERVICE} Listening on port ${listening.port} (address ${listening.address})${listenerTls ? `, HTTPS: ${listenerTls.summary}` : ''}`,
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -447,9 +463,16 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     readiness: () => readinessOfPlan(serving.bound, deps.clock.now()),
     bound: () => serving.bound,
     async reload(plan) {
-      const next = serve(plan);
+      // TLS files first: reading them opens nothing, and a broken one must refuse the reload before key sets are bound.
+      const swapTls = prepareTlsReload(listenerTls, plan);
+      const signers = await loadSigners(plan);
+      const next = serve(plan, signers);
       warnAboutRestartOnlyChanges(serving.plan, plan, logger);
       serving = next;
+      if (swapTls !== undefined) {
+        swapTls(server as TlsServer);
+        logger.info(`${SERVICE} reload: certificates and TLS settings re-read; new connections use them`);
+      }
       // Key sets only the old plan used are closed; requests still on the old plan fail closed.
       keySets.retainOnly(next.bound.usedKeySets);
       await fleet.retainOnly(next.bound.fleetParts);
@@ -484,6 +507,15 @@ async function graceThenDrain(server: Server, graceMs: number, deadlineMs: numbe
     await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(1, graceEnds - Date.now()))));
   }
   await drain(server, deadlineMs);
+}
+
+/** Turning TLS on or off changes what the listening socket speaks: a restart, never a silent half-reload. */
+function prepareTlsReload(running: ListenerTls | undefined, next: GatewayPlan): ((server: TlsServer) => void) | undefined {
+  if (running === undefined && next.tls === undefined) return undefined;
+  if (running === undefined || next.tls === undefined) {
+    throw new ConfigError([{ path: '$.tls', message: `turning HTTPS ${running === undefined ? 'on' : 'off'} needs a restart` }]);
+  }
+  return running.prepareReload(next.tls);
 }
 
 function warnAboutRestartOnlyChanges(previous: GatewayPlan, next: GatewayPlan, logger: Logger): void {

@@ -1,10 +1,17 @@
 /**
  * The HTTP server lifecycle every listener shares (gateway, forward-auth, the
- * issuer): node:http options from the configured limits, listening with the
- * port-in-use error surfaced, a URL to print, and a bounded drain on close.
+ * issuer): node:http options from the configured limits (node:https with the
+ * same limits when TLS options are given), listening with the port-in-use
+ * error surfaced, a URL to print, and a bounded drain on close.
  */
-import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type RequestListener, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TlsOptions } from 'node:tls';
+import type { Logger } from '../lib/logger.js';
+
+/** A listener made by createLimitedServer: plain HTTP, or HTTPS. */
+export type Server = HttpServer | HttpsServer;
 
 export interface ServerLimits {
   maxHeaderSize: number;
@@ -13,19 +20,29 @@ export interface ServerLimits {
   keepAliveTimeoutMs: number;
 }
 
-export function createLimitedServer(limits: ServerLimits, handler: RequestListener): Server {
-  return createServer(
-    {
-      maxHeaderSize: limits.maxHeaderSize,
-      requestTimeout: limits.requestTimeoutMs,
-      // node refuses a headers timeout above the request timeout.
-      headersTimeout: limits.requestTimeoutMs > 0 ? Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) : limits.headersTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      // How often slow clients are checked against those timeouts; node's 30 s default lets them linger far too long.
-      connectionsCheckingInterval: 1000,
-    },
-    handler,
-  );
+/** With `tls`, the server speaks HTTPS (node:https takes the same limits). */
+export function createLimitedServer(limits: ServerLimits, handler: RequestListener, tls?: TlsOptions): Server {
+  const options = {
+    maxHeaderSize: limits.maxHeaderSize,
+    requestTimeout: limits.requestTimeoutMs,
+    // node refuses a headers timeout above the request timeout.
+    headersTimeout: limits.requestTimeoutMs > 0 ? Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) : limits.headersTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // How often slow clients are checked against those timeouts; node's 30 s default lets them linger far too long.
+    connectionsCheckingInterval: 1000,
+  };
+  return tls === undefined ? createServer(options, handler) : createHttpsServer({ ...tls, ...options }, handler);
+}
+
+/**
+ * A failed handshake (no client certificate, an old TLS version, a plain HTTP
+ * request) ends before any request: one debug line with the client address and
+ * OpenSSL's error code, nothing the client sent.
+ */
+export function watchHandshakes(server: Server, logger: Logger, service: string): void {
+  server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    logger.debug({ client: socket.remoteAddress, code: error.code }, `${service} TLS handshake failed`);
+  });
 }
 
 export interface Listening {
@@ -46,7 +63,8 @@ export async function listen(server: Server, where: { port: number; host: string
     });
   });
   const address = server.address() as AddressInfo;
-  return { port: address.port, url: `http://${urlHost(address.address)}:${address.port}`, address: address.address };
+  const scheme = server instanceof HttpsServer ? 'https' : 'http';
+  return { port: address.port, url: `${scheme}://${urlHost(address.address)}:${address.port}`, address: address.address };
 }
 
 /**

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Jwk } from '../jwt/keys.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
+import { issuerKeyRecords } from './issuer-key-index.js';
 import { buildKeyIndex, jwksMembers } from './key-index.js';
 import type { KeyIndex, KeySet, KeySetStatus } from './key-set.js';
 
@@ -46,7 +47,11 @@ export function createStaticKeySet(label: string, jwks: readonly Jwk[], options:
   };
 }
 
-/** Reads a JWKS (object, or bare array) from a file. Errors name the file, never its contents. */
+/**
+ * Reads a JWKS (object, or bare array) from a file, or the public keys of the
+ * local issuer's key index (its data dir's keys.json). Errors name the file,
+ * never its contents.
+ */
 export function createFileKeySet(path: string, options: StaticKeySetOptions = {}): KeySet {
   let text: string;
   try {
@@ -61,7 +66,8 @@ export function createFileKeySet(path: string, options: StaticKeySetOptions = {}
     throw new KeySourceError(`JWKS file ${path} is not JSON`);
   }
   try {
-    return createStaticKeySet(`file:${path}`, jwksMembers(document, true), options);
+    const members = issuerKeyRecords(document)?.map((record) => record.publicJwk) ?? jwksMembers(document, true);
+    return createStaticKeySet(`file:${path}`, members, options);
   } catch (error) {
     throw new KeySourceError(`JWKS file ${path}: ${(error as Error).message}`);
   }

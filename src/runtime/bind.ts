@@ -20,11 +20,13 @@ import { ConfigError, type ConfigIssue } from '../config/validate.js';
 import type { KeySet, KeySetStatus } from '../keys/key-set.js';
 import { createFileKeySet, createInlineKeySet } from '../keys/local.js';
 import { createKeySetRegistry, type KeySetRegistry } from '../keys/registry.js';
+import { readSigningKeyFile } from '../keys/signing-keys.js';
 import { resolveDeps, type Deps } from '../lib/deps.js';
 import { revocationCheck } from '../revocation/check.js';
 import type { RevocationStore } from '../revocation/store.js';
 import { createFleetState, type FleetState } from './fleet-state.js';
 import { bindEndpointLimits, bindServiceLimit, limitScope, type EndpointLimits, type LimitStep } from './rate-limits.js';
+import { checkTlsSources } from './listener-tls.js';
 
 export interface Authorizer {
   /** Answers synchronously unless a key must be downloaded; `await` it either way. Never throws. */
@@ -173,11 +175,22 @@ export function bindPlan(plan: GatewayPlan, options: BindPlanOptions = {}): Boun
 const NO_LIMITS: EndpointLimits = Object.freeze({ beforeAuth: undefined, afterAuth: undefined });
 
 /**
- * What `check` adds to compiling: opens the file and inline key sets and reads
- * the CA files, as binding would, without any download. Returns the issues.
+ * What `check` adds to compiling: opens the file and inline key sets, the
+ * signers' key files, and reads the CA files and the listener's certificates
+ * and keys, as binding would, without any download. Returns the issues.
  */
 export function checkPlanSources(plan: GatewayPlan): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
+  const issues: ConfigIssue[] = plan.tls === undefined ? [] : checkTlsSources(plan.tls);
+  for (const endpoint of plan.endpoints) {
+    const signer = endpoint.signer;
+    if (signer?.source.kind === 'file') {
+      try {
+        readSigningKeyFile(signer.source.path, signer.kid, signer.alg);
+      } catch (error) {
+        issues.push({ path: signer.sourcePath, message: (error as Error).message });
+      }
+    }
+  }
   for (const endpoint of plan.endpoints) {
     const policy = endpoint.auth;
     if (policy === undefined) continue;

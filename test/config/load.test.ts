@@ -341,7 +341,6 @@ describe('keys KrakenD ignores silently', () => {
       'qos/ratelimit/proxy',
       'plugin/http-server',
       'modifier/martian',
-      'auth/signer',
     ];
     for (const namespace of endpointNamespaces) {
       const issues = issuesOf(() => json(configWith({ extra_config: { [namespace]: {} } })));
@@ -359,16 +358,6 @@ describe('keys KrakenD ignores silently', () => {
     }
     const issues = issuesOf(() => json(configWith({ extra_config: { proxy: { sequential: true } } })));
     assert.deepEqual(issues.map((issue) => issue.path), ['$.endpoints[0].extra_config.proxy.sequential']);
-  });
-
-  it('refuses tls (it would serve plain HTTP, and skip client certificates with enable_mtls) unless disabled', () => {
-    assertIssue(
-      () => json({ ...configWith(), tls: { public_key: 'c.pem', private_key: 'k.pem', enable_mtls: true } }),
-      '$.tls',
-      '"tls" is not supported by portcullis; refusing to serve plain HTTP where the config asks for HTTPS and client certificates (enable_mtls): terminate TLS in front of portcullis, or set "disabled": true',
-    );
-    assertIssue(() => json({ ...configWith(), tls: { public_key: 'c.pem', private_key: 'k.pem' } }), '$.tls', /^"tls" is not supported by portcullis; refusing to serve plain HTTP where the config asks for HTTPS: /);
-    assert.deepEqual(json({ ...configWith(), tls: { disabled: true } }).warnings, [{ path: '$.tls', message: '"tls" is disabled (ignored)' }]);
   });
 
   it('refuses keys that look like misspellings of known ones, such as a misspelled validator namespace or extra_config', () => {

@@ -292,6 +292,7 @@ function runtimeOf(endpoint: EndpointPlan, pools: BackendPools): EndpointRuntime
     strip: createStripRule([], []),
     metrics: undefined,
     gatewayCors: false,
+    signer: undefined,
   });
 }
 

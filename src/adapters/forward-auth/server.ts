@@ -16,6 +16,8 @@
  *
  * - over a rate limit: 429 or 503 with Retry-After (Traefik and Envoy pass
  *   it on; nginx `auth_request` turns any status but 401/403 into 500).
+ * Endpoints with `auth/signer` are refused: the answer never passes through here.
+ * With `tls`, checks are served over HTTPS (and mTLS) like the gateway.
  *
  * Its own paths (requests that are not checks): the health endpoint, and the
  * readiness endpoint (503 until every key set has loaded).
@@ -23,7 +25,7 @@
  * The X-Original-* / X-Forwarded-* headers are trusted as they arrive, so this
  * port must be reachable by the proxy only.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Allow, Decision } from '../../authorizer/decision.js';
 import type { EndpointPlan, GatewayPlan } from '../../config/compile.js';
 import { performance } from 'node:perf_hooks';
@@ -34,12 +36,13 @@ import { headerSafe } from '../../lib/headers.js';
 import { createRouter } from '../../routing/router.js';
 import type { KeySetRegistry } from '../../keys/registry.js';
 import { bindPlan, type BoundPlan } from '../../runtime/bind.js';
+import { ConfigError } from '../../config/validate.js';
 import type { Deps } from '../../lib/deps.js';
-import { createLimitedServer, drain, listen, type Listening } from '../../http/server.js';
+import { createLimitedServer, drain, listen, watchHandshakes, type Listening, type Server } from '../../http/server.js';
+import { createListenerTls, type ListenerTls } from '../../runtime/listener-tls.js';
 import { silentLogger } from '../../lib/logger.js';
 import { systemClock } from '../../lib/clock.js';
 import { BODIES, writeDenial, writeJson, writeLimited } from '../../http/response.js';
-import { ConfigError } from '../../config/validate.js';
 import type { Claims } from '../../jwt/parse.js';
 import type { FleetState } from '../../runtime/fleet-state.js';
 import type { LimitOutcome, LimitStep } from '../../runtime/rate-limits.js';
@@ -94,6 +97,7 @@ export function createForwardAuthHandler(plan: GatewayPlan, options: ForwardAuth
   const clock = options.clock ?? systemClock;
   const readOriginal = createOriginalRequestReader(options.proxy, options.pathPrefix);
   refuseProxyAddressLimits(plan);
+  refuseSigners(plan);
   const bound = bindPlan(plan, { logger, clock: options.clock, dispatcher: options.dispatcher, keySets: options.keySets, fleet: options.fleet });
   // Every identity header the config can set. Each allow names them all (empty when unset), so a proxy
   // that copies response headers over the request's (Envoy) also overwrites client copies on public routes.
@@ -276,6 +280,19 @@ function refuseProxyAddressLimits(plan: GatewayPlan): void {
   if (issues.length > 0) throw new ConfigError(issues);
 }
 
+/**
+ * The proxy hands the backend's answer to the client itself: an endpoint that
+ * signs its answer (a login) would give out the claims unsigned.
+ */
+function refuseSigners(plan: GatewayPlan): void {
+  const issues = plan.endpoints.flatMap((endpoint) =>
+    endpoint.signer === undefined
+      ? []
+      : [{ path: endpoint.signer.path, message: 'forward-auth cannot sign answers (the proxy passes the backend answer to the client unsigned); serve this endpoint with `portcullis run`' }],
+  );
+  if (issues.length > 0) throw new ConfigError(issues);
+}
+
 /** 200 with every identity header (empty where this endpoint sets none); the proxy copies the ones it is told to. */
 function writeAllow(res: ServerResponse, allow: Allow, identityHeaders: readonly string[]): void {
   if (res.headersSent) return;
@@ -291,7 +308,17 @@ function writeAllow(res: ServerResponse, allow: Allow, identityHeaders: readonly
 export async function startForwardAuth(plan: GatewayPlan, options: ForwardAuthOptions): Promise<ForwardAuthServer> {
   const logger = options.logger ?? silentLogger;
   const handler = createForwardAuthHandler(plan, options);
-  const server: Server = createLimitedServer(plan.limits, handler.handle);
+  let listenerTls: ListenerTls | undefined;
+  try {
+    // A proxy that checks over HTTPS (Traefik, Envoy) gets the gateway's tls block, client certificates included.
+    listenerTls = plan.tls === undefined ? undefined : createListenerTls(plan.tls);
+  } catch (error) {
+    handler.close();
+    throw error;
+  }
+  const server: Server = createLimitedServer(plan.limits, handler.handle, listenerTls?.serverOptions);
+  if (listenerTls !== undefined) watchHandshakes(server, logger, SERVICE);
+  for (const warning of listenerTls?.warnings ?? []) logger.warn(`${SERVICE} ${warning}`);
   let listening: Listening;
   try {
     listening = await listen(server, { port: options.port ?? plan.port, host: options.host ?? plan.listenIp });
@@ -299,7 +326,7 @@ export async function startForwardAuth(plan: GatewayPlan, options: ForwardAuthOp
     handler.close();
     throw error;
   }
-  logger.info(`${SERVICE} Listening on port ${listening.port} for ${options.proxy} checks`);
+  logger.info(`${SERVICE} Listening on port ${listening.port} for ${options.proxy} checks${listenerTls ? `, HTTPS: ${listenerTls.summary}` : ''}`);
   let closing: Promise<void> | undefined;
   return {
     port: listening.port,
