@@ -2,14 +2,16 @@
  * `portcullis issuer`: the local development issuer (default `serve`), and
  * `portcullis issuer rotate`, which asks a running issuer to rotate or, when
  * none listens, rotates the keys in its data dir.
+ *
+ * The flags are declared in commands/issuer.ts, which imports this file only when
+ * the command runs.
  */
-import type { Command } from 'commander';
 import type { DestinationStream } from 'pino';
 import { createPinoLogger, isLogLevel } from '../lib/pino-logger.js';
 import type { Logger } from '../lib/logger.js';
 import { isIssuerAlg, isIssuerForm, readIssuerConfigFile, resolveIssuerConfig, type SettingsOverrides } from '../issuer/config.js';
 import { issuerFor } from '../issuer/claims.js';
-import { DEFAULT_DATA_DIR, openOfflineIssuer, saveSnapshot } from '../issuer/data-dir.js';
+import { openOfflineIssuer, saveSnapshot } from '../issuer/data-dir.js';
 import { DEFAULT_ISSUER_CONFIG } from '../issuer/default-config.js';
 import { callAdmin } from '../issuer/admin-client.js';
 import { createIssuer } from '../issuer/issuer.js';
@@ -17,9 +19,9 @@ import { createKeyStore } from '../issuer/key-store.js';
 import { checkDemoKeyExposure, startIssuerServer } from '../issuer/server.js';
 import { parsePortFlag, run, type CliContext, type CliIo } from './shared.js';
 
-export const DEFAULT_ISSUER_URL = 'http://127.0.0.1:4000';
+export { DEFAULT_ISSUER_URL } from '../issuer/default-config.js';
 
-interface ServeOptions {
+export interface ServeOptions {
   port: string;
   host: string;
   projectId?: string;
@@ -32,30 +34,20 @@ interface ServeOptions {
   allowDemoKeyOnNetwork?: boolean;
 }
 
-export function registerIssuer(program: Command, context: CliContext): void {
-  const issuer = program.command('issuer').description('Local development issuer with Descope-compatible endpoints (never for production).');
-  issuer
-    .command('serve', { isDefault: true })
-    .description('Serve keys, discovery, access-key exchange and the loopback admin routes (default sub-command).')
-    .option('--port <port>', 'listening port', '4000')
-    .option('--host <address>', 'listening address', '127.0.0.1')
-    .option('--project-id <id>', 'project id (default: from the config, P2portcullisdemo0000000000000)')
-    .option('--data-dir <dir>', 'where keys persist', DEFAULT_DATA_DIR)
-    .option('--alg <alg>', 'signing algorithm of new keys: RS256, ES256, ES384 or EdDSA (default: from the config, RS256)')
-    .option('--config <file>', 'issuer config file (default: built in, see examples/issuer.json)')
-    .option('--iss-form <form>', '`iss` form: project, url or apps (default: from the config, apps)')
-    .option('--public-url <url>', 'base URL in iss and discovery (default http://<host>:<port>)')
-    .option('--log-level <level>', 'log level on stderr: debug, info, warn, error', 'info')
-    .option('--allow-demo-key-on-network', 'serve the built-in (published) demo access key on a non-loopback --host anyway')
-    .action((options: ServeOptions) => run(context, () => serve(options, context)));
+export interface RotateOptions {
+  issuer: string;
+  dataDir: string;
+  config?: string;
+}
 
-  issuer
-    .command('rotate')
-    .description('Publish a new signing key; old keys stay published for keep_rotated_keys rotations.')
-    .option('--issuer <url>', 'running issuer to ask', DEFAULT_ISSUER_URL)
-    .option('--data-dir <dir>', 'data dir to rotate when no issuer listens', DEFAULT_DATA_DIR)
-    .option('--config <file>', 'issuer config for the offline case (default: the one the issuer last ran with)')
-    .action((options: { issuer: string; dataDir: string; config?: string }) => run(context, () => rotate(options, context.io)));
+/** The action of `portcullis issuer serve`: serves until stopped; exit code 1 and one line on stderr when it cannot start. */
+export function serveCommand(options: ServeOptions, context: CliContext): Promise<void> {
+  return run(context, () => serve(options, context));
+}
+
+/** The action of `portcullis issuer rotate`. */
+export function rotateCommand(options: RotateOptions, context: CliContext): Promise<void> {
+  return run(context, () => rotate(options, context.io));
 }
 
 export function checkIssuerUrl(text: string): void {
@@ -129,7 +121,7 @@ async function serve(options: ServeOptions, context: CliContext): Promise<void> 
   }
 }
 
-async function rotate(options: { issuer: string; dataDir: string; config?: string }, io: CliIo): Promise<void> {
+async function rotate(options: RotateOptions, io: CliIo): Promise<void> {
   checkIssuerUrl(options.issuer);
   const remote = await callAdmin<{ kid: string; published: string[] }>(options.issuer, '/admin/rotate', {});
   if (remote.kind === 'ok') {

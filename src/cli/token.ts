@@ -3,16 +3,18 @@
  * `curl -H "Authorization: Bearer $(npx portcullis token --roles admin)" …`
  * works. It asks the running issuer's admin route and falls back to the
  * issuer's data dir when nothing listens.
+ *
+ * The flags are declared in commands/token.ts, which imports this file only when
+ * the command runs.
  */
-import type { Command } from 'commander';
 import { callAdmin } from '../issuer/admin-client.js';
-import { DEFAULT_DATA_DIR, openOfflineIssuer } from '../issuer/data-dir.js';
+import { openOfflineIssuer } from '../issuer/data-dir.js';
 import { parseMintRequest } from '../issuer/mint-request.js';
 import type { MintedToken } from '../issuer/issuer.js';
-import { checkIssuerUrl, DEFAULT_ISSUER_URL, settingsOverrides } from './issuer.js';
+import { checkIssuerUrl, settingsOverrides } from './issuer.js';
 import { run, type CliContext, type CliIo } from './shared.js';
 
-interface TokenOptions {
+export interface TokenOptions {
   issuer: string;
   dataDir: string;
   config?: string;
@@ -27,31 +29,6 @@ interface TokenOptions {
   jti?: boolean;
   dct?: string;
   issForm?: string;
-}
-
-export function registerToken(program: Command, context: CliContext): void {
-  program
-    .command('token')
-    .description('Mint a development session token and print it (only the token).')
-    .option('--sub <id>', 'subject; a user of the issuer config also brings its roles, tenants and claims')
-    .option('--roles <list>', 'comma-separated project roles, e.g. admin,viewer')
-    .option('--permissions <list>', 'comma-separated permissions, added to those the roles grant')
-    .option('--tenant <id:roles>', 'tenant membership, e.g. T2acme:editor,viewer (repeatable)', collect, [])
-    .option('--claims <json>', 'custom claims as a JSON object; they override any claim')
-    .option('--ttl <duration>', 'lifetime, e.g. 10m, 1h, 3600; "-5m" gives an expired token (use --ttl=-5m)')
-    .option('--aud <list>', 'comma-separated audiences (default: the project id)')
-    .option('--jti', 'add a random jti')
-    .option('--dct <tenant>', 'current tenant (default: the only tenant, if exactly one)')
-    .option('--iss-form <form>', 'iss form for this token: project, url or apps')
-    .option('--issuer <url>', 'running issuer to ask', DEFAULT_ISSUER_URL)
-    .option('--data-dir <dir>', 'issuer data dir used when no issuer listens', DEFAULT_DATA_DIR)
-    .option('--config <file>', 'issuer config for the offline case (default: the one the issuer last ran with)')
-    .option('--project-id <id>', 'project id for the offline case')
-    .action((options: TokenOptions) => run(context, () => token(options, context.io)));
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 function list(text: string): string[] {
@@ -90,6 +67,11 @@ export function mintBodyFromFlags(options: Omit<TokenOptions, 'issuer' | 'dataDi
   if (options.dct !== undefined) body.dct = options.dct;
   if (options.issForm !== undefined) body.iss_form = options.issForm;
   return body;
+}
+
+/** The action of `portcullis token`: exit code 1 and one line on stderr when minting fails. */
+export function tokenCommand(options: TokenOptions, context: CliContext): Promise<void> {
+  return run(context, () => token(options, context.io));
 }
 
 async function token(options: TokenOptions, io: CliIo): Promise<void> {

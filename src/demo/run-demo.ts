@@ -19,8 +19,10 @@ import { createKeyStore } from '../issuer/key-store.js';
 import { startIssuerServer, type IssuerServer } from '../issuer/server.js';
 import { startEchoBackend, type EchoBackend } from './backend.js';
 import { buildDemoCommands, type DemoCommand, type DemoTokens } from './commands.js';
+import { DEMO_PORTS } from './ports.js';
 
-export const DEMO_PORTS = Object.freeze({ issuer: 4000, backend: 9000, gateway: 8080 });
+export { DEMO_PORTS } from './ports.js';
+
 const HOST = '127.0.0.1';
 const ALICE = 'U2alice000000000000000000000';
 const BOB = 'U2bob00000000000000000000000';
