@@ -2,7 +2,9 @@
  * `portcullis token`: mints a session token and prints only the token, so
  * `curl -H "Authorization: Bearer $(npx portcullis token --roles admin)" …`
  * works. It asks the running issuer's admin route and falls back to the
- * issuer's data dir when nothing listens.
+ * issuer's data dir when nothing listens, saying so on stderr: a token signed
+ * offline verifies only where an issuer serves that data dir's keys.
+ * Warnings (a `--sub` that is no configured user) go to stderr too.
  *
  * The flags are declared in commands/token.ts, which imports this file only when
  * the command runs.
@@ -10,7 +12,7 @@
 import { callAdmin } from '../issuer/admin-client.js';
 import { openOfflineIssuer } from '../issuer/data-dir.js';
 import { parseMintRequest } from '../issuer/mint-request.js';
-import type { MintedToken } from '../issuer/issuer.js';
+import type { MintedSession } from '../issuer/issuer.js';
 import { checkIssuerUrl, settingsOverrides } from './issuer.js';
 import { run, type CliContext, type CliIo } from './shared.js';
 
@@ -20,6 +22,7 @@ export interface TokenOptions {
   config?: string;
   projectId?: string;
   sub?: string;
+  user?: string;
   roles?: string;
   permissions?: string;
   tenant: string[];
@@ -39,6 +42,7 @@ function list(text: string): string[] {
 export function mintBodyFromFlags(options: Omit<TokenOptions, 'issuer' | 'dataDir' | 'config' | 'projectId'>): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   if (options.sub !== undefined) body.sub = options.sub;
+  if (options.user !== undefined) body.user = options.user;
   if (options.roles !== undefined) body.roles = list(options.roles);
   if (options.permissions !== undefined) body.permissions = list(options.permissions);
   if (options.tenant.length > 0) {
@@ -79,8 +83,8 @@ async function token(options: TokenOptions, io: CliIo): Promise<void> {
   const body = mintBodyFromFlags(options);
   // Checked here too so a bad flag fails the same way with or without a running issuer.
   const request = parseMintRequest(body);
-  const remote = await callAdmin<MintedToken>(options.issuer, '/admin/mint', body);
-  let minted: MintedToken;
+  const remote = await callAdmin<MintedSession>(options.issuer, '/admin/mint', body);
+  let minted: MintedSession;
   if (remote.kind === 'ok') {
     minted = remote.value;
   } else {
@@ -91,7 +95,12 @@ async function token(options: TokenOptions, io: CliIo): Promise<void> {
       baseUrl: new URL(options.issuer).origin,
     });
     minted = issuer.mintSession(request, baseUrl);
+    io.stderr(
+      `note: no issuer answers at ${options.issuer}; minted offline with the keys in ${options.dataDir}. ` +
+        'A gateway accepts it once an issuer serves that data dir (portcullis issuer --data-dir …).\n',
+    );
   }
   if (typeof minted.sessionJwt !== 'string') throw new Error('the issuer answered without a sessionJwt');
+  for (const warning of Array.isArray(minted.warnings) ? minted.warnings : []) io.stderr(`warning: ${String(warning)}\n`);
   io.stdout(`${minted.sessionJwt}\n`);
 }

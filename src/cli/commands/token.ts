@@ -11,7 +11,8 @@ export function registerToken(program: Command, context: CliContext): void {
   program
     .command('token')
     .description('Mint a development session token and print it (only the token).')
-    .option('--sub <id>', 'subject; a user of the issuer config also brings its roles, tenants and claims')
+    .option('--user <name>', 'a user of the issuer config by name, id or email (built in: alice, bob): its id, roles, tenants and claims')
+    .option('--sub <id>', 'subject; a user of the issuer config also brings its roles, tenants and claims (warns when it is none)')
     .option('--roles <list>', 'comma-separated project roles, e.g. admin,viewer')
     .option('--permissions <list>', 'comma-separated permissions, added to those the roles grant')
     .option('--tenant <id:roles>', 'tenant membership, e.g. T2acme:editor,viewer (repeatable)', collect, [])
