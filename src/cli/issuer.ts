@@ -9,6 +9,7 @@
 import type { DestinationStream } from 'pino';
 import { createPinoLogger, isLogLevel } from '../lib/pino-logger.js';
 import type { Logger } from '../lib/logger.js';
+import { probePort } from '../lib/probe-port.js';
 import { isIssuerAlg, isIssuerForm, readIssuerConfigFile, resolveIssuerConfig, type SettingsOverrides } from '../issuer/config.js';
 import { issuerFor } from '../issuer/claims.js';
 import { openOfflineIssuer, saveSnapshot } from '../issuer/data-dir.js';
@@ -89,14 +90,20 @@ async function serve(options: ServeOptions, context: CliContext): Promise<void> 
       ].join('\n')}\n`,
     );
   }
+  const portError = (error: unknown): unknown =>
+    (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new Error(`port ${port} is already in use; choose another with --port`, { cause: error }) : error;
+  // Before the key store: a first start on a busy port must not leave a new signing key (or a data dir) behind.
+  await probePort(port, options.host).catch((error: unknown) => {
+    throw portError(error);
+  });
   const keyStore = await createKeyStore({ dataDir: options.dataDir, alg: settings.alg, keepRotatedKeys: settings.keepRotatedKeys, logger });
   const issuer = createIssuer(settings, keyStore);
   let server;
   try {
     server = await startIssuerServer(issuer, { host: options.host, port, logger, allowDemoKeyOnNetwork: allowDemoKey });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`port ${port} is already in use; choose another with --port`, { cause: error });
-    throw error;
+    // The port was taken between the probe and now.
+    throw portError(error);
   }
   // Closed on any failure below too, so a refused snapshot write does not leave the port open.
   try {

@@ -5,7 +5,6 @@
  * into a temporary copy, so the gateway always runs the real loader.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { loadGatewayPlan } from '../config/load.js';
 import type { GatewayPlan } from '../config/compile.js';
 import { startGateway, type Gateway } from '../gateway/server.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
+import { probePort } from '../lib/probe-port.js';
 import { loadIssuerSettings } from '../issuer/config.js';
 import { createIssuer, type Issuer } from '../issuer/issuer.js';
 import { createKeyStore } from '../issuer/key-store.js';
@@ -168,14 +168,12 @@ function moveOrigins(value: unknown, moves: readonly (readonly [string, string])
 }
 
 async function assertPortFree(port: number, role: string, flag: string): Promise<void> {
-  if (port === 0) return;
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'EADDRINUSE' || error.code === 'EACCES' ? new DemoPortError(port, role, flag, error) : error);
-    });
-    probe.listen(port, HOST, () => probe.close(() => resolve()));
-  });
+  try {
+    await probePort(port, HOST);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw code === 'EADDRINUSE' || code === 'EACCES' ? new DemoPortError(port, role, flag, error as NodeJS.ErrnoException) : error;
+  }
 }
 
 async function listenOrExplain<T>(start: () => Promise<T>, port: number, role: string, flag: string): Promise<T> {

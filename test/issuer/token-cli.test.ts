@@ -6,7 +6,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,5 +178,11 @@ describe('portcullis token', () => {
     const result = await cli('issuer', '--port', String(server.port), '--data-dir', dataDir, '--log-level', 'silent');
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`port ${server.port} is already in use; choose another with --port`));
+    assert.equal(existsSync(dataDir), false, 'no data dir (and no signing key) is created for an issuer that cannot listen');
+    // An existing data dir without keys stays without keys.
+    mkdirSync(dataDir, { mode: 0o700 });
+    const again = await cli('issuer', '--port', String(server.port), '--data-dir', dataDir, '--log-level', 'silent');
+    assert.equal(again.code, 1);
+    assert.deepEqual(readdirSync(dataDir), []);
   });
 });
