@@ -6,7 +6,7 @@
  * The flags are declared in commands/demo.ts, which imports this file only when
  * the command runs.
  */
-import { formatDemoCommands } from '../demo/commands.js';
+import { formatDemoCommands, formatDemoVariables } from '../demo/commands.js';
 import { DEMO_PORTS, startDemo } from '../demo/run-demo.js';
 import { createStderrLogger } from './issuer.js';
 import { parsePortFlag, run, type CliContext } from './shared.js';
@@ -39,10 +39,12 @@ async function demo(flags: DemoFlags, context: CliContext): Promise<void> {
       `  backend  ${running.backend.url}   echoes what the gateway forwards`,
       `  gateway  ${running.gateway.url}   ${running.configPath}`,
       '',
-      `Tokens below are valid for 10 minutes. Mint more with: npx portcullis token --roles admin${tokenHint}`,
+      '# Tokens, valid for 10 minutes. Paste these lines into your shell first; the curl lines below read them.',
+      formatDemoVariables(running.variables),
       '',
       formatDemoCommands(running.commands),
       '',
+      `Mint more with: npx portcullis token --user alice${tokenHint}   (or --user bob, or --roles/--tenant/--ttl of your own)`,
       'Press Ctrl-C to stop.',
     ].join('\n')}\n`,
   );

@@ -18,14 +18,12 @@ import { createIssuer, type Issuer } from '../issuer/issuer.js';
 import { createKeyStore } from '../issuer/key-store.js';
 import { startIssuerServer, type IssuerServer } from '../issuer/server.js';
 import { startEchoBackend, type EchoBackend } from './backend.js';
-import { buildDemoCommands, type DemoCommand, type DemoTokens } from './commands.js';
+import { buildDemoCommands, demoVariables, type DemoCommand, type DemoTokens, type DemoVariable } from './commands.js';
 import { DEMO_PORTS } from './ports.js';
 
 export { DEMO_PORTS } from './ports.js';
 
 const HOST = '127.0.0.1';
-const ALICE = 'U2alice000000000000000000000';
-const BOB = 'U2bob00000000000000000000000';
 
 export interface DemoOptions {
   issuerPort?: number;
@@ -42,6 +40,8 @@ export interface Demo {
   readonly gateway: Gateway;
   readonly configPath: string;
   readonly projectId: string;
+  /** The tokens, printed once as `export NAME=…` lines that the commands read. */
+  readonly variables: readonly DemoVariable[];
   readonly commands: readonly DemoCommand[];
   close(): Promise<void>;
 }
@@ -106,10 +106,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     if (!accessKey) throw new Error('the demo issuer config has no access key');
     const commands = buildDemoCommands(
       { gateway: gateway.url, issuer: issuerServer.url, healthPath: plan.healthPath },
-      tokens,
       { projectId: settings.projectId, key: accessKey.key },
     );
-    return { issuer: issuerServer, backend, gateway, configPath, projectId: settings.projectId, commands, close: closeAll };
+    const variables = demoVariables(tokens);
+    return { issuer: issuerServer, backend, gateway, configPath, projectId: settings.projectId, variables, commands, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;
@@ -128,10 +128,10 @@ async function mintDemoTokens(issuer: Issuer, server: IssuerServer): Promise<Dem
   if (res.status !== 200) throw new Error(`demo: the access-key exchange answered ${res.status}`);
   const { sessionJwt } = (await res.json()) as { sessionJwt: string };
   return {
-    admin: mint({ sub: ALICE }),
-    viewer: mint({ sub: BOB }),
-    expired: mint({ sub: ALICE, ttlSeconds: -300 }),
-    refresh: mint({ sub: ALICE, claims: { drn: 'DSR' } }),
+    admin: mint({ user: 'alice' }),
+    viewer: mint({ user: 'bob' }),
+    expired: mint({ user: 'alice', ttlSeconds: -300 }),
+    refresh: mint({ user: 'alice', claims: { drn: 'DSR' } }),
     machine: sessionJwt,
   };
 }
