@@ -38,6 +38,7 @@ async function demo(flags: DemoFlags, context: CliContext): Promise<void> {
       `  issuer   ${running.issuer.url}   project ${running.projectId}, keys in memory`,
       `  backend  ${running.backend.url}   echoes what the gateway forwards`,
       `  gateway  ${running.gateway.url}   ${running.configPath}`,
+      ...(running.issuer.debuggerUrl ? [`  debugger ${running.issuer.debuggerUrl}   decode a token, check its signature, explain it on every endpoint, mint more`] : []),
       '',
       '# Tokens, valid for 10 minutes. Paste these lines into your shell first; the curl lines below read them.',
       formatDemoVariables(running.variables),

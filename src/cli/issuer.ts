@@ -18,7 +18,10 @@ import { callAdmin } from '../issuer/admin-client.js';
 import { createIssuer } from '../issuer/issuer.js';
 import { createKeyStore } from '../issuer/key-store.js';
 import { checkDemoKeyExposure, startIssuerServer } from '../issuer/server.js';
-import { parsePortFlag, run, type CliContext, type CliIo } from './shared.js';
+import type { DebuggerGateway } from '../issuer/debugger.js';
+import { loadGatewayPlan } from '../config/load.js';
+import { createPlanExplainer, gatewayUrlOf } from '../runtime/explain-plan.js';
+import { configErrorLines, parsePortFlag, run, type CliContext, type CliIo } from './shared.js';
 
 export { DEFAULT_ISSUER_URL } from '../issuer/default-config.js';
 
@@ -33,6 +36,10 @@ export interface ServeOptions {
   publicUrl?: string;
   logLevel: string;
   allowDemoKeyOnNetwork?: boolean;
+  gatewayConfig?: string;
+  /** false with --no-debugger. */
+  debugger: boolean;
+  allowDebuggerOnNetwork?: boolean;
 }
 
 export interface RotateOptions {
@@ -90,6 +97,8 @@ async function serve(options: ServeOptions, context: CliContext): Promise<void> 
       ].join('\n')}\n`,
     );
   }
+  // Read before anything starts: a broken file is reported now, with its JSON paths, not in the page later.
+  const gateway = options.gatewayConfig === undefined ? undefined : loadDebuggerGateway(options.gatewayConfig);
   const portError = (error: unknown): unknown =>
     (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new Error(`port ${port} is already in use; choose another with --port`, { cause: error }) : error;
   // Before the key store: a first start on a busy port must not leave a new signing key (or a data dir) behind.
@@ -98,10 +107,14 @@ async function serve(options: ServeOptions, context: CliContext): Promise<void> 
   });
   const keyStore = await createKeyStore({ dataDir: options.dataDir, alg: settings.alg, keepRotatedKeys: settings.keepRotatedKeys, logger });
   const issuer = createIssuer(settings, keyStore);
+  const debuggerOptions = options.debugger
+    ? { allowOnNetwork: options.allowDebuggerOnNetwork === true, ...(gateway ? { gateway: () => gateway.info } : {}) }
+    : false;
   let server;
   try {
-    server = await startIssuerServer(issuer, { host: options.host, port, logger, allowDemoKeyOnNetwork: allowDemoKey });
+    server = await startIssuerServer(issuer, { host: options.host, port, logger, allowDemoKeyOnNetwork: allowDemoKey, debugger: debuggerOptions });
   } catch (error) {
+    gateway?.close();
     // The port was taken between the probe and now.
     throw portError(error);
   }
@@ -118,6 +131,7 @@ async function serve(options: ServeOptions, context: CliContext): Promise<void> 
       `               ${server.baseUrl}/v1/apps/${pid}/.well-known/openid-configuration`,
       `  exchange     POST ${server.baseUrl}/v1/auth/accesskey/exchange`,
       `  admin        POST ${server.url}/admin/mint, POST ${server.url}/admin/rotate (loopback only)`,
+      `  debugger     ${debuggerLine(server.debuggerUrl, options, gateway?.info)}`,
       `  data dir     ${options.dataDir}`,
       `mint a token:  npx portcullis token --roles admin${port === 4000 ? '' : ` --issuer ${server.url}`}`,
     ];
@@ -125,7 +139,29 @@ async function serve(options: ServeOptions, context: CliContext): Promise<void> 
     await context.untilStopped(server);
   } finally {
     await server.close();
+    gateway?.close();
   }
+}
+
+function debuggerLine(url: string | undefined, options: ServeOptions, gateway: DebuggerGateway | undefined): string {
+  if (url !== undefined) return `${url} (loopback only)${gateway ? `; explains ${gateway.config}` : '; --gateway-config FILE adds explain per endpoint'}`;
+  if (!options.debugger) return 'off (--no-debugger)';
+  return `off: ${options.host} is not loopback (--allow-debugger-on-network serves it to local clients anyway)`;
+}
+
+/** The debugger's view of a gateway config: each endpoint explained, and where the gateway would listen. */
+function loadDebuggerGateway(path: string): { info: DebuggerGateway; close(): void } {
+  let plan;
+  try {
+    ({ plan } = loadGatewayPlan(path));
+  } catch (error) {
+    throw new Error(`--gateway-config ${path} is not a usable gateway config:\n${configErrorLines(error).join('\n')}`, { cause: error });
+  }
+  const explainer = createPlanExplainer(plan);
+  return {
+    info: { config: path, url: gatewayUrlOf(plan), endpoints: explainer.endpoints, explain: (token) => explainer.explain(token) },
+    close: () => explainer.close(),
+  };
 }
 
 async function rotate(options: RotateOptions, io: CliIo): Promise<void> {

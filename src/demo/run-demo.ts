@@ -17,6 +17,8 @@ import { loadIssuerSettings } from '../issuer/config.js';
 import { createIssuer, type Issuer } from '../issuer/issuer.js';
 import { createKeyStore } from '../issuer/key-store.js';
 import { startIssuerServer, type IssuerServer } from '../issuer/server.js';
+import type { DebuggerGateway } from '../issuer/debugger.js';
+import { createPlanExplainer } from '../runtime/explain-plan.js';
 import { startEchoBackend, type EchoBackend } from './backend.js';
 import { buildDemoCommands, demoVariables, type DemoCommand, type DemoTokens, type DemoVariable } from './commands.js';
 import { DEMO_PORTS } from './ports.js';
@@ -92,7 +94,14 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     for (const part of started.reverse()) await part.close();
   };
   try {
-    const issuerServer = await listenOrExplain(() => startIssuerServer(issuer, { host: HOST, port: ports.issuer, logger }), ports.issuer, 'issuer', '--issuer-port');
+    // The debugger explains against the demo's gateway, which starts after the issuer (its config names the issuer's port).
+    const debuggerTarget: { gateway?: DebuggerGateway } = {};
+    const issuerServer = await listenOrExplain(
+      () => startIssuerServer(issuer, { host: HOST, port: ports.issuer, logger, debugger: { gateway: () => debuggerTarget.gateway } }),
+      ports.issuer,
+      'issuer',
+      '--issuer-port',
+    );
     started.push(issuerServer);
     const backend = await listenOrExplain(() => startEchoBackend({ host: HOST, port: ports.backend }), ports.backend, 'backend', '--backend-port');
     started.push(backend);
@@ -100,6 +109,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     const gateway = await listenOrExplain(() => startGateway(plan, { host: HOST, port: ports.gateway, logger }), ports.gateway, 'gateway', '--gateway-port');
     started.push(gateway);
     await gateway.ready();
+    const explainer = createPlanExplainer(plan);
+    started.push({ close: async () => explainer.close() });
+    debuggerTarget.gateway = { config: configPath, url: gateway.url, endpoints: explainer.endpoints, explain: (token) => explainer.explain(token) };
 
     const tokens = await mintDemoTokens(issuer, issuerServer);
     const accessKey = settings.accessKeys[0];

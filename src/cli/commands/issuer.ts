@@ -11,7 +11,7 @@ export function registerIssuer(program: Command, context: CliContext): void {
   const issuer = program.command('issuer').description('Local development issuer with Descope-compatible endpoints (never for production).');
   issuer
     .command('serve', { isDefault: true })
-    .description('Serve keys, discovery, access-key exchange and the loopback admin routes (default sub-command).')
+    .description('Serve keys, discovery, access-key exchange, the loopback admin routes and the token debugger page (default sub-command).')
     .option('--port <port>', 'listening port', '4000')
     .option('--host <address>', 'listening address', '127.0.0.1')
     .option('--project-id <id>', 'project id (default: from the config, P2portcullisdemo0000000000000)')
@@ -22,6 +22,9 @@ export function registerIssuer(program: Command, context: CliContext): void {
     .option('--public-url <url>', 'base URL in iss and discovery (default http://<host>:<port>)')
     .option('--log-level <level>', 'log level on stderr: debug, info, warn, error', 'info')
     .option('--allow-demo-key-on-network', 'serve the built-in (published) demo access key on a non-loopback --host anyway')
+    .option('--gateway-config <file>', 'gateway config the token debugger explains tokens against, endpoint by endpoint')
+    .option('--no-debugger', 'do not serve the token debugger page (/debugger)')
+    .option('--allow-debugger-on-network', 'serve the token debugger on a non-loopback --host anyway (it still answers local requests only)')
     .action(async (options: ServeOptions) => (await import('../issuer.js')).serveCommand(options, context));
 
   issuer
