@@ -121,6 +121,19 @@ describe('portcullis demo', () => {
     assert.match(stdout, /^Mint more with: npx portcullis token --user alice --issuer http:\/\/127\.0\.0\.1:\d+ /m);
   });
 
+  test('prints the token debugger URL, served by the issuer and explaining the demo endpoints', async () => {
+    const [, url] = /^ {2}debugger (http:\/\/127\.0\.0\.1:\d+\/debugger) /m.exec(stdout) ?? assert.fail(`no debugger line in:\n${stdout}`);
+    const [, issuer] = /^ {2}issuer {3}(http:\/\/127\.0\.0\.1:\d+) /m.exec(stdout)!;
+    assert.equal(new URL(url!).origin, issuer);
+    const page = await fetch(url!);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy')!, /^default-src 'none'; /);
+    const context = (await (await fetch(`${issuer}/debugger/api/context`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as {
+      gateway: { endpoints: { endpoint: string }[] };
+    };
+    assert.deepEqual(context.gateway.endpoints.map((e) => e.endpoint), ['/descope-protected', '/reports', '/tenants/{tenant}/projects', '/m2m/jobs', '/me']);
+  });
+
   test(`each printed command returns the status printed next to it (${HAS_CURL ? 'real curl' : 'replayed with fetch'})`, async () => {
     const results = await Promise.all(commands.map((c) => runPrinted(c.command, exports)));
     const mismatches = commands
