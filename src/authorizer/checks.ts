@@ -22,8 +22,25 @@ export interface TokenCheckSpec {
   readonly subjects: ReadonlySet<string> | undefined;
 }
 
-const token = (name: string, check: NamedCheck['check'], describe?: NamedCheck['describe']): NamedCheck =>
-  Object.freeze({ name, kind: 'token', check, ...(describe ? { describe } : {}) });
+type Explained = Pick<NamedCheck, 'describe' | 'expected' | 'found'>;
+
+const token = (name: string, check: NamedCheck['check'], explained: Explained = {}): NamedCheck =>
+  Object.freeze({ name, kind: 'token', check, ...explained });
+
+/** Longest claim value `explain` shows; a huge claim is cut, not printed whole. */
+const MAX_SHOWN_CHARS = 200;
+
+/** A claim value as `explain` shows it: JSON, `absent` when undefined, cut at 200 characters. */
+export function showValue(value: unknown): string {
+  if (value === undefined) return 'absent';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS)}…` : text;
+}
 
 export function compileTokenChecks(spec: TokenCheckSpec): NamedCheck[] {
   const checks: NamedCheck[] = [];
@@ -36,7 +53,11 @@ export function compileTokenChecks(spec: TokenCheckSpec): NamedCheck[] {
       (subject) => {
         if (!allowedAlgs.has(subject.alg as Alg)) throw new AuthError('alg_not_allowed', `allowed: ${[...allowedAlgs].join(', ')}`);
       },
-      (subject) => `${subject.alg} is allowed`,
+      {
+        describe: (subject) => `${subject.alg} is allowed`,
+        expected: `one of ${[...allowedAlgs].join(', ')}`,
+        found: (subject) => showValue(subject.alg),
+      },
     ),
   );
   if (typs !== undefined) {
@@ -47,7 +68,11 @@ export function compileTokenChecks(spec: TokenCheckSpec): NamedCheck[] {
           const typ = subject.header.typ;
           if (!(typeof typ === 'string' && typs.has(normalizeTyp(typ)))) throw new AuthError('type_not_allowed', `allowed: ${[...typs].join(', ')}`);
         },
-        (subject) => `${JSON.stringify(subject.header.typ)} is accepted`,
+        {
+          describe: (subject) => `${JSON.stringify(subject.header.typ)} is accepted`,
+          expected: `one of ${JSON.stringify([...typs])}`,
+          found: (subject) => showValue(subject.header.typ),
+        },
       ),
     );
   }
@@ -64,7 +89,11 @@ export function compileTokenChecks(spec: TokenCheckSpec): NamedCheck[] {
           throw new AuthError('token_expired');
         }
       },
-      (subject, now) => (subject.claims.exp === undefined ? 'absent (not required)' : `${describeTime(subject.claims.exp, now)}, leeway ${leeway}s`),
+      {
+        describe: (subject, now) => (subject.claims.exp === undefined ? 'absent (not required)' : `${describeTime(subject.claims.exp, now)}, leeway ${leeway}s`),
+        expected: `${mustHaveExp ? 'present and' : 'absent, or'} in the future (leeway ${leeway}s)`,
+        found: (subject, _request, now) => foundTime(subject.claims.exp, now),
+      },
     ),
   );
   checks.push(
@@ -74,7 +103,11 @@ export function compileTokenChecks(spec: TokenCheckSpec): NamedCheck[] {
         const nbf = subject.claims.nbf as number | undefined;
         if (nbf !== undefined && now < nbf - leeway) throw new AuthError('token_not_yet_valid', 'nbf is in the future');
       },
-      (subject, now) => (subject.claims.nbf === undefined ? 'absent' : describeTime(subject.claims.nbf, now)),
+      {
+        describe: (subject, now) => (subject.claims.nbf === undefined ? 'absent' : describeTime(subject.claims.nbf, now)),
+        expected: `absent, or not in the future (leeway ${leeway}s)`,
+        found: (subject, _request, now) => foundTime(subject.claims.nbf, now),
+      },
     ),
   );
   checks.push(
@@ -84,7 +117,11 @@ export function compileTokenChecks(spec: TokenCheckSpec): NamedCheck[] {
         const iat = subject.claims.iat as number | undefined;
         if (iat !== undefined && iat > now + leeway) throw new AuthError('token_not_yet_valid', 'iat is in the future');
       },
-      (subject, now) => (subject.claims.iat === undefined ? 'absent' : describeTime(subject.claims.iat, now)),
+      {
+        describe: (subject, now) => (subject.claims.iat === undefined ? 'absent' : describeTime(subject.claims.iat, now)),
+        expected: `absent, or not in the future (leeway ${leeway}s)`,
+        found: (subject, _request, now) => foundTime(subject.claims.iat, now),
+      },
     ),
   );
   if (maxLifetimeSeconds !== undefined) {
@@ -97,7 +134,15 @@ export function compileTokenChecks(spec: TokenCheckSpec): NamedCheck[] {
           const iat = subject.claims.iat as number | undefined;
           if (exp - (iat ?? now) > maxLifetimeSeconds) throw new AuthError('lifetime_exceeded');
         },
-        () => `at most ${maxLifetimeSeconds}s`,
+        {
+          describe: () => `at most ${maxLifetimeSeconds}s`,
+          expected: `exp - iat at most ${maxLifetimeSeconds}s`,
+          found: (subject, _request, now) => {
+            const { exp, iat } = subject.claims;
+            if (typeof exp !== 'number') return 'no exp';
+            return `${Math.round(exp - (typeof iat === 'number' ? iat : now))}s${typeof iat === 'number' ? '' : ' (no iat: counted from now)'}`;
+          },
+        },
       ),
     );
   }
@@ -111,7 +156,11 @@ export function compileTokenChecks(spec: TokenCheckSpec): NamedCheck[] {
           const iss = subject.claims.iss;
           if (!(typeof iss === 'string' && issuers.has(iss))) throw new AuthError('issuer_mismatch', `accepted: ${JSON.stringify([...issuers])}`);
         },
-        (subject) => `${JSON.stringify(subject.claims.iss)} is accepted`,
+        {
+          describe: (subject) => `${JSON.stringify(subject.claims.iss)} is accepted`,
+          expected: `one of ${JSON.stringify([...issuers])}`,
+          found: (subject) => showValue(subject.claims.iss),
+        },
       ),
     );
   }
@@ -125,7 +174,11 @@ export function compileTokenChecks(spec: TokenCheckSpec): NamedCheck[] {
           const matched = audienceMatcher === 'all' ? audiences.every((wanted) => held.includes(wanted)) : audiences.some((wanted) => held.includes(wanted));
           if (!matched) throw new AuthError('audience_mismatch', `${audienceMatcher} of ${JSON.stringify(audiences)}`);
         },
-        (subject) => `${audienceMatcher} of ${JSON.stringify(audiences)} in ${JSON.stringify(subject.claims.aud)}`,
+        {
+          describe: (subject) => `${audienceMatcher} of ${JSON.stringify(audiences)} in ${JSON.stringify(subject.claims.aud)}`,
+          expected: `${audienceMatcher} of ${JSON.stringify(audiences)}`,
+          found: (subject) => showValue(subject.claims.aud),
+        },
       ),
     );
   }
@@ -137,11 +190,19 @@ export function compileTokenChecks(spec: TokenCheckSpec): NamedCheck[] {
           const sub = subject.claims.sub;
           if (!(typeof sub === 'string' && subjects.has(sub))) throw new AuthError('subject_mismatch');
         },
-        (subject) => `${JSON.stringify(subject.claims.sub)} is accepted`,
+        {
+          describe: (subject) => `${JSON.stringify(subject.claims.sub)} is accepted`,
+          expected: `one of ${JSON.stringify([...subjects])}`,
+          found: (subject) => showValue(subject.claims.sub),
+        },
       ),
     );
   }
   return checks;
+}
+
+function foundTime(value: unknown, nowSeconds: number): string {
+  return typeof value === 'number' ? describeTime(value, nowSeconds) : showValue(value);
 }
 
 /** A NumericDate as an ISO date and its distance from now, for `explain`. */

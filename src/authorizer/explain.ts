@@ -5,9 +5,11 @@
  * list, in the same order; the decision is the first failure, so `explain`
  * and `authorize` cannot disagree. After a failure the remaining checks still
  * run, on the token's unverified claims and marked as such, because users
- * debugging a 401 want to know everything that is wrong at once. Output never
- * contains the token, its signature or key material: the token appears only as
- * a SHA-256 fingerprint.
+ * debugging a 401 want to know everything that is wrong at once. A failed
+ * check shows what the token holds next to what was required (`found
+ * ["viewer"], expected any of ["admin"]`): claim values, which belong to the
+ * user debugging their own token. Output never contains the token, its
+ * signature or key material: the token appears only as a SHA-256 fingerprint.
  */
 import { createHash } from 'node:crypto';
 import type { Alg } from '../jwt/algorithms.js';
@@ -27,6 +29,9 @@ export interface ExplainLine {
   readonly check: string;
   readonly outcome: 'pass' | 'fail' | 'info';
   readonly detail: string;
+  /** For a check of the endpoint's list that has them: the requirement, and what the token or request holds (claim values, never the token). */
+  readonly expected?: string;
+  readonly found?: string;
 }
 
 export interface Explanation {
@@ -94,17 +99,31 @@ export async function explainRequest(target: ExplainTarget, request: AuthorizeRe
   if (subject !== undefined) {
     const nowSeconds = clock.now() / 1000;
     for (const check of checks) {
+      const before = lines.length;
       try {
         await check.check(subject, request, nowSeconds);
         pass(check.name, check.describe?.(subject, nowSeconds) ?? '');
       } catch (error) {
         failed(check.name, error);
       }
+      const line = lines[before]!;
+      if (check.expected !== undefined || check.found !== undefined) {
+        lines[before] = { ...line, ...(check.expected !== undefined ? { expected: check.expected } : {}), ...(check.found ? { found: foundBy(check, subject, request, nowSeconds) } : {}) };
+      }
     }
   }
 
   const decision = firstFailure === undefined && verified !== undefined ? allowFor(policy, verified, location, false) : denialFor(policy, firstFailure);
   return { lines, decision };
+}
+
+/** What a check read; a describer that throws on an odd claim shape must not hide the rest of the report. */
+function foundBy(check: NamedCheck, subject: CheckSubject, request: AuthorizeRequest, nowSeconds: number): string {
+  try {
+    return check.found!(subject, request, nowSeconds);
+  } catch {
+    return 'unreadable';
+  }
 }
 
 function describeStep(step: VerifyStep, detail: unknown): string {
@@ -123,9 +142,12 @@ function describeStep(step: VerifyStep, detail: unknown): string {
 /** Human-readable report, safe to paste into a bug report. */
 export function formatExplanation(explanation: Explanation): string {
   const width = Math.max(...explanation.lines.map((line) => line.check.length), 10);
-  const rows = explanation.lines.map(
-    (line) => `${line.outcome === 'pass' ? 'PASS' : line.outcome === 'fail' ? 'FAIL' : 'INFO'}  ${line.check.padEnd(width)}  ${line.detail}`.trimEnd(),
-  );
+  const rows = explanation.lines.map((line) => {
+    const outcome = line.outcome === 'pass' ? 'PASS' : line.outcome === 'fail' ? 'FAIL' : 'INFO';
+    // A failure says what the token holds next to what was required; a pass already says why in its detail.
+    const versus = line.outcome === 'fail' && line.found !== undefined ? ` — found ${line.found}${line.expected !== undefined ? `, expected ${line.expected}` : ''}` : '';
+    return `${outcome}  ${line.check.padEnd(width)}  ${line.detail}${versus}`.trimEnd();
+  });
   const d = explanation.decision;
   rows.push(d.allowed ? 'decision: allow — the gateway forwards the request' : `decision: deny — ${d.status} ${d.code}${d.detail ? ` (${d.detail})` : ''}`);
   return `${rows.join('\n')}\n`;

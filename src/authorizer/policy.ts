@@ -41,6 +41,13 @@ export interface NamedCheck {
   readonly check: (subject: CheckSubject, request: AuthorizeRequest, nowSeconds: number) => void | Promise<void>;
   /** For `explain`: what passed, e.g. the expiry as a date. */
   readonly describe?: (subject: CheckSubject, nowSeconds: number) => string;
+  /** For `explain`: the requirement in words, e.g. `any of ["admin"]`, shown next to what was found. */
+  readonly expected?: string;
+  /**
+   * For `explain`: what the token (or the request) holds for this check, e.g. the `roles` claim as
+   * JSON or `absent`; claim values only, never the token or its signature.
+   */
+  readonly found?: (subject: CheckSubject, request: AuthorizeRequest, nowSeconds: number) => string;
 }
 
 /** What token verification needs: the allowed algorithms, how keys are named, and the parse limits. */

@@ -7,6 +7,7 @@ import { AuthError } from '../jwt/errors.js';
 import { claimReader, isNestedPath, stringItems, type ClaimReader } from '../jwt/claim-path.js';
 import type { Claims } from '../jwt/parse.js';
 import { headerValue, type HeaderBag } from '../lib/headers.js';
+import { showValue } from './checks.js';
 
 export interface PolicyContext {
   readonly params?: Readonly<Record<string, string | undefined>> | undefined;
@@ -82,15 +83,32 @@ export interface ClaimRuleSpec {
   readonly not_equals?: string | number | boolean | undefined;
 }
 
-export function tenantRule(config: TenantRuleSpec): PolicyRule {
+/** Where a tenant rule reads the tenant id: the route parameter, the header or the claim it names. */
+function tenantIdReader(config: TenantRuleSpec): (claims: Claims, context: PolicyContext) => unknown {
   const name = config.name ?? DEFAULT_TENANT_NAMES[config.from];
   const headerName = name.toLowerCase();
   const readClaim = claimReader(name, isNestedPath(name));
-  const tenantOf = (claims: Claims, context: PolicyContext): unknown => {
+  return (claims, context) => {
     if (config.from === 'param') return context.params?.[name];
     if (config.from === 'header') return headerValue(context.headers, headerName);
     return readClaim(claims);
   };
+}
+
+/** The token's grants in `tenant`: its `tenants` entry, or (no `tenants` claim) the top level when `dct` names it. */
+function tenantGrants(claims: Claims, tenant: string): Record<string, unknown> | undefined {
+  const tenants = claims.tenants;
+  if (typeof tenants === 'object' && tenants !== null && !Array.isArray(tenants)) {
+    const entry = Object.hasOwn(tenants, tenant) ? (tenants as Record<string, unknown>)[tenant] : undefined;
+    if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) return entry as Record<string, unknown>;
+  } else if (tenants === undefined && claims.dct === tenant) {
+    return claims;
+  }
+  return undefined;
+}
+
+export function tenantRule(config: TenantRuleSpec): PolicyRule {
+  const tenantOf = tenantIdReader(config);
   const roles = config.roles ?? [];
   const permissions = config.permissions ?? [];
   const rolesMatcher = config.roles_matcher ?? 'all';
@@ -98,14 +116,7 @@ export function tenantRule(config: TenantRuleSpec): PolicyRule {
   return (claims, context) => {
     const tenant = tenantOf(claims, context);
     if (typeof tenant !== 'string' || tenant.length === 0) throw new AuthError('tenant_not_allowed', 'no tenant id in the request');
-    let grants: Record<string, unknown> | undefined;
-    const tenants = claims.tenants;
-    if (typeof tenants === 'object' && tenants !== null && !Array.isArray(tenants)) {
-      const entry = Object.hasOwn(tenants, tenant) ? (tenants as Record<string, unknown>)[tenant] : undefined;
-      if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) grants = entry as Record<string, unknown>;
-    } else if (tenants === undefined && claims.dct === tenant) {
-      grants = claims;
-    }
+    const grants = tenantGrants(claims, tenant);
     if (!grants) throw new AuthError('tenant_not_allowed', 'the token is not associated with the tenant');
     if (!matches(grants.roles, roles, rolesMatcher)) throw new AuthError('insufficient_roles', 'tenant roles');
     if (!matches(grants.permissions, permissions, permissionsMatcher)) {
@@ -139,5 +150,35 @@ export function claimRule(config: ClaimRuleSpec): PolicyRule {
   const rejected = config.not_equals;
   return (claims) => {
     if (read(claims) === rejected) throw new AuthError('claim_mismatch', label);
+  };
+}
+
+// ---------------------------------------------------------------- for explain
+
+/** What a rule reads, in words, for `explain` to show next to a failure: claim values only. */
+export type RuleFound = (claims: Claims, context: PolicyContext) => string;
+
+/** The first of `keys` the token has (the claim a roles, scopes or permissions rule reads), as a reader does. */
+export function claimFound(keys: readonly string[], nested: (key: string) => boolean): RuleFound {
+  const readers = keys.map((key) => ({ key, read: claimReader(key, nested(key)) }));
+  return (claims) => {
+    for (const { key, read } of readers) {
+      const value = read(claims);
+      if (value !== undefined) return readers.length > 1 ? `${showValue(value)} in "${key}"` : showValue(value);
+    }
+    return 'absent';
+  };
+}
+
+export function tenantFound(config: TenantRuleSpec): RuleFound {
+  const tenantOf = tenantIdReader(config);
+  return (claims, context) => {
+    const tenant = tenantOf(claims, context);
+    if (typeof tenant !== 'string' || tenant.length === 0) return `no tenant id in the request (from ${config.from})`;
+    const grants = tenantGrants(claims, tenant);
+    if (grants) return `tenant ${showValue(tenant)}: roles ${showValue(grants.roles)}, permissions ${showValue(grants.permissions)}`;
+    const tenants = claims.tenants;
+    const held = typeof tenants === 'object' && tenants !== null && !Array.isArray(tenants) ? showValue(Object.keys(tenants)) : `none (dct ${showValue(claims.dct)})`;
+    return `tenant ${showValue(tenant)}; the token's tenants: ${held}`;
   };
 }

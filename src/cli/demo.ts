@@ -2,29 +2,25 @@
  * `portcullis demo` (what `npm start` runs): issuer, echo backend and gateway
  * on loopback, then ready-to-paste curl commands with fresh tokens. Ctrl-C
  * stops everything.
+ *
+ * The flags are declared in commands/demo.ts, which imports this file only when
+ * the command runs.
  */
-import type { Command } from 'commander';
-import { formatDemoCommands } from '../demo/commands.js';
+import { formatDemoCommands, formatDemoVariables } from '../demo/commands.js';
 import { DEMO_PORTS, startDemo } from '../demo/run-demo.js';
 import { createStderrLogger } from './issuer.js';
 import { parsePortFlag, run, type CliContext } from './shared.js';
 
-interface DemoFlags {
+export interface DemoFlags {
   issuerPort: string;
   backendPort: string;
   gatewayPort: string;
   logLevel: string;
 }
 
-export function registerDemo(program: Command, context: CliContext): void {
-  program
-    .command('demo')
-    .description('Run the issuer, an echo backend and the gateway on examples/demo.json, and print curl commands to try.')
-    .option('--issuer-port <port>', 'issuer port', String(DEMO_PORTS.issuer))
-    .option('--backend-port <port>', 'echo backend port', String(DEMO_PORTS.backend))
-    .option('--gateway-port <port>', 'gateway port', String(DEMO_PORTS.gateway))
-    .option('--log-level <level>', 'log level on stderr (info shows one line per request)', 'warn')
-    .action((flags: DemoFlags) => run(context, () => demo(flags, context)));
+/** The action of `portcullis demo`: runs until stopped; exit code 1 and one line on stderr when it cannot start. */
+export function demoCommand(flags: DemoFlags, context: CliContext): Promise<void> {
+  return run(context, () => demo(flags, context));
 }
 
 async function demo(flags: DemoFlags, context: CliContext): Promise<void> {
@@ -42,11 +38,14 @@ async function demo(flags: DemoFlags, context: CliContext): Promise<void> {
       `  issuer   ${running.issuer.url}   project ${running.projectId}, keys in memory`,
       `  backend  ${running.backend.url}   echoes what the gateway forwards`,
       `  gateway  ${running.gateway.url}   ${running.configPath}`,
+      ...(running.issuer.debuggerUrl ? [`  debugger ${running.issuer.debuggerUrl}   decode a token, check its signature, explain it on every endpoint, mint more`] : []),
       '',
-      `Tokens below are valid for 10 minutes. Mint more with: npx portcullis token --roles admin${tokenHint}`,
+      '# Tokens, valid for 10 minutes. Paste these lines into your shell first; the curl lines below read them.',
+      formatDemoVariables(running.variables),
       '',
       formatDemoCommands(running.commands),
       '',
+      `Mint more with: npx portcullis token --user alice${tokenHint}   (or --user bob, or --roles/--tenant/--ttl of your own)`,
       'Press Ctrl-C to stop.',
     ].join('\n')}\n`,
   );

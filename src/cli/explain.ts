@@ -3,8 +3,10 @@
  * token accepted or rejected? Prints every check with pass or fail and the
  * reason, then the gateway's decision. Exit code 0 = allow, 1 = deny,
  * 2 = the config or the arguments are wrong.
+ *
+ * The flags are declared in commands/explain.ts, which imports this file only when
+ * the command runs.
  */
-import type { Command } from 'commander';
 import { loadGatewayPlan } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
 import { createRouter } from '../routing/router.js';
@@ -13,26 +15,13 @@ import { createKeySetRegistry } from '../keys/registry.js';
 import { bindPolicy } from '../runtime/bind.js';
 import { explainRequest, formatExplanation } from '../authorizer/explain.js';
 import { systemClock } from '../lib/clock.js';
-import { configErrorLines, type CliIo, type CliContext } from './shared.js';
+import { configErrorLines, type CliIo } from './shared.js';
 
 export interface ExplainOptions {
   config: string;
   endpoint: string;
   method: string;
   header?: string;
-}
-
-export function registerExplain(program: Command, context: CliContext): void {
-  program
-    .command('explain')
-    .description('Show every check applied to a token on one endpoint, and the decision (no secrets are printed)')
-    .requiredOption('-c, --config <file>', 'gateway config (JSON or YAML)')
-    .requiredOption('-e, --endpoint <path>', 'endpoint as configured (/users/{id}) or a concrete path (/users/42)')
-    .option('-m, --method <method>', 'HTTP method', 'GET')
-    .argument('[token]', 'the token; omit it or pass "-" to read it from standard input')
-    .action(async (tokenArgument: string | undefined, options: ExplainOptions) => {
-      context.setExitCode(await explainCommand(tokenArgument, options, context.io));
-    });
 }
 
 /** Returns the exit code: 0 allow, 1 deny, 2 a wrong config or endpoint. */

@@ -3,21 +3,23 @@
  * proxy's authorization subrequests with the endpoints and policies of a
  * gateway config (backends are ignored). Config errors print the same
  * `ERROR parsing the configuration file:` lines as `run` and exit 1.
+ *
+ * The flags are declared in commands/forward-auth.ts, which imports this file only when
+ * the command runs.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { FORWARD_AUTH_PROXIES, type ForwardAuthProxy } from '../adapters/forward-auth/original-request.js';
+import type { ForwardAuthProxy } from '../adapters/forward-auth/original-request.js';
 import { startForwardAuth, type ForwardAuthServer } from '../adapters/forward-auth/server.js';
 import type { GatewayPlan } from '../config/compile.js';
 import { loadGatewayPlan } from '../config/load.js';
 import { checkPlanSources } from '../runtime/bind.js';
 import { ConfigError } from '../config/validate.js';
-import { createPinoLogger, droppedLogLines, flushLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../lib/pino-logger.js';
+import { createPinoLogger, droppedLogLines, flushLogger, type LogFormat, type LogLevel } from '../lib/pino-logger.js';
 import type { RevocationAdmin } from '../admin/revocation-admin.js';
 import { startAdminIfConfigured } from './revocation-admin.js';
 import { boundPlanSources } from '../metrics/sources.js';
 import { createPrometheusMetrics } from '../metrics/prometheus.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
-import { listenError, metricsWhere, parseLogFormat, parseLogLevel, parsePort, printConfigError, processContext, type CliContext } from './shared.js';
+import { listenError, metricsWhere, printConfigError, processContext, type CliContext } from './shared.js';
 
 export interface ForwardAuthCliOptions {
   config: string;
@@ -29,28 +31,6 @@ export interface ForwardAuthCliOptions {
   metricsPort?: number;
   logLevel: LogLevel;
   logFormat?: LogFormat;
-}
-
-export function registerForwardAuth(program: Command, context: CliContext): void {
-  program
-    .command('forward-auth')
-    .description('Answer nginx auth_request, Traefik forwardAuth or Envoy ext_authz checks with the policies of a gateway config.')
-    .requiredOption('-c, --config <file>', 'configuration file (the gateway format; backends are ignored)')
-    .addOption(
-      new Option('--proxy <proxy>', 'the proxy sending the checks: where the original method and URI are read from')
-        .choices([...FORWARD_AUTH_PROXIES])
-        .makeOptionMandatory(),
-    )
-    .option('--path-prefix <prefix>', 'envoy: the ext_authz http_service path_prefix to remove from the check path', parsePrefix)
-    .option('-p, --port <port>', "listening port (default: the config's port, else 8080)", parsePort)
-    .option('--listen-ip <address>', "listening address (default: the config's listen_ip); keep it reachable by the proxy only")
-    .option('--strict', 'treat unknown configuration keys as errors')
-    .option('--metrics-port <port>', "serve Prometheus metrics on this port (default: the config's telemetry/opentelemetry prometheus exporter)", parsePort)
-    .option('-l, --log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, parseLogLevel, 'info' as LogLevel)
-    .option('--log-format <format>', `log line format: ${LOG_FORMATS.join(', ')}`, parseLogFormat, 'krakend' as LogFormat)
-    .action(async (options: ForwardAuthCliOptions) => {
-      context.exit(await runForwardAuth(options, context));
-    });
 }
 
 /** Runs until a stop signal; resolves with the exit code. */
@@ -138,10 +118,5 @@ export function gatewayOnlyNotes(plan: GatewayPlan): string[] {
   }
   if (plan.debugEndpoint || plan.echoEndpoint) notes.push('debug_endpoint and echo_endpoint are not served by forward-auth (the gateway only)');
   return notes;
-}
-
-function parsePrefix(value: string): string {
-  if (!value.startsWith('/')) throw new InvalidArgumentError('must start with "/".');
-  return value;
 }
 

@@ -2,24 +2,30 @@
  * `portcullis issuer`: the local development issuer (default `serve`), and
  * `portcullis issuer rotate`, which asks a running issuer to rotate or, when
  * none listens, rotates the keys in its data dir.
+ *
+ * The flags are declared in commands/issuer.ts, which imports this file only when
+ * the command runs.
  */
-import type { Command } from 'commander';
 import type { DestinationStream } from 'pino';
 import { createPinoLogger, isLogLevel } from '../lib/pino-logger.js';
 import type { Logger } from '../lib/logger.js';
+import { probePort } from '../lib/probe-port.js';
 import { isIssuerAlg, isIssuerForm, readIssuerConfigFile, resolveIssuerConfig, type SettingsOverrides } from '../issuer/config.js';
 import { issuerFor } from '../issuer/claims.js';
-import { DEFAULT_DATA_DIR, openOfflineIssuer, saveSnapshot } from '../issuer/data-dir.js';
+import { openOfflineIssuer, saveSnapshot } from '../issuer/data-dir.js';
 import { DEFAULT_ISSUER_CONFIG } from '../issuer/default-config.js';
 import { callAdmin } from '../issuer/admin-client.js';
 import { createIssuer } from '../issuer/issuer.js';
 import { createKeyStore } from '../issuer/key-store.js';
 import { checkDemoKeyExposure, startIssuerServer } from '../issuer/server.js';
-import { parsePortFlag, run, type CliContext, type CliIo } from './shared.js';
+import type { DebuggerGateway } from '../issuer/debugger.js';
+import { loadGatewayPlan } from '../config/load.js';
+import { createPlanExplainer, gatewayUrlOf } from '../runtime/explain-plan.js';
+import { configErrorLines, parsePortFlag, run, type CliContext, type CliIo } from './shared.js';
 
-export const DEFAULT_ISSUER_URL = 'http://127.0.0.1:4000';
+export { DEFAULT_ISSUER_URL } from '../issuer/default-config.js';
 
-interface ServeOptions {
+export interface ServeOptions {
   port: string;
   host: string;
   projectId?: string;
@@ -30,32 +36,26 @@ interface ServeOptions {
   publicUrl?: string;
   logLevel: string;
   allowDemoKeyOnNetwork?: boolean;
+  gatewayConfig?: string;
+  /** false with --no-debugger. */
+  debugger: boolean;
+  allowDebuggerOnNetwork?: boolean;
 }
 
-export function registerIssuer(program: Command, context: CliContext): void {
-  const issuer = program.command('issuer').description('Local development issuer with Descope-compatible endpoints (never for production).');
-  issuer
-    .command('serve', { isDefault: true })
-    .description('Serve keys, discovery, access-key exchange and the loopback admin routes (default sub-command).')
-    .option('--port <port>', 'listening port', '4000')
-    .option('--host <address>', 'listening address', '127.0.0.1')
-    .option('--project-id <id>', 'project id (default: from the config, P2portcullisdemo0000000000000)')
-    .option('--data-dir <dir>', 'where keys persist', DEFAULT_DATA_DIR)
-    .option('--alg <alg>', 'signing algorithm of new keys: RS256, ES256, ES384 or EdDSA (default: from the config, RS256)')
-    .option('--config <file>', 'issuer config file (default: built in, see examples/issuer.json)')
-    .option('--iss-form <form>', '`iss` form: project, url or apps (default: from the config, apps)')
-    .option('--public-url <url>', 'base URL in iss and discovery (default http://<host>:<port>)')
-    .option('--log-level <level>', 'log level on stderr: debug, info, warn, error', 'info')
-    .option('--allow-demo-key-on-network', 'serve the built-in (published) demo access key on a non-loopback --host anyway')
-    .action((options: ServeOptions) => run(context, () => serve(options, context)));
+export interface RotateOptions {
+  issuer: string;
+  dataDir: string;
+  config?: string;
+}
 
-  issuer
-    .command('rotate')
-    .description('Publish a new signing key; old keys stay published for keep_rotated_keys rotations.')
-    .option('--issuer <url>', 'running issuer to ask', DEFAULT_ISSUER_URL)
-    .option('--data-dir <dir>', 'data dir to rotate when no issuer listens', DEFAULT_DATA_DIR)
-    .option('--config <file>', 'issuer config for the offline case (default: the one the issuer last ran with)')
-    .action((options: { issuer: string; dataDir: string; config?: string }) => run(context, () => rotate(options, context.io)));
+/** The action of `portcullis issuer serve`: serves until stopped; exit code 1 and one line on stderr when it cannot start. */
+export function serveCommand(options: ServeOptions, context: CliContext): Promise<void> {
+  return run(context, () => serve(options, context));
+}
+
+/** The action of `portcullis issuer rotate`. */
+export function rotateCommand(options: RotateOptions, context: CliContext): Promise<void> {
+  return run(context, () => rotate(options, context.io));
 }
 
 export function checkIssuerUrl(text: string): void {
@@ -97,14 +97,26 @@ async function serve(options: ServeOptions, context: CliContext): Promise<void> 
       ].join('\n')}\n`,
     );
   }
+  // Read before anything starts: a broken file is reported now, with its JSON paths, not in the page later.
+  const gateway = options.gatewayConfig === undefined ? undefined : loadDebuggerGateway(options.gatewayConfig);
+  const portError = (error: unknown): unknown =>
+    (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new Error(`port ${port} is already in use; choose another with --port`, { cause: error }) : error;
+  // Before the key store: a first start on a busy port must not leave a new signing key (or a data dir) behind.
+  await probePort(port, options.host).catch((error: unknown) => {
+    throw portError(error);
+  });
   const keyStore = await createKeyStore({ dataDir: options.dataDir, alg: settings.alg, keepRotatedKeys: settings.keepRotatedKeys, logger });
   const issuer = createIssuer(settings, keyStore);
+  const debuggerOptions = options.debugger
+    ? { allowOnNetwork: options.allowDebuggerOnNetwork === true, ...(gateway ? { gateway: () => gateway.info } : {}) }
+    : false;
   let server;
   try {
-    server = await startIssuerServer(issuer, { host: options.host, port, logger, allowDemoKeyOnNetwork: allowDemoKey });
+    server = await startIssuerServer(issuer, { host: options.host, port, logger, allowDemoKeyOnNetwork: allowDemoKey, debugger: debuggerOptions });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`port ${port} is already in use; choose another with --port`, { cause: error });
-    throw error;
+    gateway?.close();
+    // The port was taken between the probe and now.
+    throw portError(error);
   }
   // Closed on any failure below too, so a refused snapshot write does not leave the port open.
   try {
@@ -119,6 +131,7 @@ async function serve(options: ServeOptions, context: CliContext): Promise<void> 
       `               ${server.baseUrl}/v1/apps/${pid}/.well-known/openid-configuration`,
       `  exchange     POST ${server.baseUrl}/v1/auth/accesskey/exchange`,
       `  admin        POST ${server.url}/admin/mint, POST ${server.url}/admin/rotate (loopback only)`,
+      `  debugger     ${debuggerLine(server.debuggerUrl, options, gateway?.info)}`,
       `  data dir     ${options.dataDir}`,
       `mint a token:  npx portcullis token --roles admin${port === 4000 ? '' : ` --issuer ${server.url}`}`,
     ];
@@ -126,10 +139,32 @@ async function serve(options: ServeOptions, context: CliContext): Promise<void> 
     await context.untilStopped(server);
   } finally {
     await server.close();
+    gateway?.close();
   }
 }
 
-async function rotate(options: { issuer: string; dataDir: string; config?: string }, io: CliIo): Promise<void> {
+function debuggerLine(url: string | undefined, options: ServeOptions, gateway: DebuggerGateway | undefined): string {
+  if (url !== undefined) return `${url} (loopback only)${gateway ? `; explains ${gateway.config}` : '; --gateway-config FILE adds explain per endpoint'}`;
+  if (!options.debugger) return 'off (--no-debugger)';
+  return `off: ${options.host} is not loopback (--allow-debugger-on-network serves it to local clients anyway)`;
+}
+
+/** The debugger's view of a gateway config: each endpoint explained, and where the gateway would listen. */
+function loadDebuggerGateway(path: string): { info: DebuggerGateway; close(): void } {
+  let plan;
+  try {
+    ({ plan } = loadGatewayPlan(path));
+  } catch (error) {
+    throw new Error(`--gateway-config ${path} is not a usable gateway config:\n${configErrorLines(error).join('\n')}`, { cause: error });
+  }
+  const explainer = createPlanExplainer(plan);
+  return {
+    info: { config: path, url: gatewayUrlOf(plan), endpoints: explainer.endpoints, explain: (token) => explainer.explain(token) },
+    close: () => explainer.close(),
+  };
+}
+
+async function rotate(options: RotateOptions, io: CliIo): Promise<void> {
   checkIssuerUrl(options.issuer);
   const remote = await callAdmin<{ kid: string; published: string[] }>(options.issuer, '/admin/rotate', {});
   if (remote.kind === 'ok') {

@@ -2,20 +2,38 @@
  * The `portcullis` program: every sub-command registered on one commander
  * instance that reports through a CliContext instead of ending the process, so
  * `main.ts` and the tests run exactly the same parsing, messages and exit codes.
+ *
+ * Registration is cheap on purpose: each file in commands/ declares flags and
+ * help and imports the command's body (the gateway, pino, ajv, undici…) only
+ * in its action, so `--help` and `--version` load commander and little else.
+ * test/cli/startup.test.ts fails when a registration pulls in a heavy module.
+ * A new command is one file in commands/ and one entry in COMMANDS.
  */
 import { Command, CommanderError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { registerRun } from './run.js';
-import { registerCheck } from './check.js';
-import { registerExplain } from './explain.js';
-import { registerIssuer } from './issuer.js';
-import { registerToken } from './token.js';
-import { registerDemo } from './demo.js';
-import { registerForwardAuth } from './forward-auth.js';
-import { registerRevoke } from './revoke.js';
-import { processContext, type CliContext } from './shared.js';
+import { registerRun } from './commands/run.js';
+import { registerCheck } from './commands/check.js';
+import { registerExplain } from './commands/explain.js';
+import { registerIssuer } from './commands/issuer.js';
+import { registerToken } from './commands/token.js';
+import { registerDemo } from './commands/demo.js';
+import { registerForwardAuth } from './commands/forward-auth.js';
+import { registerRevoke } from './commands/revoke.js';
+import { processContext, type CliContext } from './context.js';
+
+/** In the order `--help` lists them. */
+const COMMANDS: readonly ((program: Command, context: CliContext) => void)[] = [
+  registerRun,
+  registerCheck,
+  registerExplain,
+  registerIssuer,
+  registerToken,
+  registerDemo,
+  registerForwardAuth,
+  registerRevoke,
+];
 
 // The package root is two levels up from source and three from dist; find it rather than assume.
 function packageVersion(): string {
@@ -34,7 +52,7 @@ export function createProgram(context: CliContext = processContext): Command {
     // Set before the sub-commands exist: commander copies both settings into each one it creates.
     .exitOverride()
     .configureOutput({ writeOut: (text) => context.io.stdout(text), writeErr: (text) => context.io.stderr(text) });
-  for (const register of [registerRun, registerCheck, registerExplain, registerIssuer, registerToken, registerDemo, registerForwardAuth, registerRevoke]) register(program, context);
+  for (const register of COMMANDS) register(program, context);
   return program;
 }
 

@@ -10,7 +10,6 @@
  * Exit codes: 0 done, 1 the store or admin endpoint refused or was
  * unreachable, 2 a usage or config error.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
 import { readAdminToken, REVOCATIONS_PATH } from '../admin/revocation-admin.js';
 import { loadGatewayPlan } from '../config/load.js';
 import type { GatewayPlan, RevocationPlan } from '../config/plan.js';
@@ -18,9 +17,10 @@ import { ConfigError } from '../config/validate.js';
 import { silentLogger } from '../lib/logger.js';
 import type { RevocationEntry } from '../revocation/entry.js';
 import { RevocationEntryError } from '../revocation/entry.js';
-import { parseInstant, revocationEntryFor, type RevocationRequest } from '../revocation/request.js';
+import { revocationEntryFor, type RevocationRequest } from '../revocation/request.js';
 import { createFleetState } from '../runtime/fleet-state.js';
-import { configErrorLines, type CliContext } from './shared.js';
+import { configErrorLines } from './shared.js';
+import type { CliContext } from './context.js';
 
 const REDIS_WAIT_MS = 5000;
 
@@ -33,31 +33,6 @@ export interface RevokeOptions {
   before?: number;
   list?: boolean;
   adminUrl?: string;
-}
-
-export function registerRevoke(program: Command, context: CliContext): void {
-  program
-    .command('revoke')
-    .description("Revoke tokens (by jti, subject, tenant or claim) in the store the config's auth/revoker names, or list revocations.")
-    .requiredOption('-c, --config <file>', 'configuration file with extra_config["auth/revoker"]')
-    .addOption(new Option('--jti <id>', 'revoke the one token with this jti').conflicts(['sub', 'tenant', 'claim', 'list']))
-    .addOption(new Option('--sub <subject>', "revoke the subject's tokens issued before --before (log out everywhere)").conflicts(['tenant', 'claim', 'list']))
-    .addOption(new Option('--tenant <id>', "revoke the tenant's tokens (dct or tenants) issued before --before").conflicts(['claim', 'list']))
-    .addOption(new Option('--claim <name=value>', 'revoke tokens whose claim has this value (e.g. sid=abc), issued before --before').conflicts(['list']))
-    .option('--before <time>', 'epoch seconds or an ISO 8601 date-time (default: now); not for --jti', parseBefore)
-    .option('--list', 'print every revocation the store holds, as JSON')
-    .option('--admin-url <url>', "the admin endpoint (default: the config's auth/revoker.admin listen_ip and port)")
-    .action(async (options: RevokeOptions) => {
-      context.setExitCode(await revoke(options, context));
-    });
-}
-
-function parseBefore(value: string): number {
-  try {
-    return parseInstant(value);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
 }
 
 function requestOf(options: RevokeOptions): RevocationRequest | undefined {

@@ -6,16 +6,18 @@
  * a broken one is logged with its JSON paths and the running one keeps
  * serving. With `--workers`, the primary forwards the reload to every worker
  * and serves the summed metrics.
+ *
+ * The flags are declared in commands/run.ts, which imports this file only when
+ * the command runs.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
 import type { GatewayPlan } from '../config/compile.js';
 import { loadGatewayPlan } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
 import { createAccessLog } from '../gateway/access-log.js';
 import { isClusterWorker, notifyReady, startPrimary } from '../gateway/cluster.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, startGateway, type Gateway } from '../gateway/server.js';
-import { createPinoLogger, droppedLogLines, flushLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../lib/pino-logger.js';
+import { createPinoLogger, droppedLogLines, flushLogger, type LogFormat, type LogLevel } from '../lib/pino-logger.js';
 import type { Logger } from '../lib/logger.js';
 import { boundPlanSources } from '../metrics/sources.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from '../metrics/prometheus.js';
@@ -24,7 +26,7 @@ import { checkPlanSources } from '../runtime/bind.js';
 import { createFleetState } from '../runtime/fleet-state.js';
 import type { RevocationAdmin } from '../admin/revocation-admin.js';
 import { startAdminIfConfigured, workersNeedSharedRevocation } from './revocation-admin.js';
-import { configErrorLines, listenError, metricsWhere, parseLogFormat, parseLogLevel, parsePort, printConfigError, processContext, type CliContext } from './shared.js';
+import { configErrorLines, listenError, metricsWhere, printConfigError, processContext, type CliContext } from './shared.js';
 
 export interface RunOptions {
   config: string;
@@ -42,25 +44,6 @@ export interface RunOptions {
 const DRAIN_GRACE_MS = 1000;
 /** Editors write a file in several steps; one reload follows a burst of changes. */
 const WATCH_SETTLE_MS = 200;
-
-export function registerRun(program: Command, context: CliContext): void {
-  program
-    .command('run')
-    .description('Run the gateway on a KrakenD-style configuration file (JSON or YAML).')
-    .requiredOption('-c, --config <file>', 'configuration file')
-    .option('-p, --port <port>', "listening port (default: the config's port, else 8080)", parsePort)
-    .option('--listen-ip <address>', "listening address (default: the config's listen_ip, else every interface)")
-    .option('--strict', 'treat unknown configuration keys as errors')
-    .option('-w, --workers <n>', 'worker processes sharing the port (node:cluster)', parseWorkers, 1)
-    .option('--watch', 'reload the configuration when the file changes (as SIGHUP does)')
-    .option('--metrics-port <port>', 'serve Prometheus metrics on this port (default: the config\'s telemetry/opentelemetry prometheus exporter)', parsePort)
-    .option('-l, --log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, parseLogLevel, 'info' as LogLevel)
-    .option('--log-format <format>', `log line format: ${LOG_FORMATS.join(', ')} (pino: numeric levels and epoch times)`, parseLogFormat, 'krakend' as LogFormat)
-    .action(async (options: RunOptions) => {
-      // Exit explicitly: a stray handle (a slow backend socket) must not keep a stopped gateway alive.
-      context.exit(await runGateway(options, context));
-    });
-}
 
 /** Loads, compiles and checks the key files: what both a start and a reload need. */
 function loadPlan(options: RunOptions): { plan: GatewayPlan; warnings: readonly { path: string; message: string }[] } {
@@ -274,10 +257,4 @@ function onStopSignal(stop: () => void): void {
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
-}
-
-function parseWorkers(value: string): number {
-  const workers = Number(value);
-  if (!/^\d+$/.test(value) || workers < 1 || workers > 256) throw new InvalidArgumentError('must be a whole number from 1 to 256.');
-  return workers;
 }

@@ -2,22 +2,27 @@
  * `portcullis token`: mints a session token and prints only the token, so
  * `curl -H "Authorization: Bearer $(npx portcullis token --roles admin)" …`
  * works. It asks the running issuer's admin route and falls back to the
- * issuer's data dir when nothing listens.
+ * issuer's data dir when nothing listens, saying so on stderr: a token signed
+ * offline verifies only where an issuer serves that data dir's keys.
+ * Warnings (a `--sub` that is no configured user) go to stderr too.
+ *
+ * The flags are declared in commands/token.ts, which imports this file only when
+ * the command runs.
  */
-import type { Command } from 'commander';
 import { callAdmin } from '../issuer/admin-client.js';
-import { DEFAULT_DATA_DIR, openOfflineIssuer } from '../issuer/data-dir.js';
+import { openOfflineIssuer } from '../issuer/data-dir.js';
 import { parseMintRequest } from '../issuer/mint-request.js';
-import type { MintedToken } from '../issuer/issuer.js';
-import { checkIssuerUrl, DEFAULT_ISSUER_URL, settingsOverrides } from './issuer.js';
+import type { MintedSession } from '../issuer/issuer.js';
+import { checkIssuerUrl, settingsOverrides } from './issuer.js';
 import { run, type CliContext, type CliIo } from './shared.js';
 
-interface TokenOptions {
+export interface TokenOptions {
   issuer: string;
   dataDir: string;
   config?: string;
   projectId?: string;
   sub?: string;
+  user?: string;
   roles?: string;
   permissions?: string;
   tenant: string[];
@@ -29,31 +34,6 @@ interface TokenOptions {
   issForm?: string;
 }
 
-export function registerToken(program: Command, context: CliContext): void {
-  program
-    .command('token')
-    .description('Mint a development session token and print it (only the token).')
-    .option('--sub <id>', 'subject; a user of the issuer config also brings its roles, tenants and claims')
-    .option('--roles <list>', 'comma-separated project roles, e.g. admin,viewer')
-    .option('--permissions <list>', 'comma-separated permissions, added to those the roles grant')
-    .option('--tenant <id:roles>', 'tenant membership, e.g. T2acme:editor,viewer (repeatable)', collect, [])
-    .option('--claims <json>', 'custom claims as a JSON object; they override any claim')
-    .option('--ttl <duration>', 'lifetime, e.g. 10m, 1h, 3600; "-5m" gives an expired token (use --ttl=-5m)')
-    .option('--aud <list>', 'comma-separated audiences (default: the project id)')
-    .option('--jti', 'add a random jti')
-    .option('--dct <tenant>', 'current tenant (default: the only tenant, if exactly one)')
-    .option('--iss-form <form>', 'iss form for this token: project, url or apps')
-    .option('--issuer <url>', 'running issuer to ask', DEFAULT_ISSUER_URL)
-    .option('--data-dir <dir>', 'issuer data dir used when no issuer listens', DEFAULT_DATA_DIR)
-    .option('--config <file>', 'issuer config for the offline case (default: the one the issuer last ran with)')
-    .option('--project-id <id>', 'project id for the offline case')
-    .action((options: TokenOptions) => run(context, () => token(options, context.io)));
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
 function list(text: string): string[] {
   return text.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
 }
@@ -62,6 +42,7 @@ function list(text: string): string[] {
 export function mintBodyFromFlags(options: Omit<TokenOptions, 'issuer' | 'dataDir' | 'config' | 'projectId'>): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   if (options.sub !== undefined) body.sub = options.sub;
+  if (options.user !== undefined) body.user = options.user;
   if (options.roles !== undefined) body.roles = list(options.roles);
   if (options.permissions !== undefined) body.permissions = list(options.permissions);
   if (options.tenant.length > 0) {
@@ -92,13 +73,18 @@ export function mintBodyFromFlags(options: Omit<TokenOptions, 'issuer' | 'dataDi
   return body;
 }
 
+/** The action of `portcullis token`: exit code 1 and one line on stderr when minting fails. */
+export function tokenCommand(options: TokenOptions, context: CliContext): Promise<void> {
+  return run(context, () => token(options, context.io));
+}
+
 async function token(options: TokenOptions, io: CliIo): Promise<void> {
   checkIssuerUrl(options.issuer);
   const body = mintBodyFromFlags(options);
   // Checked here too so a bad flag fails the same way with or without a running issuer.
   const request = parseMintRequest(body);
-  const remote = await callAdmin<MintedToken>(options.issuer, '/admin/mint', body);
-  let minted: MintedToken;
+  const remote = await callAdmin<MintedSession>(options.issuer, '/admin/mint', body);
+  let minted: MintedSession;
   if (remote.kind === 'ok') {
     minted = remote.value;
   } else {
@@ -109,7 +95,12 @@ async function token(options: TokenOptions, io: CliIo): Promise<void> {
       baseUrl: new URL(options.issuer).origin,
     });
     minted = issuer.mintSession(request, baseUrl);
+    io.stderr(
+      `note: no issuer answers at ${options.issuer}; minted offline with the keys in ${options.dataDir}. ` +
+        'A gateway accepts it once an issuer serves that data dir (portcullis issuer --data-dir …).\n',
+    );
   }
   if (typeof minted.sessionJwt !== 'string') throw new Error('the issuer answered without a sessionJwt');
+  for (const warning of Array.isArray(minted.warnings) ? minted.warnings : []) io.stderr(`warning: ${String(warning)}\n`);
   io.stdout(`${minted.sessionJwt}\n`);
 }

@@ -8,6 +8,7 @@
  */
 import { ALL_FAILURE_CODES, shapeDenial, type DenialShape, type FailureCode } from '../jwt/errors.js';
 import { normalizeTyp } from '../jwt/claims.js';
+import { isNestedPath } from '../jwt/claim-path.js';
 import { DEFAULT_PARSE_LIMITS } from '../jwt/parse.js';
 import { DEFAULT_COOLDOWN_MS, DEFAULT_MAX_STALE_MS, DEFAULT_REFRESH_INTERVAL_MS } from '../keys/remote.js';
 import { DEFAULT_TIMEOUT_MS } from '../keys/fetch-jwks.js';
@@ -18,7 +19,7 @@ import { compileTokenChecks } from '../authorizer/checks.js';
 import type { AuthorizeRequest } from '../authorizer/decision.js';
 import type { CheckSubject, EndpointPolicy, NamedCheck } from '../authorizer/policy.js';
 import { compilePropagation } from '../authorizer/propagate.js';
-import { claimRule, DEFAULT_TENANT_NAMES, permissionsRule, rolesRule, scopesRule, tenantRule, type PolicyRule } from '../authorizer/rules.js';
+import { claimFound, claimRule, DEFAULT_TENANT_NAMES, permissionsRule, rolesRule, scopesRule, tenantFound, tenantRule, type PolicyRule, type RuleFound } from '../authorizer/rules.js';
 import { parseDurationMs } from '../lib/duration.js';
 import { checkSchema, ConfigError, type ConfigIssue } from './validate.js';
 import { ValidatorSchema, type ValidatorConfig } from './validator-schema.js';
@@ -133,32 +134,60 @@ export function compileValidator(raw: unknown, options: CompileValidatorOptions)
 
 function compileRules(config: ValidatorConfig): NamedCheck[] {
   const rules: NamedCheck[] = [];
-  const add = (name: string, rule: PolicyRule) =>
-    rules.push(Object.freeze({ name, kind: 'policy', check: (subject: CheckSubject, request: AuthorizeRequest) => rule(subject.claims, request) }));
+  // `expected` and `found` are for explain only: the request path never calls them.
+  const add = (name: string, rule: PolicyRule, expected: string, found: RuleFound) =>
+    rules.push(
+      Object.freeze({
+        name,
+        kind: 'policy',
+        check: (subject: CheckSubject, request: AuthorizeRequest) => rule(subject.claims, request),
+        expected,
+        found: (subject: CheckSubject, request: AuthorizeRequest) => found(subject.claims, request),
+      }),
+    );
   if (config.roles && config.roles.length > 0) {
     const key = config.roles_key || VALIDATOR_DEFAULTS.rolesKey;
-    add(`roles: any of ${JSON.stringify(config.roles)} in "${key}"`, rolesRule(config.roles, key, config.roles_key_is_nested ?? false));
+    const nested = config.roles_key_is_nested ?? false;
+    add(
+      `roles: any of ${JSON.stringify(config.roles)} in "${key}"`,
+      rolesRule(config.roles, key, nested),
+      `any of ${JSON.stringify(config.roles)}`,
+      claimFound([key], (k) => nested && isNestedPath(k)),
+    );
   }
   if (config.scopes && config.scopes.length > 0 && config.scopes_key !== undefined) {
     const keys = Array.isArray(config.scopes_key) ? config.scopes_key : [config.scopes_key];
     const matcher = config.scopes_matcher ?? 'any';
-    add(`scopes: ${matcher} of ${JSON.stringify(config.scopes)} in ${keys.map((k) => `"${k}"`).join(' or ')}`, scopesRule(config.scopes, keys, matcher));
+    add(
+      `scopes: ${matcher} of ${JSON.stringify(config.scopes)} in ${keys.map((k) => `"${k}"`).join(' or ')}`,
+      scopesRule(config.scopes, keys, matcher),
+      `${matcher} of ${JSON.stringify(config.scopes)}`,
+      claimFound(keys, () => true),
+    );
   }
   if (config.permissions && config.permissions.length > 0) {
     const key = config.permissions_key ?? VALIDATOR_DEFAULTS.permissionsKey;
-    add(`permissions: all of ${JSON.stringify(config.permissions)} in "${key}"`, permissionsRule(config.permissions, key));
+    add(
+      `permissions: all of ${JSON.stringify(config.permissions)} in "${key}"`,
+      permissionsRule(config.permissions, key),
+      `all of ${JSON.stringify(config.permissions)}`,
+      claimFound([key], isNestedPath),
+    );
   }
   if (config.tenant) {
     const t = config.tenant;
+    const requirement = `roles ${t.roles_matcher ?? 'all'} of ${JSON.stringify(t.roles ?? [])}, permissions ${t.permissions_matcher ?? 'all'} of ${JSON.stringify(t.permissions ?? [])}`;
     add(
-      `tenant (from ${t.from}${t.name ? ` "${t.name}"` : ''}): roles ${t.roles_matcher ?? 'all'} of ${JSON.stringify(t.roles ?? [])}, permissions ${t.permissions_matcher ?? 'all'} of ${JSON.stringify(t.permissions ?? [])}`,
+      `tenant (from ${t.from}${t.name ? ` "${t.name}"` : ''}): ${requirement}`,
       tenantRule(t),
+      `a tenant of the token with ${requirement}`,
+      tenantFound(t),
     );
   }
   for (const rule of config.claims ?? []) {
     const { claim, ...operator } = rule;
     const [op, value] = Object.entries(operator).find(([key]) => !/^[@$_#]/.test(key)) ?? ['?', undefined];
-    add(`claim "${claim}" ${op} ${JSON.stringify(value)}`, claimRule(rule));
+    add(`claim "${claim}" ${op} ${JSON.stringify(value)}`, claimRule(rule), `${op} ${JSON.stringify(value)}`, claimFound([claim], isNestedPath));
   }
   return rules;
 }

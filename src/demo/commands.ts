@@ -1,14 +1,24 @@
 /**
  * The curl commands the demo prints: each one ready to paste, with the status
- * it will get. The demo test runs exactly these lines, so what the README
+ * it will get. Tokens are long (about 900 characters), so they are printed
+ * once, as `export ALICE=…` lines, and the curl lines name the variables. The
+ * demo test runs exactly these lines after the exports, so what the README
  * promises is what a user sees.
  */
 
 export interface DemoCommand {
   readonly title: string;
   readonly expectedStatus: number;
-  /** One shell line. */
+  /** One shell line; it reads the token variables the export lines set. */
   readonly command: string;
+}
+
+/** A token the demo prints once, as `export <name>=<value>`. */
+export interface DemoVariable {
+  readonly name: string;
+  /** Whose token and what it carries, for the comment above the exports. */
+  readonly about: string;
+  readonly value: string;
 }
 
 export interface DemoTokens {
@@ -39,24 +49,41 @@ export function shellQuote(value: string): string {
   return /^[A-Za-z0-9_./:=@-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-function curl(...args: string[]): string {
-  return ['curl', '-i', ...args].map(shellQuote).join(' ');
+/** A word that goes into the line as written (already quoted for sh). */
+interface RawWord {
+  readonly raw: string;
 }
 
-const bearer = (token: string): string[] => ['-H', `Authorization: Bearer ${token}`];
+function curl(...args: (string | RawWord)[]): string {
+  return ['curl', '-i', ...args].map((arg) => (typeof arg === 'string' ? shellQuote(arg) : arg.raw)).join(' ');
+}
 
-export function buildDemoCommands(urls: DemoUrls, tokens: DemoTokens, accessKey: DemoAccessKey): DemoCommand[] {
+/** The Authorization header with the token read from a variable: double quotes, so the shell expands it. */
+const bearer = (variable: DemoVariable['name']): [string, RawWord] => ['-H', { raw: `"Authorization: Bearer $${variable}"` }];
+
+/** The variables the commands read, in the order they are exported. */
+export function demoVariables(tokens: DemoTokens): DemoVariable[] {
+  return [
+    { name: 'ALICE', about: 'alice: role admin, editor in tenant T2acme, plan pro', value: tokens.admin },
+    { name: 'BOB', about: 'bob: role viewer, in tenant T2globex', value: tokens.viewer },
+    { name: 'EXPIRED', about: "alice's grants, expired five minutes ago", value: tokens.expired },
+    { name: 'REFRESH', about: 'alice\'s grants with drn "DSR", as a Descope refresh token says', value: tokens.refresh },
+    { name: 'MACHINE', about: 'from the access-key exchange: role service, permission jobs:run', value: tokens.machine },
+  ];
+}
+
+export function buildDemoCommands(urls: DemoUrls, accessKey: DemoAccessKey): DemoCommand[] {
   const g = urls.gateway;
   const commands: DemoCommand[] = [];
   const add = (title: string, expectedStatus: number, command: string): void => void commands.push({ title, expectedStatus, command });
   if (urls.healthPath !== undefined) add('Health check, no token needed', 200, curl(`${g}${urls.healthPath}`));
   add('Seed endpoint without a token', 401, curl(`${g}/descope-protected`));
-  add('Seed endpoint with a session token', 200, curl(...bearer(tokens.admin), `${g}/descope-protected`));
-  add('Role "admin" required; alice is an admin', 200, curl(...bearer(tokens.admin), `${g}/reports`));
-  add('Role "admin" required; bob is only a viewer', 403, curl(...bearer(tokens.viewer), `${g}/reports`));
-  add('Tenant role: alice is an editor in T2acme', 200, curl(...bearer(tokens.admin), `${g}/tenants/T2acme/projects`));
-  add('Tenant mismatch: alice is not in T2globex', 403, curl(...bearer(tokens.admin), `${g}/tenants/T2globex/projects`));
-  add('Expired token', 401, curl(...bearer(tokens.expired), `${g}/reports`));
+  add('Seed endpoint with a session token', 200, curl(...bearer('ALICE'), `${g}/descope-protected`));
+  add('Role "admin" required; alice is an admin', 200, curl(...bearer('ALICE'), `${g}/reports`));
+  add('Role "admin" required; bob is only a viewer', 403, curl(...bearer('BOB'), `${g}/reports`));
+  add('Tenant role: alice is an editor in T2acme', 200, curl(...bearer('ALICE'), `${g}/tenants/T2acme/projects`));
+  add('Tenant mismatch: alice is not in T2globex', 403, curl(...bearer('ALICE'), `${g}/tenants/T2globex/projects`));
+  add('Expired token', 401, curl(...bearer('EXPIRED'), `${g}/reports`));
   add(
     'Exchange an access key for a session JWT (M2M), as Descope does',
     200,
@@ -68,15 +95,24 @@ export function buildDemoCommands(urls: DemoUrls, tokens: DemoTokens, accessKey:
       `${urls.issuer}/v1/auth/accesskey/exchange`,
     ),
   );
-  add('M2M endpoint with the exchanged access-key token', 200, curl(...bearer(tokens.machine), `${g}/m2m/jobs`));
-  add('M2M endpoint with a user token (no "service" role)', 403, curl(...bearer(tokens.admin), `${g}/m2m/jobs`));
+  add('M2M endpoint with the exchanged access-key token', 200, curl(...bearer('MACHINE'), `${g}/m2m/jobs`));
+  add('M2M endpoint with a user token (no "service" role)', 403, curl(...bearer('ALICE'), `${g}/m2m/jobs`));
   add(
     'Claim propagation: the backend echoes X-User, X-Roles, X-Tenant, X-Plan; the spoofed X-User is replaced',
     200,
-    curl(...bearer(tokens.admin), '-H', 'X-User: mallory', `${g}/me`),
+    curl(...bearer('ALICE'), '-H', 'X-User: mallory', `${g}/me`),
   );
-  add('A refresh token (drn "DSR") is refused', 403, curl(...bearer(tokens.refresh), `${g}/me`));
+  add('A refresh token (drn "DSR") is refused', 403, curl(...bearer('REFRESH'), `${g}/me`));
   return commands;
+}
+
+/** A comment saying what each variable holds, then one `export NAME=value` line each; the demo test parses this shape. */
+export function formatDemoVariables(variables: readonly DemoVariable[]): string {
+  const width = Math.max(...variables.map((v) => v.name.length));
+  return [
+    ...variables.map((v) => `#   ${v.name.padEnd(width)}  ${v.about}`),
+    ...variables.map((v) => `export ${v.name}=${shellQuote(v.value)}`),
+  ].join('\n');
 }
 
 /** `# <title> → <status>` then the command; the demo test parses this shape. */

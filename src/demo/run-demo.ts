@@ -5,7 +5,6 @@
  * into a temporary copy, so the gateway always runs the real loader.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,17 +13,20 @@ import type { GatewayPlan } from '../config/compile.js';
 import { startGateway, type Gateway } from '../gateway/server.js';
 import { revocationEntryFor } from '../revocation/request.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
+import { probePort } from '../lib/probe-port.js';
 import { loadIssuerSettings } from '../issuer/config.js';
 import { createIssuer, type Issuer } from '../issuer/issuer.js';
 import { createKeyStore } from '../issuer/key-store.js';
 import { startIssuerServer, type IssuerServer } from '../issuer/server.js';
+import type { DebuggerGateway } from '../issuer/debugger.js';
+import { createPlanExplainer } from '../runtime/explain-plan.js';
 import { startEchoBackend, type EchoBackend } from './backend.js';
-import { buildDemoCommands, type DemoCommand, type DemoTokens } from './commands.js';
+import { buildDemoCommands, demoVariables, type DemoCommand, type DemoTokens, type DemoVariable } from './commands.js';
+import { DEMO_PORTS } from './ports.js';
 
-export const DEMO_PORTS = Object.freeze({ issuer: 4000, backend: 9000, gateway: 8080 });
+export { DEMO_PORTS } from './ports.js';
+
 const HOST = '127.0.0.1';
-const ALICE = 'U2alice000000000000000000000';
-const BOB = 'U2bob00000000000000000000000';
 
 export interface DemoOptions {
   issuerPort?: number;
@@ -41,6 +43,8 @@ export interface Demo {
   readonly gateway: Gateway;
   readonly configPath: string;
   readonly projectId: string;
+  /** The tokens, printed once as `export NAME=…` lines that the commands read. */
+  readonly variables: readonly DemoVariable[];
   readonly commands: readonly DemoCommand[];
   close(): Promise<void>;
 }
@@ -100,7 +104,14 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       await bound.revocation.revoke(entry);
       return { before: entry.before! };
     };
-    const issuerServer = await listenOrExplain(() => startIssuerServer(issuer, { host: HOST, port: ports.issuer, logger, onLogout }), ports.issuer, 'issuer', '--issuer-port');
+    // The debugger explains against the demo's gateway, which starts after the issuer (its config names the issuer's port).
+    const debuggerTarget: { gateway?: DebuggerGateway } = {};
+    const issuerServer = await listenOrExplain(
+      () => startIssuerServer(issuer, { host: HOST, port: ports.issuer, logger, onLogout, debugger: { gateway: () => debuggerTarget.gateway } }),
+      ports.issuer,
+      'issuer',
+      '--issuer-port',
+    );
     started.push(issuerServer);
     const backend = await listenOrExplain(() => startEchoBackend({ host: HOST, port: ports.backend }), ports.backend, 'backend', '--backend-port');
     started.push(backend);
@@ -109,16 +120,19 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     started.push(gateway);
     ref.gateway = gateway;
     await gateway.ready();
+    const explainer = createPlanExplainer(plan);
+    started.push({ close: async () => explainer.close() });
+    debuggerTarget.gateway = { config: configPath, url: gateway.url, endpoints: explainer.endpoints, explain: (token) => explainer.explain(token) };
 
     const tokens = await mintDemoTokens(issuer, issuerServer);
     const accessKey = settings.accessKeys[0];
     if (!accessKey) throw new Error('the demo issuer config has no access key');
     const commands = buildDemoCommands(
       { gateway: gateway.url, issuer: issuerServer.url, healthPath: plan.healthPath },
-      tokens,
       { projectId: settings.projectId, key: accessKey.key },
     );
-    return { issuer: issuerServer, backend, gateway, configPath, projectId: settings.projectId, commands, close: closeAll };
+    const variables = demoVariables(tokens);
+    return { issuer: issuerServer, backend, gateway, configPath, projectId: settings.projectId, variables, commands, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;
@@ -137,10 +151,10 @@ async function mintDemoTokens(issuer: Issuer, server: IssuerServer): Promise<Dem
   if (res.status !== 200) throw new Error(`demo: the access-key exchange answered ${res.status}`);
   const { sessionJwt } = (await res.json()) as { sessionJwt: string };
   return {
-    admin: mint({ sub: ALICE }),
-    viewer: mint({ sub: BOB }),
-    expired: mint({ sub: ALICE, ttlSeconds: -300 }),
-    refresh: mint({ sub: ALICE, claims: { drn: 'DSR' } }),
+    admin: mint({ user: 'alice' }),
+    viewer: mint({ user: 'bob' }),
+    expired: mint({ user: 'alice', ttlSeconds: -300 }),
+    refresh: mint({ user: 'alice', claims: { drn: 'DSR' } }),
     machine: sessionJwt,
   };
 }
@@ -177,14 +191,12 @@ function moveOrigins(value: unknown, moves: readonly (readonly [string, string])
 }
 
 async function assertPortFree(port: number, role: string, flag: string): Promise<void> {
-  if (port === 0) return;
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'EADDRINUSE' || error.code === 'EACCES' ? new DemoPortError(port, role, flag, error) : error);
-    });
-    probe.listen(port, HOST, () => probe.close(() => resolve()));
-  });
+  try {
+    await probePort(port, HOST);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw code === 'EADDRINUSE' || code === 'EACCES' ? new DemoPortError(port, role, flag, error as NodeJS.ErrnoException) : error;
+  }
 }
 
 async function listenOrExplain<T>(start: () => Promise<T>, port: number, role: string, flag: string): Promise<T> {

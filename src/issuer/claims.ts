@@ -11,6 +11,8 @@ export const DEFAULT_SUBJECT = 'U2portcullisdev0000000000000';
 
 export interface MintRequest {
   sub?: string | undefined;
+  /** A configured user by name, id or email (see findUser): the token is minted for it, as `sub` would. */
+  user?: string | undefined;
   roles?: readonly string[] | undefined;
   /** Added to the permissions the roles grant. */
   permissions?: readonly string[] | undefined;

@@ -89,7 +89,10 @@ export interface Grants {
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
-export interface IssuerUser extends Grants { readonly id: string }
+export interface IssuerUser extends Grants {
+  readonly id: string;
+  readonly email: string | undefined;
+}
 export interface IssuerAccessKey extends Grants { readonly id: string; readonly key: string; readonly name: string | undefined }
 
 /** The config with defaults applied, ready for minting. */
@@ -165,7 +168,7 @@ export function resolveIssuerConfig(raw: unknown, overrides: SettingsOverrides =
       claims: Object.freeze({ ...(entry.claims ?? {}) }),
     });
   };
-  const users = new Map((config.users ?? []).map((u, i) => [u.id, Object.freeze({ id: u.id, ...grantsOf(u, `$.users[${i}]`) })]));
+  const users = new Map((config.users ?? []).map((u, i) => [u.id, Object.freeze({ id: u.id, email: u.email, ...grantsOf(u, `$.users[${i}]`) })]));
   const accessKeys = (config.access_keys ?? []).map((k, i) =>
     Object.freeze({ id: k.id, key: k.key, name: k.name, ...grantsOf(k, `$.access_keys[${i}]`) }),
   );
@@ -212,6 +215,24 @@ export function checkClaims(claims: Record<string, unknown> | undefined, at: str
   for (const name of Object.keys(claims)) {
     if (RESERVED_CLAIMS.has(name)) issues.push({ path: `${at}.${name}`, message: `"${name}" is a reserved claim` });
   }
+}
+
+/** A user's short name: the part of its email before "@" (alice for alice@example.com), else its id. */
+export function userName(user: IssuerUser): string {
+  const at = user.email?.indexOf('@') ?? -1;
+  return at > 0 ? user.email!.slice(0, at) : user.id;
+}
+
+/**
+ * The configured user `name` means: its id, its email, or its short name (the last two ignore case).
+ * `ambiguous` when a short name or email fits several users.
+ */
+export function findUser(settings: Pick<IssuerSettings, 'users'>, name: string): IssuerUser | 'ambiguous' | undefined {
+  const byId = settings.users.get(name);
+  if (byId !== undefined) return byId;
+  const wanted = name.toLowerCase();
+  const matches = [...settings.users.values()].filter((user) => userName(user).toLowerCase() === wanted || user.email?.toLowerCase() === wanted);
+  return matches.length > 1 ? 'ambiguous' : matches[0];
 }
 
 export function isIssuerAlg(value: unknown): value is IssuerAlg {

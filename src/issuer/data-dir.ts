@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { ConfigError } from '../config/validate.js';
 import type { Logger } from '../lib/logger.js';
 import { DEFAULT_ISSUER_CONFIG } from './default-config.js';
+
+export { DEFAULT_DATA_DIR } from './default-config.js';
 import { readIssuerConfigFile, resolveIssuerConfig, type SettingsOverrides } from './config.js';
 import { createIssuer, type Issuer } from './issuer.js';
 import { createKeyStore } from './key-store.js';
 import { checkDataDir, prepareDataDir, writeFileSafely } from './safe-write.js';
 
-export const DEFAULT_DATA_DIR = '.portcullis/issuer';
 export const SNAPSHOT_FILE = 'issuer.json';
 
 export interface IssuerSnapshot {

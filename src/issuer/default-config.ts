@@ -1,8 +1,15 @@
 /**
  * The built-in issuer config, used when no --config is given. examples/issuer.json
  * holds the same object (test/issuer/config.test.ts keeps them equal) so users
- * can copy and edit it.
+ * can copy and edit it. This file imports nothing, so the CLI can show these
+ * defaults in `--help` without loading the issuer.
  */
+/** Where `portcullis issuer` keeps its keys unless told otherwise (relative to the working directory). */
+export const DEFAULT_DATA_DIR = '.portcullis/issuer';
+
+/** Where `portcullis token` and `issuer rotate` look for a running issuer unless told otherwise. */
+export const DEFAULT_ISSUER_URL = 'http://127.0.0.1:4000';
+
 /**
  * The built-in access key's secret. It is published (docs, examples), so whoever can reach an issuer
  * serving it can exchange it for tokens: `startIssuerServer` refuses it on non-loopback hosts.

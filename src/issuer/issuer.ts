@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { EXCHANGE_RESERVED_CLAIMS, type IssuerAccessKey, type IssuerSettings } from './config.js';
+import { EXCHANGE_RESERVED_CLAIMS, findUser, userName, type IssuerAccessKey, type IssuerSettings } from './config.js';
 import { buildAccessKeyClaims, buildSessionClaims, type MintRequest } from './claims.js';
 import type { KeyStore, PublicJwk, SigningKey } from './key-store.js';
 import { mintToken } from './mint.js';
@@ -14,6 +14,11 @@ export interface MintedToken {
   sessionJwt: string;
   /** UNIX seconds. */
   expiration: number;
+}
+
+export interface MintedSession extends MintedToken {
+  /** What the caller likely got wrong, e.g. a `sub` that is no configured user; absent when nothing. */
+  warnings?: string[];
 }
 
 export interface ExchangeResult extends MintedToken {
@@ -39,7 +44,8 @@ export class IssuerRequestError extends Error {
 export interface Issuer {
   readonly settings: IssuerSettings;
   readonly keyStore: KeyStore;
-  mintSession(request: MintRequest, baseUrl: string): MintedToken;
+  /** Throws IssuerRequestError (400) for an unknown or ambiguous `user`. */
+  mintSession(request: MintRequest, baseUrl: string): MintedSession;
   /** `authorization` is the raw header value; `body` the parsed JSON body (or undefined). */
   exchangeAccessKey(authorization: string | undefined, body: unknown, baseUrl: string): ExchangeResult;
   rotate(): Promise<SigningKey>;
@@ -73,7 +79,26 @@ export function createIssuer(settings: IssuerSettings, keyStore: KeyStore, optio
   return {
     settings,
     keyStore,
-    mintSession: (request, baseUrl) => sign(buildSessionClaims({ settings, baseUrl, nowSeconds: nowSeconds() }, request)),
+    mintSession(request, baseUrl) {
+      const warnings: string[] = [];
+      let resolved = request;
+      if (request.user !== undefined) {
+        const user = findUser(settings, request.user);
+        if (user === undefined || user === 'ambiguous') {
+          const known = [...settings.users.values()].map((u) => `${userName(u)} (${u.id})`).join(', ') || 'none';
+          const problem = user === 'ambiguous' ? `"${request.user.slice(0, 64)}" fits several users` : `no user "${request.user.slice(0, 64)}" in the issuer config`;
+          throw new IssuerRequestError(400, 'unknown_user', `${problem}; users: ${known}`);
+        }
+        resolved = { ...request, user: undefined, sub: user.id };
+      } else if (request.sub !== undefined && !settings.users.has(request.sub)) {
+        // Not an error: crafting tokens for arbitrary subjects is what a dev issuer is for. But a typo here
+        // silently gives a token without the user's roles, which then fails far away, at the gateway.
+        warnings.push(`"${request.sub.slice(0, 64)}" is no user of the issuer config: the token carries only the roles, tenants and claims given with it`);
+      }
+      const minted: MintedSession = sign(buildSessionClaims({ settings, baseUrl, nowSeconds: nowSeconds() }, resolved));
+      if (warnings.length > 0) minted.warnings = warnings;
+      return minted;
+    },
     exchangeAccessKey(authorization, body, baseUrl) {
       const key = findAccessKey(authorization);
       const { customClaims, selectedTenant } = readLoginOptions(body);

@@ -7,7 +7,7 @@ import { isIssuerForm } from './config.js';
 import type { MintRequest } from './claims.js';
 import { IssuerRequestError, isPlainObject } from './issuer.js';
 
-const FIELDS = new Set(['sub', 'roles', 'permissions', 'tenants', 'claims', 'ttl', 'aud', 'jti', 'dct', 'amr', 'iss_form']);
+const FIELDS = new Set(['sub', 'user', 'roles', 'permissions', 'tenants', 'claims', 'ttl', 'aud', 'jti', 'dct', 'amr', 'iss_form']);
 const MAX_TTL_SECONDS = 366 * 24 * 3600;
 
 export function parseMintRequest(body: unknown): MintRequest {
@@ -16,6 +16,8 @@ export function parseMintRequest(body: unknown): MintRequest {
   for (const key of Object.keys(body)) if (!FIELDS.has(key)) throw bad(`unknown field "${key.slice(0, 64)}"`);
   const request: MintRequest = {};
   if (body.sub !== undefined) request.sub = nonEmptyString(body.sub, 'sub');
+  if (body.user !== undefined) request.user = nonEmptyString(body.user, 'user');
+  if (request.sub !== undefined && request.user !== undefined) throw bad('give user or sub, not both');
   if (body.roles !== undefined) request.roles = stringList(body.roles, 'roles');
   if (body.permissions !== undefined) request.permissions = stringList(body.permissions, 'permissions');
   if (body.amr !== undefined) request.amr = stringList(body.amr, 'amr');

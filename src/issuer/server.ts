@@ -1,16 +1,22 @@
 /**
  * HTTP front of the development issuer: Descope's key, discovery and
  * access-key exchange endpoints (descope.md §2, §8), plus admin routes for
- * minting and rotation that answer loopback clients only.
+ * minting and rotation and the token debugger page (debugger.ts), which
+ * answer loopback clients only.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { isIPv4, isIPv6, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import type { IssuerAccessKey, IssuerSettings } from './config.js';
 import { DEMO_ACCESS_KEY_SECRET } from './default-config.js';
 import { IssuerRequestError, type Issuer } from './issuer.js';
 import { parseMintRequest } from './mint-request.js';
 import { urlHost } from '../http/server.js';
+import { isLocalRequest, isLoopbackHost } from './loopback.js';
+import { checkDebuggerRequest, createDebuggerApi, DEBUGGER_API_PREFIX, DEBUGGER_PATH, type DebuggerApi, type DebuggerOptions } from './debugger.js';
+import { DEBUGGER_PAGE_HEADERS, DEBUGGER_PAGE_HTML } from './debugger-page.js';
+
+export { isLoopbackHost } from './loopback.js';
 
 export interface IssuerServer {
   readonly port: number;
@@ -18,6 +24,8 @@ export interface IssuerServer {
   readonly url: string;
   /** Origin used in `iss` and discovery: the public base URL, else `url`. */
   readonly baseUrl: string;
+  /** The token debugger page, or undefined when it is off (`debugger: false`, or a non-loopback host without allowOnNetwork). */
+  readonly debuggerUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -32,6 +40,8 @@ export interface IssuerServerOptions {
    * so far wherever the gateways look (the demo: its gateway's revocation store). Unset: 501.
    */
   onLogout?: (sub: string) => Promise<{ before: number }>;
+  /** The token debugger at /debugger: on by default on a loopback host; `false` turns it off. */
+  debugger?: DebuggerOptions | false;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -52,6 +62,12 @@ export async function startIssuerServer(issuer: Issuer, options: IssuerServerOpt
   checkDemoKeyExposure(issuer.settings, host, options.allowDemoKeyOnNetwork === true);
   const pid = issuer.settings.projectId;
   let baseUrl = '';
+  // On a non-loopback host a proxy on this machine could make remote clients look local: off unless asked for.
+  const debuggerOptions = options.debugger === false ? undefined : (options.debugger ?? {});
+  const debuggerApi =
+    debuggerOptions !== undefined && (isLoopbackHost(host) || debuggerOptions.allowOnNetwork === true)
+      ? createDebuggerApi(issuer, debuggerOptions, () => baseUrl)
+      : undefined;
 
   const discovery = (issuerUrl: string) => () => ({
     issuer: issuerUrl,
@@ -104,8 +120,29 @@ export async function startIssuerServer(issuer: Issuer, options: IssuerServerOpt
     ['/health', { method: 'GET', handler: () => ({ status: 'ok', project_id: pid }) }],
   ]);
 
+  async function handleDebugger(req: IncomingMessage, res: ServerResponse, api: DebuggerApi, path: string): Promise<void> {
+    const call = path === DEBUGGER_PATH ? undefined : path.slice(DEBUGGER_API_PREFIX.length);
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const allowed = call === undefined ? 'GET' : 'POST';
+    if (method !== allowed) {
+      res.setHeader('allow', allowed === 'GET' ? 'GET, HEAD' : 'POST');
+      throw new IssuerRequestError(405, 'method_not_allowed', `use ${allowed}`);
+    }
+    checkDebuggerRequest(req, call !== undefined);
+    if (call === undefined) {
+      res.writeHead(200, { ...DEBUGGER_PAGE_HEADERS, 'content-length': Buffer.byteLength(DEBUGGER_PAGE_HTML) });
+      res.end(req.method === 'HEAD' ? undefined : DEBUGGER_PAGE_HTML);
+      return;
+    }
+    const result = await api.call(call, await readJsonBody(req, true));
+    send(res, 200, result, true, false);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathOf(req.url);
+    if (debuggerApi !== undefined && path !== undefined && (path === DEBUGGER_PATH || path.startsWith(DEBUGGER_API_PREFIX))) {
+      return handleDebugger(req, res, debuggerApi, path);
+    }
     const route = path === undefined ? undefined : routes.get(path);
     if (!route) throw new IssuerRequestError(404, 'not_found', 'no such endpoint');
     const method = req.method === 'HEAD' ? 'GET' : req.method;
@@ -147,29 +184,13 @@ export async function startIssuerServer(issuer: Issuer, options: IssuerServerOpt
     port,
     url,
     baseUrl,
+    debuggerUrl: debuggerApi === undefined ? undefined : `${url}${DEBUGGER_PATH}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
-}
-
-/**
- * A listening address reachable only from this machine: 127.0.0.0/8, ::1 (also as ::ffff:127.x.x.x)
- * or `localhost`. Wildcards (`0.0.0.0`, `::`, ``), other names and other addresses are not.
- */
-export function isLoopbackHost(host: string): boolean {
-  const name = host.toLowerCase();
-  if (name === 'localhost') return true;
-  if (isIPv4(name)) return name.startsWith('127.');
-  if (!isIPv6(name)) return false;
-  try {
-    const canonical = new URL(`http://[${name}]/`).hostname;
-    return canonical === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
-  } catch {
-    return false; // e.g. a zone id (fe80::1%eth0): link-local, not loopback
-  }
 }
 
 /** The published demo access key when `host` would serve it beyond this machine. */
@@ -200,23 +221,13 @@ function pathOf(rawUrl: string | undefined): string | undefined {
   return end === -1 ? rawUrl : rawUrl.slice(0, end);
 }
 
-function isLoopbackAddress(address: string | undefined): boolean {
-  if (!address) return false;
-  return address === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
-}
-
 /**
- * Admin routes mint tokens for anyone who asks, so only local clients may ask.
- * The Host check defeats DNS rebinding (a web page whose name resolves to
- * 127.0.0.1), and requiring a JSON body forces a CORS preflight, which this
- * server never grants, on any cross-site browser request.
+ * Admin routes mint tokens for anyone who asks, so only local clients may ask
+ * (see isLocalRequest). Requiring a JSON body forces a CORS preflight, which
+ * this server never grants, on any cross-site browser request.
  */
 function checkAdminAccess(req: IncomingMessage): void {
-  const hostname = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
-  const loopbackHost = hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-  if (!isLoopbackAddress(req.socket.remoteAddress) || !loopbackHost) {
-    throw new IssuerRequestError(403, 'admin_loopback_only', 'admin routes answer loopback clients only');
-  }
+  if (!isLocalRequest(req)) throw new IssuerRequestError(403, 'admin_loopback_only', 'admin routes answer loopback clients only');
 }
 
 async function readJsonBody(req: IncomingMessage, requireJsonType: boolean): Promise<unknown> {

@@ -16,14 +16,9 @@ import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { Clock } from './clock.js';
 import { LogStream } from './log-stream.js';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+import type { LogFormat, LogLevel } from './log-options.js';
 
-export type LogFormat = 'krakend' | 'pino';
-export const LOG_FORMATS: readonly LogFormat[] = ['krakend', 'pino'];
-
-export const isLogLevel = (value: unknown): value is LogLevel => LOG_LEVELS.includes(value as LogLevel);
-export const isLogFormat = (value: unknown): value is LogFormat => LOG_FORMATS.includes(value as LogFormat);
+export { isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log-options.js';
 
 export interface PinoLoggerOptions {
   level?: LogLevel;

@@ -79,6 +79,24 @@ describe('portcullis explain', () => {
     assert.match(result.stdout, /decision: deny — 401 token_expired/);
   });
 
+  it('shows next to each failed check what the token holds and what was required', async () => {
+    const token = await mintToken(key, { iss: 'https://other.example', aud: ['web', 'mobile'], exp: now - 60, roles: ['reader', 'viewer'], tenants: { T2: { roles: ['owner'] } } });
+    const result = await explain(config, '/tenants/T1/reports', token);
+    assert.equal(result.status, 1, result.stderr);
+    const line = (check: string) => result.stdout.split('\n').find((l) => new RegExp(`^FAIL  ${check}[\\s:(]`).test(l)) ?? assert.fail(`no FAIL line for ${check}:\n${result.stdout}`);
+    assert.match(line('roles'), /insufficient_roles — found \["reader","viewer"\], expected any of \["admin"\]$/);
+    assert.match(line('aud'), /audience_mismatch: .* — found \["web","mobile"\], expected all of \["api"\]$/);
+    assert.match(line('iss'), /issuer_mismatch: .* — found "https:\/\/other\.example", expected one of \["https:\/\/issuer\.example"\]$/);
+    assert.match(line('exp'), /token_expired — found \d{4}-\d\d-\d\dT[\d:.]+Z \(\d+s ago\), expected present and in the future \(leeway 1s\)$/);
+    assert.match(line('tenant'), /tenant_not_allowed: .* — found tenant "T1"; the token's tenants: \["T2"\], expected a tenant of the token with roles all of \["owner"\]/);
+    // Passing checks keep their one-line reason, without the comparison.
+    assert.match(result.stdout, /^PASS {2}algorithm allowlist\s+RS256 is allowed$/m);
+
+    const noRoles = await explain(config, '/tenants/T1/reports', await mintToken(key, { iss: 'https://issuer.example', aud: ['api'], exp: now + 300, tenants: { T1: { roles: ['viewer'] } } }));
+    assert.match(noRoles.stdout, /^FAIL {2}roles: .*insufficient_roles — found absent, expected any of \["admin"\]$/m);
+    assert.match(noRoles.stdout, /^FAIL {2}tenant .*insufficient_roles: tenant roles — found tenant "T1": roles \["viewer"\], permissions absent, expected /m);
+  });
+
   it('reports a bad signature and an unknown kid', async () => {
     const stranger = await generateSigningKey('k1');
     const forged = await mintToken(stranger, { exp: now + 60 });
@@ -107,7 +125,7 @@ describe('portcullis explain', () => {
     assert.ok(!run.stdout().includes(token.split('.')[2]!), 'the signature must not be printed');
   });
 
-  it('reads the token from standard input when it is omitted, and exits 2 for a config error or an unknown flag', async () => {
+  it('reads the token from standard input when it is omitted, and exits 2 for a config error', async () => {
     const token = await mintToken(key, { iss: 'https://issuer.example', aud: ['api'], exp: now + 300, roles: ['admin'], tenants: { T1: { roles: ['owner'] } } });
     const piped = await runPortcullis(['explain', '-c', config, '--endpoint', '/tenants/T1/reports'], { stdin: `${token}\n` });
     assert.equal(piped.code, 0, piped.stderr);
@@ -117,8 +135,25 @@ describe('portcullis explain', () => {
     const bad = await runPortcullis(['explain', '-c', broken, '--endpoint', '/x', 'x']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^ERROR parsing the configuration file: \$: .*invalid JSON: trailing comma\n$/);
-    const usage = await runPortcullis(['explain', '-c', config, '--endpoint', '/open', '--bogus']);
-    assert.notEqual(usage.code, 0);
-    assert.match(usage.stderr, /unknown option '--bogus'/);
+  });
+
+  it('exits 2 on a usage error (1 means deny), and 0 for --help', async () => {
+    const cases: [string[], RegExp][] = [
+      [['explain', '-c', config, '--endpoint', '/open', '--bogus'], /unknown option '--bogus'/],
+      [['explain', '-c', config, 'token'], /required option '-e, --endpoint <path>' not specified/],
+      [['explain', '--endpoint', '/open', 'token'], /required option '-c, --config <file>' not specified/],
+      [['explain', '-c', config, '--endpoint', '/open', 'one', 'two'], /too many arguments for 'explain'/],
+    ];
+    for (const [args, message] of cases) {
+      const usage = await runPortcullis(args);
+      assert.equal(usage.code, 2, args.join(' '));
+      assert.match(usage.stderr, message);
+      assert.equal(usage.stdout, '');
+    }
+    const help = await runPortcullis(['explain', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: portcullis explain \[options\] \[token\]/);
+    const real = spawnPortcullis(['explain', '--bogus']);
+    assert.deepEqual(await real.ended, { code: 2, signal: null }, 'the built CLI exits 2 too');
   });
 });

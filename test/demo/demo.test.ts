@@ -1,6 +1,7 @@
 /**
- * `portcullis demo` (what `npm start` runs): it prints ready-to-paste curl
- * commands, and each answers the status printed next to it. The command runs
+ * `portcullis demo` (what `npm start` runs): it prints each token once as an
+ * `export NAME=…` line, then short ready-to-paste curl commands that read
+ * them, and each answers the status printed next to it. The command runs
  * in this process (the same program as main.ts) and is stopped without a
  * signal; Ctrl-C is tested on the built CLI as a real process.
  */
@@ -16,6 +17,11 @@ const ANY_PORTS = ['--issuer-port', '0', '--backend-port', '0', '--gateway-port'
 
 interface PrintedCommand { title: string; expected: number; command: string }
 
+/** The `export NAME=value` lines, as a shell would set them. */
+function parseExports(stdout: string): Map<string, string> {
+  return new Map([...stdout.matchAll(/^export ([A-Z_]+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
 function parsePrinted(stdout: string): PrintedCommand[] {
   const found: PrintedCommand[] = [];
   const pattern = /^# (.+) → (\d{3})\n(curl .+)$/gm;
@@ -23,10 +29,10 @@ function parsePrinted(stdout: string): PrintedCommand[] {
   return found;
 }
 
-/** Runs the printed line as a user would paste it; `curl -i` output starts with the status line. */
-function runWithCurl(command: string): Promise<{ status: number; body: string }> {
+/** Runs the printed line as a user would paste it, after the printed exports; `curl -i` output starts with the status line. */
+function runWithCurl(command: string, exports: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    execFile('sh', ['-c', command], { timeout: 10_000 }, (error, stdout) => {
+    execFile('sh', ['-c', `${exports}\n${command}`], { timeout: 10_000 }, (error, stdout) => {
       if (error) return reject(error);
       const status = /^HTTP\/[\d.]+ (\d{3})/.exec(stdout);
       if (!status) return reject(new Error(`no status line in curl output for: ${command.slice(0, 80)}`));
@@ -35,9 +41,13 @@ function runWithCurl(command: string): Promise<{ status: number; body: string }>
   });
 }
 
-/** Fallback without curl: the same line, split as sh would split it, replayed with fetch. */
-async function replayWithFetch(command: string): Promise<{ status: number; body: string }> {
-  const words = [...command.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]!));
+/** Fallback without curl: the same line, split as sh would split it (with the exported variables expanded), replayed with fetch. */
+async function replayWithFetch(command: string, exports: string): Promise<{ status: number; body: string }> {
+  const variables = parseExports(exports);
+  const expand = (text: string) => text.replace(/\$([A-Z_]+)/g, (_, name: string) => variables.get(name) ?? assert.fail(`$${name} is not exported`));
+  const words = [...command.matchAll(/'((?:[^']|'\\'')*)'|"([^"]*)"|(\S+)/g)].map((m) =>
+    m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2] !== undefined ? expand(m[2]) : expand(m[3]!),
+  );
   assert.equal(words.shift(), 'curl');
   let method = 'GET';
   let body: string | undefined;
@@ -63,6 +73,7 @@ const runPrinted = HAS_CURL ? runWithCurl : replayWithFetch;
 
 describe('portcullis demo', () => {
   let stdout: string;
+  let exports: string;
   let commands: PrintedCommand[];
   let stop: () => void;
   let demo: Promise<CliRun>;
@@ -78,6 +89,7 @@ describe('portcullis demo', () => {
     });
     stdout = await Promise.race([running, demo.then((run) => assert.fail(`the demo exited: ${run.code} ${run.stderr}`))]);
     commands = parsePrinted(stdout);
+    exports = stdout.split('\n').filter((line) => line.startsWith('export ')).join('\n');
   });
   after(() => stop());
 
@@ -91,8 +103,39 @@ describe('portcullis demo', () => {
     }
   });
 
+  test('prints each token once, as an export line with a comment saying whose it is; the curl lines read the variables', () => {
+    const variables = parseExports(stdout);
+    assert.deepEqual([...variables.keys()], ['ALICE', 'BOB', 'EXPIRED', 'REFRESH', 'MACHINE']);
+    for (const [name, token] of variables) {
+      assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/, name);
+      assert.equal(stdout.split(token).length - 1, 1, `${name} is printed once`);
+      assert.match(stdout, new RegExp(`^#   ${name} +\\S`, 'm'), `a comment says what ${name} is`);
+    }
+    assert.ok(stdout.indexOf('export ALICE=') < stdout.indexOf('\ncurl '), 'the exports come before the commands');
+    for (const c of commands) {
+      // The longest is the access-key exchange (its published demo key); a token alone is about 900.
+      assert.ok(c.command.length < 250, `a short line: ${c.command}`);
+      assert.doesNotMatch(c.command, /eyJ/, 'no token inside a curl line');
+    }
+    assert.match(stdout, /curl -i -H "Authorization: Bearer \$BOB" http:\/\/127\.0\.0\.1:\d+\/reports\n/);
+    assert.match(stdout, /^Mint more with: npx portcullis token --user alice --issuer http:\/\/127\.0\.0\.1:\d+ /m);
+  });
+
+  test('prints the token debugger URL, served by the issuer and explaining the demo endpoints', async () => {
+    const [, url] = /^ {2}debugger (http:\/\/127\.0\.0\.1:\d+\/debugger) /m.exec(stdout) ?? assert.fail(`no debugger line in:\n${stdout}`);
+    const [, issuer] = /^ {2}issuer {3}(http:\/\/127\.0\.0\.1:\d+) /m.exec(stdout)!;
+    assert.equal(new URL(url!).origin, issuer);
+    const page = await fetch(url!);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy')!, /^default-src 'none'; /);
+    const context = (await (await fetch(`${issuer}/debugger/api/context`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as {
+      gateway: { endpoints: { endpoint: string }[] };
+    };
+    assert.deepEqual(context.gateway.endpoints.map((e) => e.endpoint), ['/descope-protected', '/reports', '/tenants/{tenant}/projects', '/m2m/jobs', '/me']);
+  });
+
   test(`each printed command returns the status printed next to it (${HAS_CURL ? 'real curl' : 'replayed with fetch'})`, async () => {
-    const results = await Promise.all(commands.map((c) => runPrinted(c.command)));
+    const results = await Promise.all(commands.map((c) => runPrinted(c.command, exports)));
     const mismatches = commands
       .map((c, i) => ({ title: c.title, expected: c.expected, got: results[i]!.status }))
       .filter((r) => r.expected !== r.got);
@@ -102,7 +145,7 @@ describe('portcullis demo', () => {
   test('the backend echoes the propagated claims, and the spoofed header is replaced', async () => {
     const propagation = commands.find((c) => c.title.startsWith('Claim propagation'));
     assert.ok(propagation);
-    const { status, body } = await runPrinted(propagation.command);
+    const { status, body } = await runPrinted(propagation.command, exports);
     assert.equal(status, 200);
     const echo = JSON.parse(body) as { path: string; headers: Record<string, string> };
     assert.equal(echo.path, '/me');
@@ -117,7 +160,7 @@ describe('portcullis demo', () => {
     const exchange = commands.find((c) => c.title.startsWith('Exchange an access key'));
     const m2m = commands.find((c) => c.title.startsWith('M2M endpoint with the exchanged'));
     assert.ok(exchange && m2m);
-    const { body } = await runPrinted(exchange.command);
+    const { body } = await runPrinted(exchange.command, exports);
     const { sessionJwt, keyId } = JSON.parse(body) as { sessionJwt: string; keyId: string };
     assert.equal(keyId, 'K2demoaccesskey0000000000001');
     const url = /(http:\/\/127\.0\.0\.1:\d+\/m2m\/jobs)/.exec(m2m.command)![1]!;

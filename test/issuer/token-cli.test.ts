@@ -6,7 +6,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +48,7 @@ describe('portcullis token', () => {
       '--claims', '{"plan":"pro"}', '--ttl', '2m', '--aud', 'api-a,api-b', '--jti',
     );
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(result.stderr, '');
+    assert.equal(result.stderr, 'warning: "U2cli" is no user of the issuer config: the token carries only the roles, tenants and claims given with it\n');
     assert.match(result.stdout, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/);
     const { payload } = await jwtVerify(result.stdout.trim(), createRemoteJWKSet(new URL(`${server.url}/v2/keys/${PID}`)), {
       issuer: `${server.url}/v1/apps/${PID}`,
@@ -70,10 +70,46 @@ describe('portcullis token', () => {
   test('a configured user brings its roles, tenants and claims', async () => {
     const result = await cli('token', '--issuer', server.url, '--sub', 'U2alice000000000000000000000');
     assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '', 'a configured sub gives no warning');
     const payload = decodeJwt(result.stdout.trim());
     assert.deepEqual(payload.roles, ['admin']);
     assert.equal(payload.dct, 'T2acme');
     assert.equal(payload.plan, 'pro');
+  });
+
+  test('--user names a configured user by short name, email or id (any case for the first two); flags still override', async () => {
+    for (const [name, sub, roles] of [
+      ['alice', 'U2alice000000000000000000000', ['admin']],
+      ['ALICE', 'U2alice000000000000000000000', ['admin']],
+      ['bob@example.com', 'U2bob00000000000000000000000', ['viewer']],
+      ['U2bob00000000000000000000000', 'U2bob00000000000000000000000', ['viewer']],
+    ] as const) {
+      const result = await cli('token', '--issuer', server.url, '--user', name);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, '', name);
+      const payload = decodeJwt(result.stdout.trim());
+      assert.equal(payload.sub, sub, name);
+      assert.deepEqual(payload.roles, roles, name);
+    }
+    const overridden = decodeJwt((await cli('token', '--issuer', server.url, '--user', 'bob', '--roles', 'editor')).stdout.trim());
+    assert.deepEqual([overridden.sub, overridden.roles, overridden.plan], ['U2bob00000000000000000000000', ['editor'], 'free']);
+  });
+
+  test('--user that is no configured user, or with --sub → exit 1, the known users on stderr, nothing on stdout', async () => {
+    const unknown = await cli('token', '--issuer', server.url, '--user', 'carol');
+    assert.equal(unknown.code, 1);
+    assert.equal(unknown.stdout, '');
+    assert.equal(
+      unknown.stderr,
+      `error: issuer at ${server.url} answered 400: no user "carol" in the issuer config; users: alice (U2alice000000000000000000000), bob (U2bob00000000000000000000000)\n`,
+    );
+    const both = await cli('token', '--issuer', server.url, '--user', 'alice', '--sub', 'U2x');
+    assert.equal(both.code, 1);
+    assert.equal(both.stdout, '');
+    assert.equal(both.stderr, 'error: give user or sub, not both\n');
+    const mint = await fetch(`${server.url}/admin/mint`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"nobody"}' });
+    assert.equal(mint.status, 400);
+    assert.equal(((await mint.json()) as { errorCode: string }).errorCode, 'unknown_user');
   });
 
   test('as a real process (the built CLI): prints only the token and a newline', async () => {
@@ -102,7 +138,18 @@ describe('portcullis token', () => {
     const issuerUrl = `http://127.0.0.1:${port}`;
     const result = await cli('token', '--issuer', issuerUrl, '--data-dir', dataDir, '--roles', 'admin');
     assert.equal(result.code, 0, result.stderr);
+    assert.equal(
+      result.stderr,
+      `note: no issuer answers at ${issuerUrl}; minted offline with the keys in ${dataDir}. A gateway accepts it once an issuer serves that data dir (portcullis issuer --data-dir …).\n`,
+    );
     const token = result.stdout.trim();
+    const offlineUser = await cli('token', '--issuer', issuerUrl, '--data-dir', dataDir, '--user', 'bob');
+    assert.equal(decodeJwt(offlineUser.stdout.trim()).sub, 'U2bob00000000000000000000000');
+    const offlineSub = await cli('token', '--issuer', issuerUrl, '--data-dir', dataDir, '--sub', 'U2typo');
+    assert.match(offlineSub.stderr, /^note: no issuer answers at .*\nwarning: "U2typo" is no user of the issuer config: /);
+    const offlineUnknown = await cli('token', '--issuer', issuerUrl, '--data-dir', dataDir, '--user', 'carol');
+    assert.deepEqual([offlineUnknown.code, offlineUnknown.stdout], [1, '']);
+    assert.match(offlineUnknown.stderr, /^error: no user "carol" in the issuer config; users: alice \(U2alice0+\), bob \(U2bob0+\)\n$/);
     const settings = loadIssuerSettings(undefined);
     const later = await startIssuerServer(createIssuer(settings, await createKeyStore({ dataDir, alg: 'RS256', keepRotatedKeys: 12 })), { port });
     try {
@@ -131,5 +178,11 @@ describe('portcullis token', () => {
     const result = await cli('issuer', '--port', String(server.port), '--data-dir', dataDir, '--log-level', 'silent');
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`port ${server.port} is already in use; choose another with --port`));
+    assert.equal(existsSync(dataDir), false, 'no data dir (and no signing key) is created for an issuer that cannot listen');
+    // An existing data dir without keys stays without keys.
+    mkdirSync(dataDir, { mode: 0o700 });
+    const again = await cli('issuer', '--port', String(server.port), '--data-dir', dataDir, '--log-level', 'silent');
+    assert.equal(again.code, 1);
+    assert.deepEqual(readdirSync(dataDir), []);
   });
 });
