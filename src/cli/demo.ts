@@ -46,6 +46,7 @@ async function demo(flags: DemoFlags, context: CliContext): Promise<void> {
       formatDemoCommands(running.commands),
       '',
       `Mint more with: npx portcullis token --user alice${tokenHint}   (or --user bob, or --roles/--tenant/--ttl of your own)`,
+      `Log alice out everywhere (her tokens so far get 401 token_revoked): curl -X POST -H 'Content-Type: application/json' -d '{"user":"alice"}' ${running.issuer.url}/admin/logout`,
       'Press Ctrl-C to stop.',
     ].join('\n')}\n`,
   );

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../lib/logger.js';
-import type { IssuerAccessKey, IssuerSettings } from './config.js';
+import { findUser, type IssuerAccessKey, type IssuerSettings } from './config.js';
 import { DEMO_ACCESS_KEY_SECRET } from './default-config.js';
 import { IssuerRequestError, type Issuer } from './issuer.js';
 import { parseMintRequest } from './mint-request.js';
@@ -107,8 +107,15 @@ export async function startIssuerServer(issuer: Issuer, options: IssuerServerOpt
         method: 'POST',
         admin: true,
         handler: async (_req, body) => {
-          const sub = (body as { sub?: unknown } | undefined)?.sub;
-          if (typeof sub !== 'string' || sub === '' || sub.length > 1024) throw new IssuerRequestError(400, 'bad_request', 'the body must be {"sub": "<user id>"}');
+          const request = (body ?? {}) as { sub?: unknown; user?: unknown };
+          let sub = request.sub;
+          if (typeof request.user === 'string' && sub === undefined) {
+            // A demo user by short name, email or id, as `portcullis token --user` takes it.
+            const user = findUser(issuer.settings, request.user);
+            if (user === undefined || user === 'ambiguous') throw new IssuerRequestError(400, 'unknown_user', `no single configured user is named ${JSON.stringify(request.user)}`);
+            sub = user.id;
+          }
+          if (typeof sub !== 'string' || sub === '' || sub.length > 1024) throw new IssuerRequestError(400, 'bad_request', 'the body must be {"sub": "<user id>"} or {"user": "alice"}');
           if (options.onLogout === undefined) {
             throw new IssuerRequestError(501, 'not_configured', 'this issuer is not connected to a revocation store; use `portcullis revoke -c <gateway config> --sub <id>`');
           }
