@@ -87,8 +87,9 @@ export async function startFaultRig(options: FaultRigOptions): Promise<FaultRig>
 
 /** A token that has never been seen, so the verified-token cache cannot answer for it. */
 let serial = 0;
-export function freshToken(key: TestSigningKey, kid = key.kid): Promise<string> {
+/** A token issued "now": by the real time, or by `clock` when the gateway under test runs on a manual one. */
+export function freshToken(key: TestSigningKey, kid = key.kid, clock?: { now(): number }): Promise<string> {
   serial += 1;
-  const now = nowSeconds();
+  const now = clock === undefined ? nowSeconds() : Math.floor(clock.now() / 1000);
   return mintToken(key, { sub: 'alice', jti: `t${serial}`, iat: now, exp: now + 3600 }, { kid });
 }

@@ -185,6 +185,8 @@ describe('rotation through the gateway', () => {
   let gw: FaultRig;
   let oldKey: TestSigningKey;
   let newKey: TestSigningKey;
+  // The gateway's time stands still between advances; tokens are issued by it (freshToken's clock), so a slow
+  // run cannot make their iat look like the future.
   const clock = new ManualClock();
 
   before(async () => {
@@ -200,21 +202,21 @@ describe('rotation through the gateway', () => {
   });
 
   test('rotate the key and use it at once: the first request with the new kid is 200', async () => {
-    assert.equal((await gw.get('/p', await freshToken(oldKey))).status, 200);
+    assert.equal((await gw.get('/p', await freshToken(oldKey, oldKey.kid, clock))).status, 200);
     const fetches = gw.status().fetchCount;
     // Seconds after the last download, well inside the 30 s failed_jwk_key_cooldown.
     clock.advance(3_000);
     jwks.setKeys(jwksOf(oldKey, newKey));
-    const answer = await gw.get('/p', await freshToken(newKey));
+    const answer = await gw.get('/p', await freshToken(newKey, newKey.kid, clock));
     assert.equal(answer.status, 200, answer.body);
     assert.equal(gw.status().fetchCount, fetches + 1);
-    assert.equal((await gw.get('/p', await freshToken(oldKey))).status, 200, 'the old key still verifies');
+    assert.equal((await gw.get('/p', await freshToken(oldKey, oldKey.kid, clock))).status, 200, 'the old key still verifies');
 
     // A kid the IdP does not list: 401, and remembered, so asking again costs nothing.
     const stranger = await generateSigningKey('gw-unknown');
     clock.advance(3_000);
     for (let i = 0; i < 5; i++) {
-      const refused = await gw.get('/p', await freshToken(stranger));
+      const refused = await gw.get('/p', await freshToken(stranger, stranger.kid, clock));
       assert.equal(refused.status, 401);
       assert.equal(JSON.parse(refused.body).code, 'key_not_found');
       assert.match(String(refused.headers['www-authenticate']), /invalid_token/);
