@@ -3,7 +3,7 @@
 // warm invocation of the container. (scripts/build-lambda.mjs builds a ready
 // bundle that does the same from portcullis-lambda.json.)
 import { readFileSync } from 'node:fs';
-import { createLambdaAuthorizer } from 'portcullis';
+import { createLambdaAuthorizer } from 'portcullis/lambda';
 
 const config = JSON.parse(readFileSync(new URL('./portcullis-lambda.json', import.meta.url), 'utf8'));
 
