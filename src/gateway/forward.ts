@@ -10,7 +10,8 @@
  * as KrakenD does: partial data with `X-KrakenD-Completed: false`, or 500
  * when no backend succeeded (502 when an answer was over the size limits:
  * `max_backend_response_size` per answer, `max_buffered_bytes` across all
- * requests). A request body over the limit answers 413.
+ * requests, or nested deeper than MAX_JSON_DEPTH). A request body over the
+ * limit answers 413.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Allow } from '../authorizer/decision.js';
@@ -21,6 +22,7 @@ import { filterQuery, UnroutableClaimError, withQuery } from './backend-url.js';
 import { BodyTooLargeError, Exchange, GatewayTimeoutError, type BackendRuntime, type EndpointRuntime } from './exchange.js';
 import { buildBackendHeaders } from './forward-headers.js';
 import { decodeBackendBody, MergeState, writeMerged } from './merge.js';
+import { MAX_JSON_DEPTH } from './json-literals.js';
 import { BackendResponseLimitError, dispatchForMerge, dispatchNoop, type BackendCall, type MergeCallResult, type MergeReadLimits } from './proxy.js';
 import { createBodyBudget, type BodyBudget } from './body-budget.js';
 import { GATEWAY_DEFAULTS } from '../config/plan.js';
@@ -200,16 +202,23 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       state.fail(undefined, result.error instanceof BackendResponseLimitError);
       logBackendError(exchange, index, result.error.message);
     } else {
-      const data = result.text === undefined ? undefined : decodeBackendBody(result.text, backend.plan.encoding);
-      backendMetric(exchange, index, data !== undefined ? 'ok' : result.text === undefined ? 'status' : 'error');
-      if (data !== undefined) {
+      const plan = backend.plan;
+      const decoded = result.text === undefined ? undefined : decodeBackendBody(result.text, plan.encoding);
+      const ok = typeof decoded === 'object';
+      backendMetric(exchange, index, ok ? 'ok' : result.text === undefined ? 'status' : 'error');
+      if (ok) {
         // The decoded data lives until the merged answer is written: its bytes stay counted until then.
         exchange.holdBuffered(budget, result.takeHeld());
-        state.add(data);
+        state.add(decoded.data, decoded.literals);
       } else {
         budget.give(result.takeHeld());
-        state.fail(result.text === undefined && backend.plan.returnErrorCode ? result.status : undefined);
-        logBackendError(exchange, index, result.text === undefined ? `invalid status code ${result.status}` : 'invalid response body');
+        if (decoded === 'too_deep') {
+          state.fail(undefined, true);
+          logBackendError(exchange, index, `response body nested deeper than ${MAX_JSON_DEPTH} levels`);
+        } else {
+          state.fail(result.text === undefined && plan.returnErrorCode ? result.status : undefined);
+          logBackendError(exchange, index, result.text === undefined ? `invalid status code ${result.status}` : 'invalid response body');
+        }
       }
     }
     if (state.done) settleMerged(exchange, state);

@@ -6,31 +6,41 @@
  * No successful backend → 500 with an empty body (lura's default error
  * status), or the backend's own status with `return_error_code`, or 502
  * `{"error":"bad_gateway"}` when a backend's answer was over the size limits
- * (a portcullis limit KrakenD does not have, reported as the proxy failure it is).
+ * or nested too deep (portcullis limits KrakenD does not have, reported as the
+ * proxy failure they are). Numbers keep their literal text from decoding to
+ * writing, as KrakenD's `UseNumber` does (json-literals.ts).
  */
 import type { ServerResponse } from 'node:http';
 import { BODIES, JSON_CONTENT_TYPE as JSON_TYPE } from '../http/response.js';
 import type { Encoding } from '../config/plan.js';
+import { isKeptNumber, parseKeepingNumbers, stringifyKeepingNumbers } from './json-literals.js';
 
 export type Merged = Record<string, unknown>;
 
+export interface DecodedBody {
+  readonly data: Merged;
+  /** The data holds number literals kept as markers (json-literals.ts). */
+  readonly literals: boolean;
+}
+
+/** Why a 2xx body could not be used: not the JSON expected, or nested past MAX_JSON_DEPTH. */
+export type BodyFailure = 'invalid' | 'too_deep';
+
 /**
- * A backend body as data. `string` wraps the text as `{"content": …}`; JSON
- * objects are used as they are and arrays are wrapped as
- * `{"collection": […]}` (KrakenD's `is_collection` shape). Anything else
- * (scalars, invalid or empty JSON) fails the backend.
+ * A backend body as data, its number literals kept. `string` wraps the text
+ * as `{"content": …}`. JSON objects are used as they are and arrays are
+ * wrapped as `{"collection": […]}`; with `is_collection` the body must be an
+ * array (or null, as Go decodes it) and an object fails the backend, as in
+ * KrakenD. Anything else (scalars, invalid or empty JSON) fails the backend.
  */
-export function decodeBackendBody(text: string, encoding: Encoding): Merged | undefined {
-  if (encoding === 'string') return { content: text };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (value === null || typeof value !== 'object') return undefined;
-  if (Array.isArray(value)) return { collection: value };
-  return value as Merged;
+export function decodeBackendBody(text: string, encoding: Encoding, isCollection = false): DecodedBody | BodyFailure {
+  if (encoding === 'string') return { data: { content: text }, literals: false };
+  const decoded = parseKeepingNumbers(text);
+  if (!decoded.ok) return decoded.reason;
+  const value = decoded.value;
+  if (Array.isArray(value) || (isCollection && value === null)) return { data: { collection: value }, literals: decoded.literals };
+  if (isCollection || value === null || typeof value !== 'object') return 'invalid';
+  return { data: value as Merged, literals: decoded.literals };
 }
 
 /** Accumulates backend results as they arrive. */
@@ -41,16 +51,19 @@ export class MergeState {
   failed = 0;
   /** First error status of a backend with `return_error_code`. */
   errorStatus: number | undefined = undefined;
-  /** Some backend failed because its answer was over max_backend_response_size or max_buffered_bytes. */
+  /** Some backend failed because its answer was over max_backend_response_size or max_buffered_bytes, or nested too deep. */
   overLimit = false;
+  /** Some merged answer holds kept number literals, to be put back when written. */
+  literals = false;
   readonly expected: number;
 
   constructor(expected: number) {
     this.expected = expected;
   }
 
-  add(data: Merged): void {
+  add(data: Merged, literals = false): void {
     Object.assign(this.data, data);
+    if (literals) this.literals = true;
     this.succeeded += 1;
   }
 
@@ -67,6 +80,11 @@ export class MergeState {
   get complete(): boolean {
     return this.succeeded === this.expected;
   }
+}
+
+/** The merged data as JSON text, every number as its backend wrote it. */
+export function mergedJson(state: MergeState): string {
+  return stringifyKeepingNumbers(state.data, state.literals);
 }
 
 /** Writes the merged answer (or the failure status) in the endpoint's output encoding. */
@@ -90,12 +108,12 @@ export function writeMerged(res: ServerResponse, state: MergeState, output: Enco
   let body: string;
   let type: string;
   if (output === 'string') {
-    // lura's string render writes the `content` key as text.
+    // lura's string render writes the `content` key as text (a kept number is not text).
     const content = state.data.content;
-    body = typeof content === 'string' ? content : '';
+    body = typeof content === 'string' && !isKeptNumber(content) ? content : '';
     type = 'text/plain; charset=utf-8';
   } else {
-    body = JSON.stringify(state.data);
+    body = mergedJson(state);
     type = JSON_TYPE;
   }
   const headers = ['content-type', type, 'content-length', String(Buffer.byteLength(body)), 'x-krakend-completed', completed];
