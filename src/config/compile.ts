@@ -1,12 +1,14 @@
 /**
  * Turns a schema-valid gateway config into frozen plans and runs the semantic
  * checks the schema cannot express (route collisions, reserved paths,
- * url_pattern placeholders, no-op rules, backend hosts). Every problem becomes
+ * url_pattern placeholders, no-op rules, backend hosts) and compiles each
+ * backend's response manipulation (compile-shape.ts). Every problem becomes
  * a ConfigIssue with its JSON path; all of them are collected before throwing,
  * so one `check` run lists everything wrong with a file.
  */
 import type { EndpointPolicy } from '../authorizer/policy.js';
 import { parseDurationMs } from '../lib/duration.js';
+import { compileResponseShape, manipulationKeys } from './compile-shape.js';
 import { compileValidator } from './compile-validator.js';
 import {
   GATEWAY_DEFAULTS,
@@ -165,6 +167,14 @@ function compileBackend(backend: BackendConfig, pointer: string, endpoint: Backe
     });
   }
 
+  // KrakenD passes a no-op answer through untouched and silently skips these keys; a deny that is never applied
+  // would hand clients what the config hides, so the combination is refused.
+  if (encoding === 'no-op') {
+    for (const key of manipulationKeys(backend)) {
+      issues.push({ path: at(`${pointer}/${key}`), message: `cannot be applied to a "no-op" backend (its answer is passed through unchanged); use the "json" encoding to manipulate the answer` });
+    }
+  }
+
   return Object.freeze({
     hosts: Object.freeze(hosts),
     urlPattern: backend.url_pattern,
@@ -172,6 +182,8 @@ function compileBackend(backend: BackendConfig, pointer: string, endpoint: Backe
     method: backend.method ?? endpoint.method,
     encoding,
     returnErrorCode: backend.extra_config?.['backend/http']?.return_error_code ?? false,
+    isCollection: backend.is_collection ?? false,
+    shape: encoding === 'no-op' ? undefined : compileResponseShape(backend),
   });
 }
 

@@ -11,6 +11,31 @@ export type UrlPart = { kind: 'literal'; text: string } | { kind: 'param'; name:
 
 export type Encoding = 'json' | 'no-op' | 'string';
 
+/**
+ * Object keys selected by dotted paths, split once at compile time: a key
+ * mapped to null selects its whole value, one mapped to a tree selects inside
+ * it (objects only, as in KrakenD: arrays are not entered).
+ */
+export type KeyTree = ReadonlyMap<string, KeyTree | null>;
+
+/**
+ * A backend's response manipulation (KrakenD `target`, `allow`, `deny`,
+ * `mapping`, `group`), applied in that order to the decoded answer before it
+ * is merged (lura `proxy/formatter.go`).
+ */
+export interface ResponseShape {
+  /** `target` split on dots: the object to extract first; undefined for none. */
+  readonly target: readonly string[] | undefined;
+  /** `allow`: only these paths are kept; undefined for none. */
+  readonly allow: KeyTree | undefined;
+  /** `deny`: these paths are removed; undefined for none. */
+  readonly deny: KeyTree | undefined;
+  /** `mapping` as [from, to] pairs of top-level keys, applied together. */
+  readonly mapping: readonly (readonly [string, string])[];
+  /** `group`: the key the whole answer is nested under; undefined for none. */
+  readonly group: string | undefined;
+}
+
 export interface BackendPlan {
   /** Base URLs without trailing slash, e.g. "http://127.0.0.1:8000". */
   readonly hosts: readonly string[];
@@ -21,6 +46,10 @@ export interface BackendPlan {
   readonly encoding: Encoding;
   /** extra_config["backend/http"].return_error_code */
   readonly returnErrorCode: boolean;
+  /** `is_collection`: the answer must be a JSON array, merged as {"collection": […]}. */
+  readonly isCollection: boolean;
+  /** The response manipulation, or undefined when the answer is merged as it is. */
+  readonly shape: ResponseShape | undefined;
 }
 
 export interface EndpointPlan {

@@ -214,6 +214,18 @@ export const BackendSchema = strictObject(
     url_pattern: Type.String({ pattern: '^/', description: 'Path on the backend; may use {param} and {JWT.claim}.' }),
     method: Type.Optional(Method),
     encoding: Type.Optional(Encoding),
+    target: Type.Optional(Type.String({ description: 'Dotted path of the object inside the answer to use instead of the whole answer (applied first).' })),
+    allow: Type.Optional(
+      Type.Array(Type.String(), { description: 'Only these fields of the answer are kept; dotted paths reach into nested objects (not arrays).' }),
+    ),
+    deny: Type.Optional(
+      Type.Array(Type.String(), { description: 'These fields of the answer are removed; dotted paths reach into nested objects (not arrays).' }),
+    ),
+    mapping: Type.Optional(
+      Type.Record(Type.String(), Type.String(), { description: 'Renames top-level fields of the answer: {"from": "to"} (applied after allow/deny).' }),
+    ),
+    group: Type.Optional(Type.String({ description: 'Nests the whole answer under this key (applied last).' })),
+    is_collection: Type.Optional(Type.Boolean({ description: 'The answer is a JSON array, merged as {"collection": […]} (rename it with mapping).' })),
     extra_config: Type.Optional(BackendExtraSchema),
   },
   'One backend call.',

@@ -10,8 +10,9 @@
  * as KrakenD does: partial data with `X-KrakenD-Completed: false`, or 500
  * when no backend succeeded (502 when an answer was over the size limits:
  * `max_backend_response_size` per answer, `max_buffered_bytes` across all
- * requests, or nested deeper than MAX_JSON_DEPTH). A request body over the
- * limit answers 413.
+ * requests, or nested deeper than MAX_JSON_DEPTH). Each answer is shaped by
+ * its backend's response manipulation before it is merged. A request body
+ * over the limit answers 413.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Allow } from '../authorizer/decision.js';
@@ -23,6 +24,7 @@ import { BodyTooLargeError, Exchange, GatewayTimeoutError, type BackendRuntime, 
 import { buildBackendHeaders } from './forward-headers.js';
 import { decodeBackendBody, MergeState, writeMerged } from './merge.js';
 import { MAX_JSON_DEPTH } from './json-literals.js';
+import { shapeResponse } from './response-shape.js';
 import { BackendResponseLimitError, dispatchForMerge, dispatchNoop, type BackendCall, type MergeCallResult, type MergeReadLimits } from './proxy.js';
 import { createBodyBudget, type BodyBudget } from './body-budget.js';
 import { GATEWAY_DEFAULTS } from '../config/plan.js';
@@ -203,13 +205,13 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       logBackendError(exchange, index, result.error.message);
     } else {
       const plan = backend.plan;
-      const decoded = result.text === undefined ? undefined : decodeBackendBody(result.text, plan.encoding);
+      const decoded = result.text === undefined ? undefined : decodeBackendBody(result.text, plan.encoding, plan.isCollection);
       const ok = typeof decoded === 'object';
       backendMetric(exchange, index, ok ? 'ok' : result.text === undefined ? 'status' : 'error');
       if (ok) {
         // The decoded data lives until the merged answer is written: its bytes stay counted until then.
         exchange.holdBuffered(budget, result.takeHeld());
-        state.add(decoded.data, decoded.literals);
+        state.add(plan.shape === undefined ? decoded.data : shapeResponse(plan.shape, decoded.data), decoded.literals);
       } else {
         budget.give(result.takeHeld());
         if (decoded === 'too_deep') {

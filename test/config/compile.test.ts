@@ -29,7 +29,7 @@ describe('compileGateway plans', () => {
     assert.equal(endpoint!.auth!.keySource.kind, 'remote');
     assert.equal((endpoint!.auth!.keySource as { url: string }).url, SEED_CONFIG.endpoints[0]!.extra_config['auth/validator'].jwk_url);
     assert.deepEqual(endpoint!.backends, [
-      { hosts: ['http://localhost:8080'], urlPattern: '/__health', urlParts: [{ kind: 'literal', text: '/__health' }], method: 'GET', encoding: 'json', returnErrorCode: false },
+      { hosts: ['http://localhost:8080'], urlPattern: '/__health', urlParts: [{ kind: 'literal', text: '/__health' }], method: 'GET', encoding: 'json', returnErrorCode: false, isCollection: false, shape: undefined },
     ]);
     assert.ok(Object.isFrozen(plan) && Object.isFrozen(endpoint) && Object.isFrozen(endpoint!.backends[0]));
   });
@@ -89,6 +89,8 @@ describe('compileGateway plans', () => {
       method: 'PUT',
       encoding: 'json',
       returnErrorCode: true,
+      isCollection: false,
+      shape: undefined,
     });
     assert.deepEqual(users!.backends[1]!.hosts, ['https://b.example']);
     assert.equal(users!.backends[1]!.method, 'POST');

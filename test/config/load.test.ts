@@ -244,14 +244,54 @@ describe('keys KrakenD ignores silently', () => {
     }
   });
 
-  it('refuses backend response manipulation instead of returning what deny or allow would hide', () => {
-    for (const key of ['allow', 'deny', 'whitelist', 'blacklist', 'mapping', 'group', 'target', 'is_collection', 'input_headers']) {
-      const issues = issuesOf(() => json(configWith({ backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', [key]: key === 'is_collection' ? true : ['x'] }] })));
-      assert.deepEqual(issues.map((issue) => issue.path), [`$.endpoints[0].backend[0].${key}`], key);
-      assert.match(issues[0]!.message, /is not supported by portcullis; refusing to/);
+  it('accepts backend response manipulation (allow, deny, mapping, group, target, is_collection) with no issue', () => {
+    const manipulation = { allow: ['id', 'user.name'], deny: [], mapping: { id: 'user_id' }, group: 'g', target: 'data', is_collection: false };
+    for (const [key, value] of Object.entries(manipulation)) {
+      const loaded = json(configWith({ backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', [key]: value }] }), { strict: true });
+      assert.deepEqual(loaded.warnings, [], key);
+      assert.deepEqual((loaded.config.endpoints[0]!.backend[0] as Record<string, unknown>)[key], value, key);
     }
-    const issues = issuesOf(() => json(configWith({ extra_config: { proxy: { sequential: true } } })));
-    assert.deepEqual(issues.map((issue) => issue.path), ['$.endpoints[0].extra_config.proxy.sequential']);
+  });
+
+  it('still refuses what it does not implement: flatmap_filter, per-backend input_headers, the v1 filter names', () => {
+    const backend = {
+      host: ['http://127.0.0.1:9'],
+      url_pattern: '/',
+      whitelist: ['id'],
+      blacklist: ['password'],
+      input_headers: ['X-A'],
+      extra_config: { proxy: { flatmap_filter: [{ type: 'del', args: ['items.*.password'] }] } },
+    };
+    const issues = issuesOf(() => json(configWith({ extra_config: { proxy: { flatmap_filter: [] } }, backend: [backend] })));
+    assert.deepEqual(issues.map((issue) => issue.path).sort(), [
+      '$.endpoints[0].backend[0].blacklist',
+      '$.endpoints[0].backend[0].extra_config.proxy.flatmap_filter',
+      '$.endpoints[0].backend[0].input_headers',
+      '$.endpoints[0].backend[0].whitelist',
+      '$.endpoints[0].extra_config.proxy.flatmap_filter',
+    ]);
+    const message = (path: string) => issues.find((issue) => issue.path === path)!.message;
+    assert.equal(message('$.endpoints[0].backend[0].whitelist'), '"whitelist" is the KrakenD v1 name, ignored by v2 (the fields would not be filtered); use "allow"');
+    assert.equal(message('$.endpoints[0].backend[0].blacklist'), '"blacklist" is the KrakenD v1 name, ignored by v2 (the fields would not be filtered); use "deny"');
+    assert.match(message('$.endpoints[0].backend[0].extra_config.proxy.flatmap_filter'), /^"flatmap_filter" is not supported by portcullis; refusing to hand clients the response without the array operations/);
+    const sequential = issuesOf(() => json(configWith({ extra_config: { proxy: { sequential: true } } })));
+    assert.deepEqual(sequential.map((issue) => issue.path), ['$.endpoints[0].extra_config.proxy.sequential']);
+  });
+
+  it('warns when allow and deny are both set, and when a mapping target has a dot', () => {
+    const loaded = json(configWith({ backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', allow: ['a'], deny: ['a.b'], mapping: { x: 'y.z', 'p.q': 'r' } }] }));
+    assert.deepEqual(loaded.warnings, [
+      {
+        path: '$.endpoints[0].backend[0].deny',
+        message: 'allow and deny are both set: portcullis applies allow, then deny (KrakenD ignores deny when allow is set); keep one of them',
+      },
+      { path: '$.endpoints[0].backend[0].mapping.x', message: 'mapping renames top-level fields only: "x" becomes "y" (the part before the first dot, as in KrakenD)' },
+    ]);
+  });
+
+  it('checks the types of the manipulation keys with their JSON path', () => {
+    const issues = issuesOf(() => json(configWith({ backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', allow: 'id', mapping: { a: 1 }, is_collection: 'yes' }] })));
+    assert.deepEqual(issues.map((issue) => issue.path).sort(), ['$.endpoints[0].backend[0].allow', '$.endpoints[0].backend[0].is_collection', '$.endpoints[0].backend[0].mapping.a']);
   });
 
   it('refuses tls (it would serve plain HTTP, and skip client certificates with enable_mtls) unless disabled', () => {

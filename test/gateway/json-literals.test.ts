@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { isKeptNumber, MAX_JSON_DEPTH, parseKeepingNumbers, stringifyKeepingNumbers } from '../../src/gateway/json-literals.js';
 import { decodeBackendBody, MergeState, mergedJson, type Merged } from '../../src/gateway/merge.js';
+import { shapeResponse } from '../../src/gateway/response-shape.js';
 
 /** Decode and encode again, as a single-backend endpoint does. */
 function roundTrip(text: string): string {
@@ -120,18 +121,22 @@ function textOf(value: Value): string {
 }
 
 describe('number literals (property)', () => {
-  it('survive decode and merge of random JSON, and the rest of the text is unchanged', () => {
+  it('survive decode, manipulation and merge of random JSON, and the rest of the text is unchanged', () => {
     fc.assert(
-      fc.property(rootArb, rootArb, (first, second) => {
-        // Two backends; later answers win collisions.
+      fc.property(rootArb, rootArb, fc.string(), (first, second, group) => {
+        // Two backends: the first merged as it is, the second grouped under a key; later answers win collisions.
         const state = new MergeState(2);
-        for (const root of [first, second]) {
+        for (const [root, shape] of [
+          [first, undefined],
+          [second, { target: undefined, allow: undefined, deny: undefined, mapping: [], group }],
+        ] as const) {
           const decoded = decodeBackendBody(textOf(root), 'json');
           assert.ok(typeof decoded === 'object', textOf(root));
-          state.add(decoded.data, decoded.literals);
+          state.add(shape === undefined ? decoded.data : shapeResponse(shape, decoded.data), decoded.literals);
         }
         const expected = objectOf([]);
-        Object.assign(expected, first, second);
+        Object.assign(expected, first);
+        Object.defineProperty(expected, group, { value: second, writable: true, enumerable: true, configurable: true });
         assert.equal(mergedJson(state), textOf(expected));
       }),
       { numRuns: 500 },
