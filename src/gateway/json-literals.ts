@@ -48,19 +48,44 @@ const containers = new Uint8Array(MAX_JSON_DEPTH + 1);
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
 const COMMA = 0x2c;
 const MINUS = 0x2d;
-const PLUS = 0x2b;
-const DOT = 0x2e;
-const DIGIT_0 = 0x30;
-const DIGIT_9 = 0x39;
-const LOWER_E = 0x65;
-const UPPER_E = 0x45;
+const ZERO = 0x30;
 
-/** Integers up to 15 digits are exact in a double and print back the same (except "-0", checked apart). */
+/** What a character outside strings starts: nothing to do, a string, an opening or a closing bracket, a number. */
+const SKIP = 0;
+const STRING = 1;
+const OPEN = 2;
+const CLOSE = 3;
+const NUMBER_START = 4;
+const STARTS = new Uint8Array(128);
+STARTS[QUOTE] = STRING;
+STARTS[OPEN_OBJECT] = OPEN;
+STARTS[0x5b] = OPEN;
+STARTS[0x7d] = CLOSE;
+STARTS[0x5d] = CLOSE;
+STARTS[MINUS] = NUMBER_START;
+for (let digit = ZERO; digit <= 0x39; digit++) STARTS[digit] = NUMBER_START;
+
+/** The characters of a number literal: a digit, the dot, or an exponent part. */
+const NOT_IN_NUMBER = 0;
+const DIGIT = 1;
+const DOT = 2;
+const EXPONENT = 3;
+const IN_NUMBER = new Uint8Array(128);
+for (let digit = ZERO; digit <= 0x39; digit++) IN_NUMBER[digit] = DIGIT;
+IN_NUMBER[0x2e] = DOT;
+IN_NUMBER[0x65] = EXPONENT;
+IN_NUMBER[0x45] = EXPONENT;
+IN_NUMBER[0x2b] = EXPONENT;
+IN_NUMBER[MINUS] = EXPONENT;
+
+/**
+ * Decimals with up to 15 digits are exact in a double (DBL_DIG), and the
+ * shortest form JavaScript prints back is the same digits: without an
+ * exponent, a trailing fraction zero, or a magnitude under 0.1 they print as
+ * written. Such literals (most prices, scores, coordinates) skip the check.
+ */
 const EXACT_DIGITS = 15;
 
 /**
@@ -120,30 +145,33 @@ function scan(text: string): number[] | undefined | typeof SCAN_INVALID | typeof
   let found: number[] | undefined;
   for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i);
-    if (c === QUOTE) {
+    const kind = c < 128 ? STARTS[c]! : SKIP;
+    if (kind === SKIP) continue;
+    if (kind === STRING) {
       let close = text.indexOf('"', i + 1);
       while (close !== -1 && text.charCodeAt(close - 1) === BACKSLASH && escapedAt(text, close)) close = text.indexOf('"', close + 1);
       if (close === -1) return SCAN_INVALID;
       i = close;
-    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+    } else if (kind === OPEN) {
       if (++depth > MAX_JSON_DEPTH) return SCAN_TOO_DEEP;
       containers[depth] = c === OPEN_OBJECT ? 1 : 0;
-    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+    } else if (kind === CLOSE) {
       if (depth === 0) return SCAN_INVALID;
       depth--;
-    } else if (c === MINUS || (c >= DIGIT_0 && c <= DIGIT_9)) {
-      let end = i + 1;
-      let plain = c !== MINUS;
+    } else {
+      const digitsStart = c === MINUS ? i + 1 : i;
+      let end = digitsStart;
+      let dot = -1;
+      let exponent = false;
       for (; end < length; end++) {
         const d = text.charCodeAt(end);
-        if (d >= DIGIT_0 && d <= DIGIT_9) continue;
-        if (d === DOT || d === LOWER_E || d === UPPER_E || d === PLUS || d === MINUS) {
-          plain = false;
-          continue;
-        }
-        break;
+        const part = d < 128 ? IN_NUMBER[d]! : NOT_IN_NUMBER;
+        if (part === DIGIT) continue;
+        if (part === NOT_IN_NUMBER) break;
+        if (part === DOT && dot === -1) dot = end;
+        else exponent = true;
       }
-      if (!plain || end - i > EXACT_DIGITS) {
+      if (!exactAsWritten(text, c, digitsStart, end, dot, exponent)) {
         const literal = text.slice(i, end);
         if (String(Number(literal)) !== literal) {
           if (!STRICT_NUMBER.test(literal) || inKeyPlace(text, i, depth)) return SCAN_INVALID;
@@ -154,6 +182,13 @@ function scan(text: string): number[] | undefined | typeof SCAN_INVALID | typeof
     }
   }
   return found;
+}
+
+/** Whether a double prints the literal back as written, known from its shape alone (false means: check it). */
+function exactAsWritten(text: string, first: number, digitsStart: number, end: number, dot: number, exponent: boolean): boolean {
+  if (exponent || end === digitsStart || end - digitsStart - (dot === -1 ? 0 : 1) > EXACT_DIGITS) return false;
+  if (dot === -1) return first !== MINUS || end - digitsStart > 1 || text.charCodeAt(digitsStart) !== ZERO; // not "-0"
+  return dot + 1 < end && text.charCodeAt(end - 1) !== ZERO && (text.charCodeAt(digitsStart) !== ZERO || text.charCodeAt(dot + 1) !== ZERO);
 }
 
 /** Whether the quote at `at` is escaped: an odd run of backslashes before it. */

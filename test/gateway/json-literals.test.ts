@@ -22,7 +22,7 @@ function roundTrip(text: string): string {
 
 describe('number literals', () => {
   it('keeps the literals a double would change', () => {
-    for (const literal of ['12345678901234567890', '-9007199254740993', '1.10', '0.500', '1e2', '1E+2', '2.50e-10', '-0', '-0.0', '0.0', '1E400', '100000000000000000000000', '0.1000000000000000055511']) {
+    for (const literal of ['12345678901234567890', '-9007199254740993', '1.10', '0.500', '1e2', '1E+2', '2.50e-10', '-0', '-0.0', '0.0', '1E400', '100000000000000000000000', '0.1000000000000000055511', '0.0000001', '-0.00000012']) {
       assert.equal(roundTrip(`{"n":${literal},"a":[${literal}, ${literal}]}`), `{"n":${literal},"a":[${literal},${literal}]}`, literal);
     }
   });
@@ -140,6 +140,19 @@ describe('number literals (property)', () => {
         assert.equal(mergedJson(state), textOf(expected));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('are kept one by one, short decimals included (those skip the check by their shape)', () => {
+    const shortDecimal = fc.stringMatching(/^-?(0|[1-9][0-9]{0,8})(\.[0-9]{1,8})?$/);
+    const smallDecimal = fc
+      .tuple(fc.constantFrom('', '-'), fc.nat(9), fc.stringMatching(/^[1-9][0-9]{0,6}$/))
+      .map(([sign, zeros, digits]) => `${sign}0.${'0'.repeat(zeros)}${digits}`);
+    fc.assert(
+      fc.property(fc.oneof(literalArb, shortDecimal, smallDecimal), (literal) => {
+        assert.equal(roundTrip(`{"n":${literal}}`), `{"n":${literal}}`);
+      }),
+      { numRuns: 5000 },
     );
   });
 
