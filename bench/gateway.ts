@@ -270,7 +270,11 @@ async function orchestrate(): Promise<void> {
     console.log('\nratios (median of per-round ratios)');
     console.log(`  auth / no-auth (no-op)   ${authRatio.toFixed(3)}  target >= 0.9  ${authRatio >= 0.9 ? 'met' : 'MISSED'}`);
     console.log(`  no-auth / bare (no-op)   ${bareRatio.toFixed(3)}  target >= 0.8  ${bareRatio >= 0.8 ? 'met' : 'MISSED'}`);
-    if (WITH_JSON) console.log(`  auth / no-auth (json)    ${pairedRatio(extra[0]!.name, extra[1]!.name).toFixed(3)}  (information)`);
+    if (WITH_JSON) {
+      console.log(`  auth / no-auth (json)    ${pairedRatio(extra[0]!.name, extra[1]!.name).toFixed(3)}  (information)`);
+      // Decoding, shaping and re-encoding the answer, against the untouched no-op path in the same round.
+      console.log(`  json / no-op (no auth)   ${pairedRatio(extra[1]!.name, main[1]!.name).toFixed(3)}  (information)`);
+    }
   } finally {
     for (const child of children) child.kill();
   }
