@@ -1,17 +1,26 @@
 /**
  * A backend's response manipulation keys (`target`, `allow`, `deny`,
- * `mapping`, `group`) compiled once into the plan's ResponseShape: dotted
+ * `mapping`, `group`, `extra_config.proxy.flatmap_filter`) compiled once
+ * into the plan's ResponseShape, and an endpoint's own flatmap_filter: dotted
  * paths are split here, never per request. The trees follow lura's
  * `proxy/formatter.go` as it builds them, so the same config selects the same
  * fields. The gateway applies the shape (src/gateway/response-shape.ts).
  */
-import type { KeyTree, ResponseShape } from './plan.js';
-import type { BackendConfig } from './schema.js';
+import type { FlatmapOp, KeyTree, ResponseShape } from './plan.js';
+import type { BackendConfig, EndpointConfig } from './schema.js';
+import type { ConfigIssue } from './validate.js';
 
 type MutableTree = Map<string, MutableTree | null>;
+type FlatmapConfig = NonNullable<NonNullable<NonNullable<BackendConfig['extra_config']>['proxy']>['flatmap_filter']>;
 
-/** The backend's ResponseShape, or undefined when it asks for no manipulation. */
-export function compileResponseShape(backend: BackendConfig): ResponseShape | undefined {
+/** Where compile issues go: `at` turns a JSON pointer into the config's JSON path. */
+export interface ShapeContext {
+  readonly at: (pointer: string) => string;
+  readonly issues: ConfigIssue[];
+}
+
+/** The backend's ResponseShape, or undefined when it asks for no manipulation. `pointer` is the backend's JSON pointer. */
+export function compileResponseShape(backend: BackendConfig, pointer = '', ctx?: ShapeContext): ResponseShape | undefined {
   const target = backend.target ? backend.target.split('.') : undefined;
   const allow = backend.allow && backend.allow.length > 0 ? allowTree(backend.allow) : undefined;
   const deny = backend.deny && backend.deny.length > 0 ? denyTree(backend.deny) : undefined;
@@ -20,8 +29,47 @@ export function compileResponseShape(backend: BackendConfig): ResponseShape | un
     .map(([from, to]) => Object.freeze([from, to.split('.')[0]!] as const))
     .filter(([from, to]) => from !== to);
   const group = backend.group ? backend.group : undefined;
-  if (target === undefined && allow === undefined && deny === undefined && mapping.length === 0 && group === undefined) return undefined;
-  return Object.freeze({ target: target && Object.freeze(target), allow, deny, mapping: Object.freeze(mapping), group });
+  const flatmapPointer = `${pointer}/extra_config/proxy/flatmap_filter`;
+  const flatmap = compileFlatmap(backend.extra_config?.proxy?.flatmap_filter, flatmapPointer, ctx);
+  if (flatmap !== undefined && ctx !== undefined) {
+    // lura runs either flatmap or these three: KrakenD would silently skip a deny next to a flatmap_filter.
+    const skipped = { allow, deny, mapping: mapping.length > 0 ? mapping : undefined };
+    for (const [key, value] of Object.entries(skipped)) {
+      if (value === undefined) continue;
+      ctx.issues.push({
+        path: ctx.at(`${pointer}/${key}`),
+        message: `is ignored by KrakenD when extra_config.proxy.flatmap_filter is set; remove it, or write it as a flatmap operation (del, move)`,
+      });
+    }
+  }
+  if (target === undefined && allow === undefined && deny === undefined && mapping.length === 0 && group === undefined && flatmap === undefined) return undefined;
+  return Object.freeze({ target: target && Object.freeze(target), allow, deny, mapping: Object.freeze(mapping), group, flatmap });
+}
+
+/** The endpoint's own flatmap_filter, run on the merged answer; undefined for none. */
+export function compileEndpointFlatmap(endpoint: EndpointConfig, pointer: string, ctx: ShapeContext): readonly FlatmapOp[] | undefined {
+  return compileFlatmap(endpoint.extra_config?.proxy?.flatmap_filter, `${pointer}/extra_config/proxy/flatmap_filter`, ctx);
+}
+
+/**
+ * Splits each argument once and checks each operation's arity, which KrakenD
+ * does not (a `move` with one argument panics there on every request). An
+ * empty list is no flatmap, as in lura.
+ */
+function compileFlatmap(ops: FlatmapConfig | undefined, pointer: string, ctx: ShapeContext | undefined): readonly FlatmapOp[] | undefined {
+  if (ops === undefined || ops.length === 0) return undefined;
+  const compiled: FlatmapOp[] = [];
+  ops.forEach((op, k) => {
+    const args = op.args.map((arg) => Object.freeze(arg.split('.')));
+    if (op.type === 'del') {
+      compiled.push(Object.freeze({ type: 'del', args: Object.freeze(args) }));
+    } else if (args.length !== 2) {
+      ctx?.issues.push({ path: ctx.at(`${pointer}/${k}/args`), message: `"${op.type}" takes two arguments, [from, to] (found ${args.length})` });
+    } else {
+      compiled.push(Object.freeze({ type: op.type, args: Object.freeze([args[0]!, args[1]!] as const) }));
+    }
+  });
+  return Object.freeze(compiled);
 }
 
 /** The manipulation keys the backend sets to something that changes its answer. */
@@ -33,6 +81,7 @@ export function manipulationKeys(backend: BackendConfig): string[] {
   if (backend.mapping && Object.keys(backend.mapping).length > 0) keys.push('mapping');
   if (backend.group) keys.push('group');
   if (backend.is_collection) keys.push('is_collection');
+  if (backend.extra_config?.proxy?.flatmap_filter && backend.extra_config.proxy.flatmap_filter.length > 0) keys.push('extra_config/proxy/flatmap_filter');
   return keys;
 }
 

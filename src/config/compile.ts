@@ -8,7 +8,7 @@
  */
 import type { EndpointPolicy } from '../authorizer/policy.js';
 import { parseDurationMs } from '../lib/duration.js';
-import { compileResponseShape, manipulationKeys } from './compile-shape.js';
+import { compileEndpointFlatmap, compileResponseShape, manipulationKeys } from './compile-shape.js';
 import { compileValidator } from './compile-validator.js';
 import {
   GATEWAY_DEFAULTS,
@@ -125,6 +125,13 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
       message: 'can not use NoOp encoding with more than one backends connected to the same endpoint',
     });
   }
+  const flatmap = compileEndpointFlatmap(endpoint, pointer, ctx);
+  if (flatmap !== undefined && outputEncoding === 'no-op') {
+    issues.push({
+      path: at(`${pointer}/extra_config/proxy/flatmap_filter`),
+      message: 'cannot be applied to a "no-op" endpoint (its answer is passed through unchanged); use the "json" output_encoding to manipulate the answer',
+    });
+  }
   const backends = backendConfigs.map((backend, j) =>
     compileBackend(backend, `${pointer}/backend/${j}`, { method, params, outputEncoding, hasValidator: validator !== undefined }, ctx),
   );
@@ -138,6 +145,7 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
     inputQueryStrings: allowList(endpoint.input_query_strings, (name) => name),
     outputEncoding,
     backends: Object.freeze(backends),
+    flatmap: outputEncoding === 'no-op' ? undefined : flatmap,
     auth,
     label: `[ENDPOINT: ${path}]`,
   });
@@ -183,7 +191,7 @@ function compileBackend(backend: BackendConfig, pointer: string, endpoint: Backe
     encoding,
     returnErrorCode: backend.extra_config?.['backend/http']?.return_error_code ?? false,
     isCollection: backend.is_collection ?? false,
-    shape: encoding === 'no-op' ? undefined : compileResponseShape(backend),
+    shape: encoding === 'no-op' ? undefined : compileResponseShape(backend, pointer, ctx),
   });
 }
 

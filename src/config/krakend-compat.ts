@@ -96,9 +96,6 @@ export const NAMESPACE_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
   ['telemetry/instana', NO_TELEMETRY],
 ]);
 
-const NO_FLATMAP = refuse(
-  'refusing to hand clients the response without the array operations it configures (flatmap is not implemented; allow, deny, mapping, target, group and is_collection are)',
-);
 
 /** Keys of the config root. */
 export const ROOT_KEY_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
@@ -146,7 +143,6 @@ export const BACKEND_KEY_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
 /** Keys of the `proxy` namespace of an endpoint or backend. */
 export const PROXY_KEY_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
   ['sequential', refuse('refusing to call the backends in parallel where KrakenD chains them')],
-  ['flatmap_filter', NO_FLATMAP],
   ['shadow', refuse("refusing to merge a shadow backend's response into the answer")],
   ['static', refuse('refusing to answer without the static data it adds')],
 ]);

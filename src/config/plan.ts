@@ -19,9 +19,19 @@ export type Encoding = 'json' | 'no-op' | 'string';
 export type KeyTree = ReadonlyMap<string, KeyTree | null>;
 
 /**
+ * One `flatmap_filter` operation (KrakenD `proxy` namespace), its dotted
+ * arguments split once: `*` matches every key or index, a number an index.
+ */
+export type FlatmapOp =
+  | { readonly type: 'move' | 'append'; readonly args: readonly [readonly string[], readonly string[]] }
+  | { readonly type: 'del'; readonly args: readonly (readonly string[])[] };
+
+/**
  * A backend's response manipulation (KrakenD `target`, `allow`, `deny`,
  * `mapping`, `group`), applied in that order to the decoded answer before it
- * is merged (lura `proxy/formatter.go`).
+ * is merged (lura `proxy/formatter.go`). With `flatmap`, its operations run
+ * between `target` and `group` instead of allow, deny and mapping (the loader
+ * refuses a config that sets both, as KrakenD would ignore the latter).
  */
 export interface ResponseShape {
   /** `target` split on dots: the object to extract first; undefined for none. */
@@ -34,6 +44,8 @@ export interface ResponseShape {
   readonly mapping: readonly (readonly [string, string])[];
   /** `group`: the key the whole answer is nested under; undefined for none. */
   readonly group: string | undefined;
+  /** `extra_config.proxy.flatmap_filter`, or undefined for none. */
+  readonly flatmap: readonly FlatmapOp[] | undefined;
 }
 
 export interface BackendPlan {
@@ -64,6 +76,8 @@ export interface EndpointPlan {
   readonly inputQueryStrings: ReadonlySet<string> | '*';
   readonly outputEncoding: Encoding;
   readonly backends: readonly BackendPlan[];
+  /** `extra_config.proxy.flatmap_filter` of the endpoint: applied to the merged answer; undefined for none. */
+  readonly flatmap: readonly FlatmapOp[] | undefined;
   /** The compiled auth/validator block (or its v1 alias), or undefined for a public endpoint. */
   readonly auth: EndpointPolicy | undefined;
   /** "[ENDPOINT: /users/{id}]" */

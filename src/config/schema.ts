@@ -105,6 +105,26 @@ export const RevokerSchema = strictObject(
   'Token revocation (KrakenD auth/revoker), enforced on every validated endpoint.',
 );
 
+/** One KrakenD flatmap operation; the arity of each type is checked when compiling. */
+export const FlatmapOpSchema = strictObject(
+  {
+    type: Type.Union([Type.Literal('move'), Type.Literal('del'), Type.Literal('append')], { description: '`move` (or rename), `del`, or `append` (one list after another).' }),
+    args: Type.Array(Type.String(), {
+      minItems: 1,
+      description: 'Dotted paths: `*` matches every key or index, a number an index. move and append take [from, to]; del takes one or more.',
+    }),
+  },
+  'A flatmap operation on arrays (KrakenD proxy.flatmap_filter).',
+);
+
+/** KrakenD's `proxy` namespace; of its keys portcullis implements flatmap_filter (the others are refused by the loader). */
+export const ProxySchema = strictObject(
+  {
+    flatmap_filter: Type.Optional(Type.Array(FlatmapOpSchema, { description: 'Operations run in order on the answer, arrays included.' })),
+  },
+  'KrakenD proxy options.',
+);
+
 /** Namespaced extensions; only the ones portcullis implements are typed, others are reported as unknown. */
 export const EndpointExtraSchema = strictObject(
   {
@@ -112,12 +132,14 @@ export const EndpointExtraSchema = strictObject(
     'github.com/devopsfaith/krakend-jose/validator': Type.Optional(ValidatorSchema),
     'qos/ratelimit/router': Type.Optional(RateLimitSchema),
     'qos/ratelimit/router/redis': Type.Optional(RedisRateLimitSchema),
+    proxy: Type.Optional(ProxySchema),
   },
   'Endpoint namespaces.',
 );
 
 export const BackendExtraSchema = strictObject(
   {
+    proxy: Type.Optional(ProxySchema),
     'backend/http': Type.Optional(
       strictObject({ return_error_code: Type.Optional(Type.Boolean({ description: 'Pass the backend error status through.' })) }),
     ),

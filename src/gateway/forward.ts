@@ -229,7 +229,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   function settleMerged(exchange: Exchange, state: MergeState): void {
     exchange.settled = true;
     exchange.clearTimer();
-    writeMerged(exchange.res, state, exchange.endpoint.plan.outputEncoding, undefined);
+    writeMerged(exchange.res, state, exchange.endpoint.plan.outputEncoding, undefined, exchange.endpoint.plan.flatmap);
     exchange.releaseBufferedAfterAnswer();
     if (!state.done) exchange.abort(new GatewayTimeoutError());
   }

@@ -12,7 +12,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import { BODIES, JSON_CONTENT_TYPE as JSON_TYPE } from '../http/response.js';
-import type { Encoding } from '../config/plan.js';
+import type { Encoding, FlatmapOp } from '../config/plan.js';
+import { applyFlatmap } from './flatmap.js';
 import { isKeptNumber, parseKeepingNumbers, stringifyKeepingNumbers } from './json-literals.js';
 
 export type Merged = Record<string, unknown>;
@@ -83,12 +84,17 @@ export class MergeState {
 }
 
 /** The merged data as JSON text, every number as its backend wrote it. */
-export function mergedJson(state: MergeState): string {
-  return stringifyKeepingNumbers(state.data, state.literals);
+export function mergedJson(state: MergeState, flatmap?: readonly FlatmapOp[]): string {
+  return stringifyKeepingNumbers(mergedData(state, flatmap), state.literals);
+}
+
+/** The merged data, after the endpoint's own flatmap_filter when it has one (lura's flatmap middleware). */
+function mergedData(state: MergeState, flatmap: readonly FlatmapOp[] | undefined): Merged {
+  return flatmap === undefined ? state.data : applyFlatmap(flatmap, state.data);
 }
 
 /** Writes the merged answer (or the failure status) in the endpoint's output encoding. */
-export function writeMerged(res: ServerResponse, state: MergeState, output: Encoding, extra: string[] | undefined): void {
+export function writeMerged(res: ServerResponse, state: MergeState, output: Encoding, extra: string[] | undefined, flatmap?: readonly FlatmapOp[]): void {
   if (res.headersSent || res.destroyed) return;
   const completed = state.complete ? 'true' : 'false';
   if (state.succeeded === 0 && state.errorStatus === undefined && state.overLimit) {
@@ -109,11 +115,11 @@ export function writeMerged(res: ServerResponse, state: MergeState, output: Enco
   let type: string;
   if (output === 'string') {
     // lura's string render writes the `content` key as text (a kept number is not text).
-    const content = state.data.content;
+    const content = mergedData(state, flatmap).content;
     body = typeof content === 'string' && !isKeptNumber(content) ? content : '';
     type = 'text/plain; charset=utf-8';
   } else {
-    body = mergedJson(state);
+    body = mergedJson(state, flatmap);
     type = JSON_TYPE;
   }
   const headers = ['content-type', type, 'content-length', String(Buffer.byteLength(body)), 'x-krakend-completed', completed];

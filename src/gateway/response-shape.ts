@@ -4,7 +4,8 @@
  * extracts a nested object, `allow` keeps and `deny` removes dotted paths,
  * `mapping` renames top-level keys, `group` nests the result under a key.
  * Dotted paths only enter objects: an array or a scalar on the way is not
- * searched (KrakenD's flatmap does arrays; portcullis refuses it).
+ * searched. A `flatmap_filter` (flatmap.ts, which does enter arrays) takes
+ * the place of allow, deny and mapping, as in lura.
  *
  * Pure functions over a compiled ResponseShape (config/compile-shape.ts). The
  * answer they get was decoded for this request alone, so they may change it
@@ -12,15 +13,20 @@
  * `{}`), and keys are written so that `__proto__` stays plain data.
  */
 import type { KeyTree, ResponseShape } from '../config/plan.js';
+import { applyFlatmap } from './flatmap.js';
 
 export type JsonObject = Record<string, unknown>;
 
 export function shapeResponse(shape: ResponseShape, data: JsonObject): JsonObject {
   let out = data;
   if (shape.target !== undefined) out = extractTarget(out, shape.target);
-  if (shape.allow !== undefined) out = keepAllowed(shape.allow, out) ?? emptyObject();
-  if (shape.deny !== undefined) removeDenied(shape.deny, out);
-  if (shape.mapping.length > 0) rename(out, shape.mapping);
+  if (shape.flatmap !== undefined) {
+    out = applyFlatmap(shape.flatmap, out);
+  } else {
+    if (shape.allow !== undefined) out = keepAllowed(shape.allow, out) ?? emptyObject();
+    if (shape.deny !== undefined) removeDenied(shape.deny, out);
+    if (shape.mapping.length > 0) rename(out, shape.mapping);
+  }
   if (shape.group !== undefined) {
     const grouped = emptyObject();
     setOwn(grouped, shape.group, out);

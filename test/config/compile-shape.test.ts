@@ -1,8 +1,9 @@
 /**
  * Response manipulation compiled into the plan: dotted paths split once into
- * lura's trees (including its order rules for overlapping entries), nothing
- * compiled when nothing is asked, and the keys refused on a no-op backend,
- * where KrakenD would skip them silently.
+ * lura's trees (including its order rules for overlapping entries), flatmap
+ * operations checked for arity, nothing compiled when nothing is asked, and
+ * the keys refused where KrakenD would skip them silently: on a no-op
+ * backend, and allow/deny/mapping beside a flatmap_filter.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,6 +66,44 @@ describe('compiled response shape', () => {
     assert.deepEqual(backendWith({ mapping: { a: 'b.c' } }).shape!.mapping, [['a', 'b']]);
   });
 
+  it('splits flatmap arguments once, treats an empty list as none, and checks the arity of move and append', () => {
+    const ops = [
+      { type: 'del', args: ['a.*.password', 'b'] },
+      { type: 'move', args: ['a.*.PK_ID', 'a.*.id'] },
+      { type: 'append', args: ['kindergarten', 'schools'] },
+    ];
+    const { shape } = backendWith({ target: 'data', group: 'g', extra_config: { proxy: { flatmap_filter: ops } } });
+    assert.deepEqual(shape!.flatmap, [
+      { type: 'del', args: [['a', '*', 'password'], ['b']] },
+      { type: 'move', args: [['a', '*', 'PK_ID'], ['a', '*', 'id']] },
+      { type: 'append', args: [['kindergarten'], ['schools']] },
+    ]);
+    assert.deepEqual(shape!.target, ['data']);
+    assert.equal(backendWith({ extra_config: { proxy: { flatmap_filter: [] } } }).shape, undefined);
+    const endpoint = compile(configWith({ extra_config: { proxy: { flatmap_filter: [{ type: 'del', args: ['x'] }] } } })).endpoints[0]!;
+    assert.deepEqual(endpoint.flatmap, [{ type: 'del', args: [['x']] }]);
+    assertIssues(
+      () => compile(configWith({ extra_config: { proxy: { flatmap_filter: [{ type: 'move', args: ['a'] }, { type: 'append', args: ['a', 'b', 'c'] }] } } })),
+      [
+        { path: '$.endpoints[0].extra_config.proxy.flatmap_filter[0].args', message: '"move" takes two arguments, [from, to] (found 1)' },
+        { path: '$.endpoints[0].extra_config.proxy.flatmap_filter[1].args', message: '"append" takes two arguments, [from, to] (found 3)' },
+      ],
+    );
+  });
+
+  it('refuses allow, deny and mapping beside a backend flatmap_filter, which KrakenD would skip', () => {
+    const message = 'is ignored by KrakenD when extra_config.proxy.flatmap_filter is set; remove it, or write it as a flatmap operation (del, move)';
+    assertIssues(
+      () =>
+        compile(
+          configWith({
+            backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', allow: ['a'], deny: ['password'], mapping: { a: 'b' }, extra_config: { proxy: { flatmap_filter: [{ type: 'del', args: ['x'] }] } } }],
+          }),
+        ),
+      ['allow', 'deny', 'mapping'].map((key) => ({ path: `$.endpoints[0].backend[0].${key}`, message })),
+    );
+  });
+
   it('refuses manipulation keys on a no-op backend, naming each', () => {
     assertIssues(
       () => compile(configWith({ output_encoding: 'no-op', backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', encoding: 'no-op', deny: ['password'], group: 'g', is_collection: true }] })),
@@ -72,6 +111,26 @@ describe('compiled response shape', () => {
         path: `$.endpoints[0].backend[0].${key}`,
         message: 'cannot be applied to a "no-op" backend (its answer is passed through unchanged); use the "json" encoding to manipulate the answer',
       })),
+    );
+    assertIssues(
+      () =>
+        compile(
+          configWith({
+            output_encoding: 'no-op',
+            extra_config: { proxy: { flatmap_filter: [{ type: 'del', args: ['x'] }] } },
+            backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', encoding: 'no-op', extra_config: { proxy: { flatmap_filter: [{ type: 'del', args: ['x'] }] } } }],
+          }),
+        ),
+      [
+        {
+          path: '$.endpoints[0].extra_config.proxy.flatmap_filter',
+          message: 'cannot be applied to a "no-op" endpoint (its answer is passed through unchanged); use the "json" output_encoding to manipulate the answer',
+        },
+        {
+          path: '$.endpoints[0].backend[0].extra_config.proxy.flatmap_filter',
+          message: 'cannot be applied to a "no-op" backend (its answer is passed through unchanged); use the "json" encoding to manipulate the answer',
+        },
+      ],
     );
     // Empty keys change nothing and stay accepted.
     const backend = backendWith({ encoding: 'no-op', allow: [], is_collection: false }, { output_encoding: 'no-op' });

@@ -253,29 +253,38 @@ describe('keys KrakenD ignores silently', () => {
     }
   });
 
-  it('still refuses what it does not implement: flatmap_filter, per-backend input_headers, the v1 filter names', () => {
+  it('accepts flatmap_filter on endpoints and backends, and still refuses what it does not implement: shadow, static, sequential, per-backend input_headers, the v1 filter names', () => {
+    const flatmap = { flatmap_filter: [{ type: 'del', args: ['items.*.password'] }, { type: 'move', args: ['a', 'b'] }] };
+    const accepted = json(configWith({ extra_config: { proxy: flatmap }, backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', extra_config: { proxy: flatmap } }] }), { strict: true });
+    assert.deepEqual(accepted.warnings, []);
+
     const backend = {
       host: ['http://127.0.0.1:9'],
       url_pattern: '/',
       whitelist: ['id'],
       blacklist: ['password'],
       input_headers: ['X-A'],
-      extra_config: { proxy: { flatmap_filter: [{ type: 'del', args: ['items.*.password'] }] } },
+      extra_config: { proxy: { shadow: true, ...flatmap } },
     };
-    const issues = issuesOf(() => json(configWith({ extra_config: { proxy: { flatmap_filter: [] } }, backend: [backend] })));
+    const issues = issuesOf(() => json(configWith({ extra_config: { proxy: { sequential: true, static: { data: {} } } }, backend: [backend] })));
     assert.deepEqual(issues.map((issue) => issue.path).sort(), [
       '$.endpoints[0].backend[0].blacklist',
-      '$.endpoints[0].backend[0].extra_config.proxy.flatmap_filter',
+      '$.endpoints[0].backend[0].extra_config.proxy.shadow',
       '$.endpoints[0].backend[0].input_headers',
       '$.endpoints[0].backend[0].whitelist',
-      '$.endpoints[0].extra_config.proxy.flatmap_filter',
+      '$.endpoints[0].extra_config.proxy.sequential',
+      '$.endpoints[0].extra_config.proxy.static',
     ]);
     const message = (path: string) => issues.find((issue) => issue.path === path)!.message;
     assert.equal(message('$.endpoints[0].backend[0].whitelist'), '"whitelist" is the KrakenD v1 name, ignored by v2 (the fields would not be filtered); use "allow"');
     assert.equal(message('$.endpoints[0].backend[0].blacklist'), '"blacklist" is the KrakenD v1 name, ignored by v2 (the fields would not be filtered); use "deny"');
-    assert.match(message('$.endpoints[0].backend[0].extra_config.proxy.flatmap_filter'), /^"flatmap_filter" is not supported by portcullis; refusing to hand clients the response without the array operations/);
-    const sequential = issuesOf(() => json(configWith({ extra_config: { proxy: { sequential: true } } })));
-    assert.deepEqual(sequential.map((issue) => issue.path), ['$.endpoints[0].extra_config.proxy.sequential']);
+    assert.match(message('$.endpoints[0].backend[0].extra_config.proxy.shadow'), /^"shadow" is not supported by portcullis; refusing/);
+  });
+
+  it('refuses a flatmap operation of an unknown type, or a misspelled flatmap_filter, with its JSON path', () => {
+    const typo = issuesOf(() => json(configWith({ extra_config: { proxy: { flatmap_filter: [{ type: 'delete', args: ['a'] }] } } })));
+    assert.deepEqual(typo.map((issue) => issue.path), ['$.endpoints[0].extra_config.proxy.flatmap_filter[0].type']);
+    assertIssue(() => json(configWith({ extra_config: { proxy: { flatmap_filters: [] } } })), '$.endpoints[0].extra_config.proxy.flatmap_filters', 'unknown key; did you mean "flatmap_filter"?');
   });
 
   it('warns when allow and deny are both set, and when a mapping target has a dot', () => {

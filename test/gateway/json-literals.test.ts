@@ -128,7 +128,7 @@ describe('number literals (property)', () => {
         const state = new MergeState(2);
         for (const [root, shape] of [
           [first, undefined],
-          [second, { target: undefined, allow: undefined, deny: undefined, mapping: [], group }],
+          [second, { target: undefined, allow: undefined, deny: undefined, mapping: [], group, flatmap: undefined }],
         ] as const) {
           const decoded = decodeBackendBody(textOf(root), 'json');
           assert.ok(typeof decoded === 'object', textOf(root));

@@ -2,8 +2,9 @@
  * Backend response manipulation through a running gateway and real backends
  * (krakend-compat review C10, C11): `deny` hides what it lists (the password
  * used to reach the client), `allow` keeps only what it lists, `target`,
- * `mapping`, `group` and `is_collection` shape each answer before the merge,
- * and number literals survive all of it.
+ * `mapping`, `group`, `is_collection` and `flatmap_filter` shape each answer
+ * before the merge (and an endpoint's flatmap_filter the merged answer), and
+ * number literals survive all of it.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,6 +27,8 @@ describe('gateway: response manipulation', () => {
     backend.on('/wrapped', raw('{"status":"ok","data":{"id":2,"total":1.50,"internal":"x"}}'));
     backend.on('/list', raw('[{"id":1},{"id":2}]'));
     backend.on('/object', raw('{"id":1}'));
+    backend.on('/people', raw('{"people":[{"id":18446744073709551615,"password":"a"},{"id":2,"password":"b"}]}'));
+    backend.on('/staff', raw('{"staff":[{"id":3,"password":"c"}]}'));
     const host = [backend.url];
     ({ gateway } = await startTestGateway({
       version: 3,
@@ -42,6 +45,14 @@ describe('gateway: response manipulation', () => {
           ],
         },
         { endpoint: '/collection-object', backend: [{ host, url_pattern: '/object', is_collection: true }] },
+        {
+          endpoint: '/flatmap',
+          extra_config: { proxy: { flatmap_filter: [{ type: 'append', args: ['staff', 'people'] }] } },
+          backend: [
+            { host, url_pattern: '/people', extra_config: { proxy: { flatmap_filter: [{ type: 'del', args: ['people.*.password'] }] } } },
+            { host, url_pattern: '/staff', extra_config: { proxy: { flatmap_filter: [{ type: 'del', args: ['staff.*.password'] }] } } },
+          ],
+        },
       ],
     }));
   });
@@ -71,6 +82,14 @@ describe('gateway: response manipulation', () => {
     const members = ['"user_id":12345678901234567890', '"name":"Ada"', '"order":{"id":2,"total":1.50}', '"items":[{"id":1},{"id":2}]'];
     for (const member of members) assert.ok(answer.text.includes(member), `${member} in ${answer.text}`);
     assert.deepEqual(Object.keys(answer.json()).sort(), ['items', 'name', 'order', 'user_id']);
+  });
+
+  it('runs flatmap_filter inside arrays per backend, then on the merged answer', async () => {
+    const answer = await call(`${gateway.url}/flatmap`);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers['x-krakend-completed'], 'true');
+    // The endpoint appends staff to people whatever order the backends answered in.
+    assert.equal(answer.text, '{"people":[{"id":18446744073709551615},{"id":2},{"id":3}]}');
   });
 
   it('fails an is_collection backend that answers an object, as KrakenD does', async () => {
