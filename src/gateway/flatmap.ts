@@ -55,22 +55,46 @@ export function applyFlatmap(ops: readonly FlatmapOp[], data: JsonObject): JsonO
   return isJsonObject(out) ? out : (Object.create(null) as JsonObject);
 }
 
+/**
+ * Loads `value` into `node`. A node that already has children (append loads
+ * a list onto one) merges by label, as the Go tree does; the labels are
+ * looked up in a map built once, so a large answer costs linear time, not
+ * quadratic.
+ */
 function flatten(node: TreeNode, value: unknown): void {
+  let entries: [string, unknown][] | undefined;
   if (Array.isArray(value)) {
     node.isCollection = true;
     if (value.length === 0) node.value = value;
-    for (let i = 0; i < value.length; i++) add(node, [String(i)], 0, value[i]);
+    entries = value.map((item, i) => [String(i), item]);
   } else if (isJsonObject(value)) {
     node.isCollection = false;
     const keys = Object.keys(value);
     if (keys.length === 0) node.value = value;
-    for (const key of keys) add(node, [key], 0, value[key]);
+    entries = keys.map((key) => [key, value[key]]);
   } else {
     node.isCollection = false;
     node.value = value;
+    return;
+  }
+  let existing: Map<string, Edge> | undefined;
+  if (node.edges.length > 0) {
+    existing = new Map();
+    for (const edge of node.edges) if (!existing.has(edge.label)) existing.set(edge.label, edge);
+  }
+  for (const [label, item] of entries) {
+    const edge = existing?.get(label);
+    if (edge !== undefined) {
+      flatten(edge.node, item);
+      continue;
+    }
+    const child = new TreeNode();
+    node.edges.push({ label, node: child });
+    flatten(child, item);
   }
 }
 
+/** Loads `value` at `path` below `node`, making the missing levels. */
 function add(node: TreeNode, path: readonly string[], from: number, value: unknown): void {
   if (from === path.length) return flatten(node, value);
   const edge = node.edges.find((e) => e.label === path[from]);
