@@ -91,7 +91,6 @@ export const NAMESPACE_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
   ['telemetry/instana', NO_TELEMETRY],
 ]);
 
-
 /** Keys of the config root. */
 export const ROOT_KEY_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
   ['plugin', NO_PLUGIN],
