@@ -14,6 +14,7 @@ import { compileSigner } from './compile-signer.js';
 import { compileTls } from './compile-tls.js';
 import { compileEndpointFlatmap, compileResponseShape, manipulationKeys } from './compile-shape.js';
 import { compileValidator } from './compile-validator.js';
+import { BACKEND_ENCODINGS } from './krakend-compat.js';
 import { compileRateLimit, compileRedisPools, compileRevocation } from './compile-fleet.js';
 import {
   CACHE_KEY,
@@ -262,7 +263,7 @@ function compileBackend(backend: BackendConfig, pointer: string, endpoint: Backe
 
   // A no-op endpoint proxies its backend unchanged whatever the backend's encoding says (lura forces it,
   // since v2.0.2). The other way round would answer "{}": KrakenD needs the endpoint to say no-op too.
-  const encoding: BackendEncoding = endpoint.outputEncoding === 'no-op' ? 'no-op' : (backend.encoding ?? 'json');
+  const encoding: BackendEncoding = endpoint.outputEncoding === 'no-op' ? 'no-op' : backendEncoding(backend.encoding);
   if (endpoint.outputEncoding !== 'no-op' && encoding === 'no-op') {
     issues.push({
       path: at(`${pointer}/encoding`),
@@ -298,6 +299,11 @@ function compileBackend(backend: BackendConfig, pointer: string, endpoint: Backe
       origins: Object.freeze(redirectOrigins(hosts, client?.redirect_hosts, at(`${pointer}/extra_config/backend~1http~1client/redirect_hosts`), issues)),
     }),
   });
+}
+
+/** lura decodes a name it does not know as JSON (the loader warns about it, and refuses the decoders portcullis lacks). */
+function backendEncoding(name: string | undefined): BackendEncoding {
+  return name !== undefined && BACKEND_ENCODINGS.has(name) ? (name as BackendEncoding) : 'json';
 }
 
 function backendHosts(backend: BackendConfig, pointer: string, ctx: EndpointContext): string[] {

@@ -147,3 +147,13 @@ export const PROXY_KEY_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
 export function describeTreatment(key: string, treatment: Treatment): string {
   return treatment.action === 'refuse' ? `"${key}" is not supported by portcullis; ${treatment.why}` : `"${key}": ${treatment.why}`;
 }
+
+/** Backend `encoding` names portcullis decodes. */
+export const BACKEND_ENCODINGS: ReadonlySet<string> = new Set(['json', 'safejson', 'no-op', 'string']);
+
+/**
+ * Decoders KrakenD has and portcullis does not: refused, since the answer
+ * would not be read as KrakenD reads it. Any other name is one KrakenD does
+ * not know either, and lura decodes it as JSON; so does portcullis, warning.
+ */
+export const UNSUPPORTED_BACKEND_ENCODINGS: ReadonlySet<string> = new Set(['xml', 'rss', 'yaml']);

@@ -20,6 +20,7 @@ import { checkSchema, ConfigError, jsonPath, type ConfigIssue } from './validate
 import { SIGNER_KEY, SIGNER_V1_KEY } from './signer-schema.js';
 import { ValidatorSchema } from './validator-schema.js';
 import {
+  BACKEND_ENCODINGS,
   BACKEND_KEY_TREATMENTS,
   describeTreatment,
   ENDPOINT_KEY_TREATMENTS,
@@ -28,6 +29,7 @@ import {
   PROXY_KEY_TREATMENTS,
   ROOT_KEY_TREATMENTS,
   type Treatment,
+  UNSUPPORTED_BACKEND_ENCODINGS,
 } from './krakend-compat.js';
 
 export interface LoadOptions {
@@ -267,6 +269,8 @@ function specialIssues(raw: unknown): SpecialIssues {
           }
         }
         manipulationNotes(backend, `${base}/backend/${j}`, found);
+        // Under a no-op endpoint the backend is proxied as it is, whatever its encoding says (lura forces no-op).
+        if ((endpoint.output_encoding ?? raw.output_encoding) !== 'no-op') encodingNote(backend.encoding, `${base}/backend/${j}/encoding`, found);
         treatNamespaces(backend.extra_config, `${base}/backend/${j}/extra_config`, found);
         misplacedServiceNamespaces(backend.extra_config, `${base}/backend/${j}/extra_config`, found);
         if (isObject(backend.extra_config) && isObject(backend.extra_config['backend/http/client'])) {
@@ -292,6 +296,19 @@ function treatNamespaces(extra: unknown, pointer: string, found: SpecialIssues):
   treatKeys(extra, pointer, NAMESPACE_TREATMENTS, found);
   const proxy = extra.proxy;
   if (isObject(proxy)) treatKeys(proxy, `${pointer}/proxy`, PROXY_KEY_TREATMENTS, found);
+}
+
+/** A backend encoding portcullis does not decode: refused when KrakenD has a decoder for it, else read as JSON, as lura does. */
+function encodingNote(encoding: unknown, pointer: string, found: SpecialIssues): void {
+  if (typeof encoding !== 'string' || encoding === '' || BACKEND_ENCODINGS.has(encoding)) return;
+  const path = jsonPath('$', pointer);
+  if (UNSUPPORTED_BACKEND_ENCODINGS.has(encoding)) {
+    found.errors.push({ path, message: `the "${encoding}" decoder is not implemented by portcullis; refusing to read the answer otherwise than KrakenD would (use "json", "safejson", "string" or "no-op")` });
+    return;
+  }
+  const near = encoding.toLowerCase().replace(/[_ ]/g, '-');
+  const hint = near !== encoding && BACKEND_ENCODINGS.has(near) ? `; to get "${near}", write it so` : '';
+  found.warnings.push({ path, message: `"${encoding}" is not an encoding KrakenD knows: the answer is decoded as "json", as KrakenD does${hint}` });
 }
 
 /** The built-in test endpoints answer anyone, before any validator: worth a line on every `check` and `run`. */

@@ -14,9 +14,11 @@ const Method = Type.Union(
   ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].map((m) => Type.Literal(m)),
   { description: 'HTTP method.' },
 );
-const Encoding = Type.Union([Type.Literal('json'), Type.Literal('safejson'), Type.Literal('no-op'), Type.Literal('string')], {
+const Encoding = Type.String({
+  minLength: 1,
+  examples: ['json', 'safejson', 'no-op', 'string'],
   description:
-    'How the backend response is read: `json` (merged), `safejson` (any JSON: arrays as {"collection": …}, other values as {"result": …}), `no-op` (streamed unchanged; forced under a no-op endpoint) or `string` (wrapped as {"content": …}).',
+    'How the backend response is read: `json` (merged), `safejson` (any JSON: arrays as {"collection": …}, other values as {"result": …}), `no-op` (streamed unchanged; forced under a no-op endpoint) or `string` (wrapped as {"content": …}). Another name is read as `json`, as KrakenD does (warned); `xml`, `rss` and `yaml` are refused.',
 });
 const OutputEncoding = Type.Union([Type.Literal('json'), Type.Literal('no-op'), Type.Literal('string')], {
   description: 'How the endpoint answers: `json` (default), `no-op` or `string`.',

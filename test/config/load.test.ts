@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { loadConfigFile, loadGatewayPlan, parseConfigText, scanJson } from '../../src/config/load.js';
 import { assertIssue, assertIssues, configWith, SEED_CONFIG } from './helpers.js';
 import { ConfigError } from '../../src/config/validate.js';
+import { compileGateway } from '../../src/config/compile.js';
 
 const json = (value: unknown, options?: { strict?: boolean }) => parseConfigText(JSON.stringify(value), 'test.json', options);
 const VALIDATOR = { alg: 'RS256', jwk_url: 'https://idp.example/jwks' };
@@ -179,6 +180,29 @@ describe('valid KrakenD configs portcullis used to refuse', () => {
       ],
     });
     assert.deepEqual(loaded.warnings, []);
+  });
+
+  it('reads a backend encoding KrakenD does not know as json, as lura does, and says so; refuses the decoders KrakenD has and portcullis lacks', () => {
+    const backend = (encoding: string) => ({ host: ['http://127.0.0.1:9'], url_pattern: '/', encoding });
+    const loaded = json({
+      version: 3,
+      endpoints: [
+        { endpoint: '/form', backend: [backend('form')] },
+        { endpoint: '/typo', backend: [backend('no_op')] },
+        // Proxied as it is under a no-op endpoint, whatever the backend says.
+        { endpoint: '/raw', output_encoding: 'no-op', backend: [backend('xml')] },
+      ],
+    });
+    assert.deepEqual(loaded.warnings, [
+      { path: '$.endpoints[0].backend[0].encoding', message: '"form" is not an encoding KrakenD knows: the answer is decoded as "json", as KrakenD does' },
+      { path: '$.endpoints[1].backend[0].encoding', message: '"no_op" is not an encoding KrakenD knows: the answer is decoded as "json", as KrakenD does; to get "no-op", write it so' },
+    ]);
+    const plan = compileGateway(loaded.config);
+    assert.deepEqual(plan.endpoints.map((e) => e.backends[0]!.encoding), ['json', 'json', 'no-op']);
+    for (const name of ['xml', 'rss', 'yaml']) {
+      assertIssue(() => json(configWith({ backend: [backend(name)] })), '$.endpoints[0].backend[0].encoding', new RegExp(`^the "${name}" decoder is not implemented by portcullis`));
+    }
+    assertIssue(() => json(configWith({ backend: [backend('')] })), '$.endpoints[0].backend[0].encoding', /^must/);
   });
 
   it('accepts "audience": [] and says that no audience is checked', () => {
