@@ -13,6 +13,8 @@
  * measure the auth endpoint on gateways with Prometheus metrics, with
  * revocation (memory store, and a Redis store: needs redis-server), and with a
  * Redis rate limit that never refuses, each as a ratio to the plain gateway.
+ * Besides req/s it reports the gateway's CPU time per request, which other
+ * load on a shared machine disturbs far less.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -34,10 +36,12 @@ const REVOCATIONS = 1000;
 const SELF = fileURLToPath(import.meta.url);
 const UPSTREAM_BODY = JSON.stringify({ id: 42, name: 'portcullis', items: [1, 2, 3], ok: true });
 
-type Message = { type: 'listening'; port: number } | { type: 'result'; result: LoadResult } | { type: 'error'; message: string };
+type Message = { type: 'cpu'; micros: number } | { type: 'listening'; port: number } | { type: 'result'; result: LoadResult } | { type: 'error'; message: string };
 
 interface LoadResult {
   rps: number;
+  /** Gateway CPU time (user + system) per request, in µs; gateway cases only. */
+  cpuPerRequest?: number;
   p50: number;
   p99: number;
   non2xx: number;
@@ -154,6 +158,12 @@ async function runGateway(args: GatewayArgs): Promise<void> {
     // Redis: every instance gets the entries through pub/sub; wait until this one holds them all.
     while (store.status().size < REVOCATIONS) await new Promise((resolve) => setTimeout(resolve, 10));
   }
+  // CPU time used so far, for the orchestrator's per-request figure: on a shared machine it moves far less than req/s.
+  process.on('message', (message: { type: string }) => {
+    if (message.type !== 'cpu') return;
+    const used = process.cpuUsage();
+    report({ type: 'cpu', micros: used.user + used.system });
+  });
   report({ type: 'listening', port: gateway.port });
 }
 
@@ -276,6 +286,8 @@ async function orchestrate(): Promise<void> {
     const gatewayPort = await portOf(gateway);
     const barePort = await portOf(bare);
     const featurePorts = new Map<Variant, number>();
+    // Every gateway process by port, so each case's CPU time is read from the process that served it.
+    const gateways = new Map<string, typeof gateway>([[String(gatewayPort), gateway]]);
     if (WITH_FEATURES) {
       const redis = startRedis();
       children.push(redis.child);
@@ -283,7 +295,9 @@ async function orchestrate(): Promise<void> {
       for (const variant of ['metrics', 'revocation-memory', 'revocation-redis'] as const) {
         const spawned = spawnRole(['gateway', JSON.stringify({ upstreamPort, jwk, variant, redisUrl } satisfies GatewayArgs)]);
         children.push(spawned.child);
-        featurePorts.set(variant, await portOf(spawned));
+        const port = await portOf(spawned);
+        featurePorts.set(variant, port);
+        gateways.set(String(port), spawned);
       }
     }
 
@@ -318,10 +332,13 @@ async function orchestrate(): Promise<void> {
     // gateway warmed on one path only measures up to 15% faster on that path than in mixed service.
     for (let cycle = 0; cycle < 2; cycle++) for (const c of cases) await loadShort(c.url, c.headers);
     for (let round = 0; round < ROUNDS; round++) {
-      // Rotate the order so no case always runs right after the same neighbour.
-      const order = [...main.map((_, i) => main[(i + round) % main.length]!), ...extra];
+      // Rotate the order so no case always runs first, or right after the same neighbour.
+      const order = cases.map((_, i) => cases[(i + round) % cases.length]!);
       for (const c of order) {
+        const served = gateways.get(new URL(c.url).port);
+        const before = served ? await gatewayCpu(served) : 0;
         const result = await load(c.url, c.headers);
+        if (served) result.cpuPerRequest = ((await gatewayCpu(served)) - before) / (result.rps * DURATION_S);
         if (result.non2xx > 0 || result.errors > 0) throw new Error(`${c.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
         results.get(c.name)!.push(result);
         console.log(`  round ${round + 1}  ${c.name.padEnd(28)} ${Math.round(result.rps).toString().padStart(7)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms`);
@@ -340,7 +357,6 @@ async function orchestrate(): Promise<void> {
     console.log('\nratios (median of per-round ratios)');
     console.log(`  auth / no-auth (no-op)   ${authRatio.toFixed(3)}  target >= 0.9  ${authRatio >= 0.9 ? 'met' : 'MISSED'}`);
     console.log(`  no-auth / bare (no-op)   ${bareRatio.toFixed(3)}  target >= 0.8  ${bareRatio >= 0.8 ? 'met' : 'MISSED'}`);
-    if (WITH_JSON) console.log(`  auth / no-auth (json)    ${pairedRatio(extra[0]!.name, extra[1]!.name).toFixed(3)}  (information)`);
     const base = main[0]!.name;
     const targets: Record<string, number | undefined> = {
       'auth + metrics': 0.95,
@@ -353,6 +369,26 @@ async function orchestrate(): Promise<void> {
       const target = targets[c.name];
       console.log(`  ${`${c.name} / auth`.padEnd(34)} ${ratio.toFixed(3)}  ${target === undefined ? '(information)' : `target >= ${target}  ${ratio >= target ? 'met' : 'MISSED'}`}`);
     }
+    if (features.length > 0) {
+      // The same ratio from CPU time per request (auth's over the feature's): what the feature costs the
+      // process that serves it, which load from other processes on the machine moves far less than req/s.
+      console.log('\nfeature cost as throughput from gateway CPU per request (auth µs / feature µs, median of per-round ratios)');
+      for (const c of features) {
+        const ratio = median(results.get(c.name)!.map((r, i) => results.get(base)![i]!.cpuPerRequest! / r.cpuPerRequest!));
+        const target = targets[c.name];
+        console.log(`  ${`${c.name} / auth`.padEnd(34)} ${ratio.toFixed(3)}  ${target === undefined ? '(information)' : `target >= ${target}  ${ratio >= target ? 'met' : 'MISSED'}`}`);
+      }
+    }
+    if (WITH_JSON) {
+      console.log(`  auth / no-auth (json)    ${pairedRatio(extra[0]!.name, extra[1]!.name).toFixed(3)}  (information)`);
+      // Decoding, shaping and re-encoding the answer, against the untouched no-op path in the same round.
+      console.log(`  json / no-op (no auth)   ${pairedRatio(extra[1]!.name, main[1]!.name).toFixed(3)}  (information)`);
+    }
+    const cpu = (name: string) => median(results.get(name)!.map((r) => r.cpuPerRequest!));
+    const cpuRatio = (a: string, b: string) => median(results.get(a)!.map((r, i) => r.cpuPerRequest! / results.get(b)![i]!.cpuPerRequest!));
+    console.log('\ngateway CPU per request (µs, median; less disturbed by other load than req/s)');
+    for (const c of cases) if (gateways.has(new URL(c.url).port)) console.log(`  ${c.name.padEnd(28)} ${cpu(c.name).toFixed(1).padStart(7)}`);
+    if (WITH_JSON) console.log(`  json / no-op (no auth)   ${cpuRatio(extra[1]!.name, main[1]!.name).toFixed(3)}`);
   } finally {
     for (const child of children) child.kill();
   }
@@ -372,6 +408,14 @@ function startRedis(): { child: ChildProcess; url: Promise<string> } {
     child.on('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output.slice(-300)}`)));
   });
   return { child, url };
+}
+
+/** The gateway process's CPU time so far, in µs. */
+async function gatewayCpu(gateway: { child: ChildProcess; next: () => Promise<Message> }): Promise<number> {
+  gateway.child.send({ type: 'cpu' });
+  const message = await gateway.next();
+  if (message.type !== 'cpu') throw new Error(message.type === 'error' ? message.message : 'unexpected message');
+  return message.micros;
 }
 
 async function loadShort(url: string, headers: Record<string, string>): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * Turns a schema-valid gateway config into frozen plans and runs the semantic
  * checks the schema cannot express (route collisions, reserved paths,
- * url_pattern placeholders, no-op rules, backend hosts). Every problem becomes
+ * url_pattern placeholders, no-op rules, backend hosts) and compiles each
+ * backend's response manipulation (compile-shape.ts). Every problem becomes
  * a ConfigIssue with its JSON path; all of them are collected before throwing,
  * so one `check` run lists everything wrong with a file.
  */
@@ -11,6 +12,7 @@ import { canonicalHeaderName } from '../lib/headers.js';
 import { compileCors } from './compile-cors.js';
 import { compileSigner } from './compile-signer.js';
 import { compileTls } from './compile-tls.js';
+import { compileEndpointFlatmap, compileResponseShape, manipulationKeys } from './compile-shape.js';
 import { compileValidator } from './compile-validator.js';
 import { compileRateLimit, compileRedisPools, compileRevocation } from './compile-fleet.js';
 import {
@@ -177,6 +179,13 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
       message: 'can not use NoOp encoding with more than one backends connected to the same endpoint',
     });
   }
+  const flatmap = compileEndpointFlatmap(endpoint, pointer, ctx);
+  if (flatmap !== undefined && outputEncoding === 'no-op') {
+    issues.push({
+      path: at(`${pointer}/extra_config/proxy/flatmap_filter`),
+      message: 'cannot be applied to a "no-op" endpoint (its answer is passed through unchanged); use the "json" output_encoding to manipulate the answer',
+    });
+  }
   const backends = backendConfigs.map((backend, j) =>
     compileBackend(backend, `${pointer}/backend/${j}`, { method, params, outputEncoding, hasValidator: validator !== undefined }, ctx),
   );
@@ -198,6 +207,7 @@ function compileEndpoint(endpoint: EndpointConfig, pointer: string, ctx: Endpoin
     inputQueryStrings: allowList(endpoint.input_query_strings, (name) => name),
     outputEncoding,
     backends: Object.freeze(backends),
+    flatmap: outputEncoding === 'no-op' ? undefined : flatmap,
     auth,
     rateLimits: Object.freeze(rateLimits),
     // A no-op answer is the backend's, headers included (its own Cache-Control passes through), as in lura.
@@ -260,6 +270,14 @@ function compileBackend(backend: BackendConfig, pointer: string, endpoint: Backe
     });
   }
 
+  // KrakenD passes a no-op answer through untouched and silently skips these keys; a deny that is never applied
+  // would hand clients what the config hides, so the combination is refused.
+  if (encoding === 'no-op') {
+    for (const key of manipulationKeys(backend)) {
+      issues.push({ path: at(`${pointer}/${key}`), message: `cannot be applied to a "no-op" backend (its answer is passed through unchanged); use the "json" encoding on the endpoint and the backend to manipulate the answer` });
+    }
+  }
+
   const http = backend.extra_config?.['backend/http'];
   // lura reads return_error_details first: with it, return_error_code is not looked at.
   const returnErrorDetails = http?.return_error_details;
@@ -272,6 +290,8 @@ function compileBackend(backend: BackendConfig, pointer: string, endpoint: Backe
     encoding,
     returnErrorCode: returnErrorDetails === undefined ? (http?.return_error_code ?? false) : false,
     returnErrorDetails,
+    isCollection: backend.is_collection ?? false,
+    shape: encoding === 'no-op' ? undefined : compileResponseShape(backend, pointer, ctx),
     redirects: Object.freeze({
       follow: client?.no_redirect !== true,
       sendBody: client?.send_body_on_redirect === true,

@@ -91,8 +91,6 @@ export const NAMESPACE_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
   ['telemetry/instana', NO_TELEMETRY],
 ]);
 
-const RESPONSE_MANIPULATION = refuse('refusing to hand clients the backend response unfiltered and unshaped (response manipulation is not implemented yet)');
-
 /** Keys of the config root. */
 export const ROOT_KEY_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
   ['plugin', NO_PLUGIN],
@@ -126,14 +124,6 @@ export const ENDPOINT_KEY_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
 
 /** Keys of a backend. */
 export const BACKEND_KEY_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
-  ['allow', RESPONSE_MANIPULATION],
-  ['deny', RESPONSE_MANIPULATION],
-  ['whitelist', RESPONSE_MANIPULATION],
-  ['blacklist', RESPONSE_MANIPULATION],
-  ['mapping', RESPONSE_MANIPULATION],
-  ['group', RESPONSE_MANIPULATION],
-  ['target', RESPONSE_MANIPULATION],
-  ['is_collection', RESPONSE_MANIPULATION],
   ['input_headers', refuse('refusing to send this backend every header the endpoint forwards (per-backend filtering is not implemented yet)')],
   ['input_query_strings', refuse('refusing to send this backend every query string the endpoint forwards (per-backend filtering is not implemented yet)')],
   ['sd', warn('not implemented by portcullis: hosts are used as they are written (static)')],
@@ -149,7 +139,6 @@ export const HTTP_CLIENT_KEY_TREATMENTS: ReadonlyMap<string, Treatment> = new Ma
 /** Keys of the `proxy` namespace of an endpoint or backend. */
 export const PROXY_KEY_TREATMENTS: ReadonlyMap<string, Treatment> = new Map([
   ['sequential', refuse('refusing to call the backends in parallel where KrakenD chains them')],
-  ['flatmap_filter', RESPONSE_MANIPULATION],
   ['shadow', refuse("refusing to merge a shadow backend's response into the answer")],
   ['static', refuse('refusing to answer without the static data it adds')],
 ]);

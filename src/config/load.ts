@@ -49,6 +49,15 @@ const LEGACY_ENDPOINT_KEYS: Readonly<Record<string, string>> = {
 };
 
 /**
+ * KrakenD v1 backend filters that lura v2 no longer reads, with their v2
+ * names: KrakenD v2 would hand out the fields they list, portcullis refuses.
+ */
+const LEGACY_BACKEND_KEYS: Readonly<Record<string, string>> = {
+  whitelist: 'allow',
+  blacklist: 'deny',
+};
+
+/**
  * An unknown key under a validator or signer block, or under `tls`: they
  * restrict access (or decide what a client is handed), so a typo, or a key
  * portcullis does not know, must stop the load.
@@ -252,6 +261,12 @@ function specialIssues(raw: unknown): SpecialIssues {
       endpoint.backend.forEach((backend: unknown, j: number) => {
         if (!isObject(backend)) return;
         treatKeys(backend, `${base}/backend/${j}`, BACKEND_KEY_TREATMENTS, found);
+        for (const [legacy, current] of Object.entries(LEGACY_BACKEND_KEYS)) {
+          if (legacy in backend) {
+            found.errors.push({ path: jsonPath('$', `${base}/backend/${j}/${legacy}`), message: `"${legacy}" is the KrakenD v1 name, ignored by v2 (the fields would not be filtered); use "${current}"` });
+          }
+        }
+        manipulationNotes(backend, `${base}/backend/${j}`, found);
         treatNamespaces(backend.extra_config, `${base}/backend/${j}/extra_config`, found);
         misplacedServiceNamespaces(backend.extra_config, `${base}/backend/${j}/extra_config`, found);
         if (isObject(backend.extra_config) && isObject(backend.extra_config['backend/http/client'])) {
@@ -301,6 +316,31 @@ function misplacedServiceNamespaces(extra: unknown, pointer: string, found: Spec
   for (const key of ['security/cors', 'github_com/devopsfaith/krakend-cors']) {
     if (key in extra) {
       found.warnings.push({ path: jsonPath('$', `${pointer}/${escapeKey(key)}`), message: `"${key}" is read only in the root extra_config (as in KrakenD); not applied here` });
+    }
+  }
+}
+
+/**
+ * Response manipulation that runs, but not quite as written: both filters at
+ * once (KrakenD applies only allow; portcullis applies allow, then deny, so
+ * neither list is ignored), and mapping targets with a dot (only the part
+ * before it is used, as in KrakenD).
+ */
+function manipulationNotes(backend: Record<string, unknown>, pointer: string, found: SpecialIssues): void {
+  if (Array.isArray(backend.allow) && backend.allow.length > 0 && Array.isArray(backend.deny) && backend.deny.length > 0) {
+    found.warnings.push({
+      path: jsonPath('$', `${pointer}/deny`),
+      message: 'allow and deny are both set: portcullis applies allow, then deny (KrakenD ignores deny when allow is set); keep one of them',
+    });
+  }
+  if (isObject(backend.mapping)) {
+    for (const [from, to] of Object.entries(backend.mapping)) {
+      if (typeof to === 'string' && to.includes('.')) {
+        found.warnings.push({
+          path: jsonPath('$', `${pointer}/mapping/${escapeKey(from)}`),
+          message: `mapping renames top-level fields only: "${from}" becomes "${to.split('.')[0]}" (the part before the first dot, as in KrakenD)`,
+        });
+      }
     }
   }
 }

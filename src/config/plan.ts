@@ -26,6 +26,43 @@ export interface RedirectPlan {
   readonly origins: readonly string[];
 }
 
+/**
+ * Object keys selected by dotted paths, split once at compile time: a key
+ * mapped to null selects its whole value, one mapped to a tree selects inside
+ * it (objects only, as in KrakenD: arrays are not entered).
+ */
+export type KeyTree = ReadonlyMap<string, KeyTree | null>;
+
+/**
+ * One `flatmap_filter` operation (KrakenD `proxy` namespace), its dotted
+ * arguments split once: `*` matches every key or index, a number an index.
+ */
+export type FlatmapOp =
+  | { readonly type: 'move' | 'append'; readonly args: readonly [readonly string[], readonly string[]] }
+  | { readonly type: 'del'; readonly args: readonly (readonly string[])[] };
+
+/**
+ * A backend's response manipulation (KrakenD `target`, `allow`, `deny`,
+ * `mapping`, `group`), applied in that order to the decoded answer before it
+ * is merged (lura `proxy/formatter.go`). With `flatmap`, its operations run
+ * between `target` and `group` instead of allow, deny and mapping (the loader
+ * refuses a config that sets both, as KrakenD would ignore the latter).
+ */
+export interface ResponseShape {
+  /** `target` split on dots: the object to extract first; undefined for none. */
+  readonly target: readonly string[] | undefined;
+  /** `allow`: only these paths are kept; undefined for none. */
+  readonly allow: KeyTree | undefined;
+  /** `deny`: these paths are removed; undefined for none. */
+  readonly deny: KeyTree | undefined;
+  /** `mapping` as [from, to] pairs of top-level keys, applied together. */
+  readonly mapping: readonly (readonly [string, string])[];
+  /** `group`: the key the whole answer is nested under; undefined for none. */
+  readonly group: string | undefined;
+  /** `extra_config.proxy.flatmap_filter`, or undefined for none. */
+  readonly flatmap: readonly FlatmapOp[] | undefined;
+}
+
 export interface BackendPlan {
   /** Base URLs without trailing slash, e.g. "http://127.0.0.1:8000". */
   readonly hosts: readonly string[];
@@ -39,6 +76,10 @@ export interface BackendPlan {
   /** extra_config["backend/http"].return_error_details: the name in `error_<name>`, or undefined. */
   readonly returnErrorDetails: string | undefined;
   readonly redirects: RedirectPlan;
+  /** `is_collection`: the answer must be a JSON array, merged as {"collection": […]}. */
+  readonly isCollection: boolean;
+  /** The response manipulation, or undefined when the answer is merged as it is. */
+  readonly shape: ResponseShape | undefined;
 }
 
 /** A compiled `auth/signer` block; the key is read when the plan is served (src/gateway/signer.ts). */
@@ -68,6 +109,8 @@ export interface EndpointPlan {
   readonly inputQueryStrings: ReadonlySet<string> | '*';
   readonly outputEncoding: Encoding;
   readonly backends: readonly BackendPlan[];
+  /** `extra_config.proxy.flatmap_filter` of the endpoint: applied to the merged answer; undefined for none. */
+  readonly flatmap: readonly FlatmapOp[] | undefined;
   /** The compiled auth/validator block (or its v1 alias), or undefined for a public endpoint. */
   readonly auth: EndpointPolicy | undefined;
   /** `qos/ratelimit/router` and `qos/ratelimit/router/redis`, in that order (each may be absent). */

@@ -130,6 +130,26 @@ export const CorsSchema = strictObject(
   'Cross-origin resource sharing: answers preflights before routing and authorization, and adds the CORS headers to every answer.',
 );
 
+/** One KrakenD flatmap operation; the arity of each type is checked when compiling. */
+export const FlatmapOpSchema = strictObject(
+  {
+    type: Type.Union([Type.Literal('move'), Type.Literal('del'), Type.Literal('append')], { description: '`move` (or rename), `del`, or `append` (one list after another).' }),
+    args: Type.Array(Type.String(), {
+      minItems: 1,
+      description: 'Dotted paths: `*` matches every key or index, a number an index. move and append take [from, to]; del takes one or more.',
+    }),
+  },
+  'A flatmap operation on arrays (KrakenD proxy.flatmap_filter).',
+);
+
+/** KrakenD's `proxy` namespace; of its keys portcullis implements flatmap_filter (the others are refused by the loader). */
+export const ProxySchema = strictObject(
+  {
+    flatmap_filter: Type.Optional(Type.Array(FlatmapOpSchema, { description: 'Operations run in order on the answer, arrays included.' })),
+  },
+  'KrakenD proxy options.',
+);
+
 /** Namespaced extensions; only the ones portcullis implements are typed, others are reported as unknown. */
 export const EndpointExtraSchema = strictObject(
   {
@@ -152,12 +172,14 @@ export const EndpointExtraSchema = strictObject(
         'portcullis: how cache_ttl treats answers to identified callers.',
       ),
     ),
+    proxy: Type.Optional(ProxySchema),
   },
   'Endpoint namespaces.',
 );
 
 export const BackendExtraSchema = strictObject(
   {
+    proxy: Type.Optional(ProxySchema),
     'backend/http': Type.Optional(
       strictObject({
         return_error_code: Type.Optional(Type.Boolean({ description: 'Pass the backend error status through.' })),
@@ -280,6 +302,18 @@ export const BackendSchema = strictObject(
     url_pattern: Type.String({ description: 'Path on the backend (a missing leading "/" is added); may use {param} and {JWT.claim}.' }),
     method: Type.Optional(Method),
     encoding: Type.Optional(Encoding),
+    target: Type.Optional(Type.String({ description: 'Dotted path of the object inside the answer to use instead of the whole answer (applied first).' })),
+    allow: Type.Optional(
+      Type.Array(Type.String(), { description: 'Only these fields of the answer are kept; dotted paths reach into nested objects (not arrays).' }),
+    ),
+    deny: Type.Optional(
+      Type.Array(Type.String(), { description: 'These fields of the answer are removed; dotted paths reach into nested objects (not arrays).' }),
+    ),
+    mapping: Type.Optional(
+      Type.Record(Type.String(), Type.String(), { description: 'Renames top-level fields of the answer: {"from": "to"} (applied after allow/deny).' }),
+    ),
+    group: Type.Optional(Type.String({ description: 'Nests the whole answer under this key (applied last).' })),
+    is_collection: Type.Optional(Type.Boolean({ description: 'The answer is a JSON array, merged as {"collection": […]} (rename it with mapping).' })),
     extra_config: Type.Optional(BackendExtraSchema),
   },
   'One backend call.',

@@ -10,9 +10,10 @@
  * as KrakenD does: partial data with `X-KrakenD-Completed: false`, or 500
  * when no backend succeeded (502 when an answer was over the size limits:
  * `max_backend_response_size` per answer, `max_buffered_bytes` across all
- * requests). A request body over the limit answers 413. Backend redirects
- * are followed within the backend's origins (redirect.ts); the endpoint
- * timeout covers every hop.
+ * requests, or nested deeper than MAX_JSON_DEPTH). Each answer is shaped by
+ * its backend's response manipulation before it is merged. A request body
+ * over the limit answers 413. Backend redirects are followed within the
+ * backend's origins (redirect.ts); the endpoint timeout covers every hop.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Allow } from '../authorizer/decision.js';
@@ -22,8 +23,10 @@ import { performance } from 'node:perf_hooks';
 import { filterQuery, UnroutableClaimError, withQuery } from './backend-url.js';
 import { BodyTooLargeError, Exchange, GatewayTimeoutError, type BackendRuntime, type EndpointRuntime } from './exchange.js';
 import { buildBackendHeaders } from './forward-headers.js';
-import { decodeBackendBody, errorDetails, MergeState, writeMerged } from './merge.js';
+import { decodeBackendBody, errorDetails, finalData, MergeState, writeMerged, type Merged } from './merge.js';
 import type { ResponseSigner } from './signer.js';
+import { MAX_JSON_DEPTH } from './json-literals.js';
+import { shapeResponse } from './response-shape.js';
 import { BackendResponseLimitError, dispatchForMerge, dispatchNoop, type BackendCall, type MergeCallResult, type MergeReadLimits } from './proxy.js';
 import { createBodyBudget, type BodyBudget } from './body-budget.js';
 import { BackendRedirectError, type RedirectRoute } from './redirect.js';
@@ -225,23 +228,30 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       state.fail(undefined, result.error instanceof BackendResponseLimitError, failureText(result.error));
       logBackendError(exchange, index, result.error.message);
     } else {
+      const plan = backend.plan;
       const failedStatus = result.text === undefined;
-      const data = failedStatus ? undefined : decodeBackendBody(result.text!, backend.plan.encoding);
-      backendMetric(exchange, index, data !== undefined ? 'ok' : failedStatus ? 'status' : 'error');
-      const details = backend.plan.returnErrorDetails;
-      if (data !== undefined) {
+      const decoded = failedStatus ? undefined : decodeBackendBody(result.text!, plan.encoding, plan.isCollection);
+      const ok = typeof decoded === 'object';
+      backendMetric(exchange, index, ok ? 'ok' : failedStatus ? 'status' : 'error');
+      const details = plan.returnErrorDetails;
+      if (ok) {
         // The decoded data lives until the merged answer is written: its bytes stay counted until then.
         exchange.holdBuffered(budget, result.takeHeld());
-        state.add(data);
+        state.add(plan.shape === undefined ? decoded.data : shapeResponse(plan.shape, decoded.data), decoded.literals);
       } else if (failedStatus && details !== undefined) {
         const message = `invalid status code ${result.status}`;
         exchange.holdBuffered(budget, result.takeHeld());
         state.addDetails(errorDetails(details, result.status, result.errorText, result.contentType), message);
         logBackendError(exchange, index, message);
+      } else if (decoded === 'too_deep') {
+        budget.give(result.takeHeld());
+        const message = `response body nested deeper than ${MAX_JSON_DEPTH} levels`;
+        state.fail(undefined, true, message);
+        logBackendError(exchange, index, message);
       } else {
         const message = failedStatus ? `invalid status code ${result.status}` : 'invalid response body';
         // With return_error_code the error text is the backend's own body (lura's HTTPResponseError), held until answered.
-        const passStatus = failedStatus && backend.plan.returnErrorCode;
+        const passStatus = failedStatus && plan.returnErrorCode;
         const passBody = passStatus && result.errorText !== undefined;
         if (passBody) exchange.holdBuffered(budget, result.takeHeld());
         else budget.give(result.takeHeld());
@@ -255,17 +265,19 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   function settleMerged(exchange: Exchange, state: MergeState): void {
     exchange.settled = true;
     exchange.clearTimer();
+    // The endpoint's flatmap_filter runs on the merged answer before the signer, as lura's proxy stack does before the router's signer.
+    const data = finalData(state, exchange.endpoint.plan.flatmap);
     const signer = exchange.endpoint.signer;
-    if (signer !== undefined && state.succeeded > 0 && !signBeforeWriting(exchange, state, signer)) return;
-    writeMerged(exchange.res, state, exchange.endpoint.plan.outputEncoding, cacheHeaders(exchange, state));
+    if (signer !== undefined && state.succeeded > 0 && !signBeforeWriting(exchange, state, data, signer)) return;
+    writeMerged(exchange.res, state, exchange.endpoint.plan.outputEncoding, cacheHeaders(exchange, state, data), data);
     exchange.releaseBufferedAfterAnswer();
     if (!state.done) exchange.abort(new GatewayTimeoutError());
   }
 
   /** Signs in place; on a failure the client gets a 500, never the claims unsigned. */
-  function signBeforeWriting(exchange: Exchange, state: MergeState, signer: ResponseSigner): boolean {
+  function signBeforeWriting(exchange: Exchange, state: MergeState, data: Merged, signer: ResponseSigner): boolean {
     try {
-      signer.sign(state.data);
+      signer.sign(data, state.literals);
       return true;
     } catch (error) {
       logger.error(`${exchange.endpoint.plan.label} cannot sign the answer: ${(error as Error).name}`);
@@ -317,9 +329,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
  * neither a shared cache nor a browser shared by two users hands it to
  * someone else (see CachePlan). Denials never come here; they are no-store.
  */
-function cacheHeaders(exchange: Exchange, state: MergeState): string[] | undefined {
+function cacheHeaders(exchange: Exchange, state: MergeState, data: Merged): string[] | undefined {
   const cache = exchange.endpoint.plan.cache;
-  if (cache === undefined || !state.complete || isEmpty(state.data)) return undefined;
+  if (cache === undefined || !state.complete || isEmpty(data)) return undefined;
   if (!answersForCaller(cache, exchange.req)) return ['cache-control', cache.publicValue];
   if (cache.privateVary !== '') addVary(exchange.res, cache.privateVary);
   return ['cache-control', cache.privateValue];

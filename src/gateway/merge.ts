@@ -6,35 +6,48 @@
  * No successful backend → 500 with an empty body (lura's default error
  * status), or the backend's own status with `return_error_code`, or 502
  * `{"error":"bad_gateway"}` when a backend's answer was over the size limits
- * (a portcullis limit KrakenD does not have, reported as the proxy failure it is).
- * With `router.return_error_msg` that body says why, one line per failure.
- * A backend with `return_error_details` that fails by its status adds
- * `error_<name>` to the data instead, so the answer is 200 and incomplete.
+ * (a portcullis limit KrakenD does not have, reported as the proxy failure it is),
+ * or nested too deep. With `router.return_error_msg` that body says why, one
+ * line per failure. A backend with `return_error_details` that fails by its
+ * status adds `error_<name>` to the data instead, so the answer is 200 and
+ * incomplete. Numbers keep their literal text from decoding to writing, as
+ * KrakenD's `UseNumber` does (json-literals.ts).
  */
 import type { ServerResponse } from 'node:http';
 import { BODIES, JSON_CONTENT_TYPE as JSON_TYPE } from '../http/response.js';
-import type { BackendEncoding, Encoding } from '../config/plan.js';
+import type { BackendEncoding, Encoding, FlatmapOp } from '../config/plan.js';
+import { applyFlatmap } from './flatmap.js';
+import { isKeptNumber, parseKeepingNumbers, stringifyKeepingNumbers } from './json-literals.js';
 
 export type Merged = Record<string, unknown>;
 
+export interface DecodedBody {
+  readonly data: Merged;
+  /** The data holds number literals kept as markers (json-literals.ts). */
+  readonly literals: boolean;
+}
+
+/** Why a 2xx body could not be used: not the JSON expected, or nested past MAX_JSON_DEPTH. */
+export type BodyFailure = 'invalid' | 'too_deep';
+
 /**
- * A backend body as data. `string` wraps the text as `{"content": …}`; JSON
- * objects are used as they are and arrays are wrapped as
- * `{"collection": […]}` (KrakenD's `is_collection` shape). With `json`,
- * anything else (scalars, invalid or empty JSON) fails the backend; `safejson`
- * wraps a scalar or null as `{"result": …}` (lura's SafeJSONDecoder).
+ * A backend body as data, its number literals kept. `string` wraps the text
+ * as `{"content": …}`. JSON objects are used as they are and arrays are
+ * wrapped as `{"collection": […]}`; with `is_collection` the body must be an
+ * array (or null, as Go decodes it) and an object fails the backend, as in
+ * KrakenD. With `json`, anything else (scalars, invalid or empty JSON) fails
+ * the backend; `safejson` wraps a scalar or null as `{"result": …}` (lura's
+ * SafeJSONDecoder).
  */
-export function decodeBackendBody(text: string, encoding: BackendEncoding): Merged | undefined {
-  if (encoding === 'string') return { content: text };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (value === null || typeof value !== 'object') return encoding === 'safejson' ? { result: value } : undefined;
-  if (Array.isArray(value)) return { collection: value };
-  return value as Merged;
+export function decodeBackendBody(text: string, encoding: BackendEncoding, isCollection = false): DecodedBody | BodyFailure {
+  if (encoding === 'string') return { data: { content: text }, literals: false };
+  const decoded = parseKeepingNumbers(text);
+  if (!decoded.ok) return decoded.reason;
+  const value = decoded.value;
+  if (Array.isArray(value) || (isCollection && value === null)) return { data: { collection: value }, literals: decoded.literals };
+  if (isCollection) return 'invalid';
+  if (value === null || typeof value !== 'object') return encoding === 'safejson' ? { data: { result: value }, literals: decoded.literals } : 'invalid';
+  return { data: value as Merged, literals: decoded.literals };
 }
 
 /** Accumulates backend results as they arrive. */
@@ -47,8 +60,10 @@ export class MergeState {
   detailed = 0;
   /** First error status of a backend with `return_error_code`. */
   errorStatus: number | undefined = undefined;
-  /** Some backend failed because its answer was over max_backend_response_size or max_buffered_bytes. */
+  /** Some backend failed because its answer was over max_backend_response_size or max_buffered_bytes, or nested too deep. */
   overLimit = false;
+  /** Some merged answer holds kept number literals, to be put back when written. */
+  literals = false;
   readonly expected: number;
   /** `router.return_error_msg`: an answer without data carries `messages` as its body. */
   readonly returnErrorMsg: boolean;
@@ -60,8 +75,9 @@ export class MergeState {
     this.returnErrorMsg = returnErrorMsg;
   }
 
-  add(data: Merged): void {
+  add(data: Merged, literals = false): void {
     Object.assign(this.data, data);
+    if (literals) this.literals = true;
     this.succeeded += 1;
   }
 
@@ -107,8 +123,22 @@ export function errorDetails(name: string, status: number, body: string | undefi
   return { [`error_${name}`]: details };
 }
 
-/** Writes the merged answer (or the failure status) in the endpoint's output encoding. */
-export function writeMerged(res: ServerResponse, state: MergeState, output: Encoding, extra: string[] | undefined): void {
+/** The merged data as JSON text, every number as its backend wrote it. */
+export function mergedJson(state: MergeState, flatmap?: readonly FlatmapOp[]): string {
+  return stringifyKeepingNumbers(finalData(state, flatmap), state.literals);
+}
+
+/** The merged data, after the endpoint's own flatmap_filter when it has one (lura's flatmap middleware). */
+export function finalData(state: MergeState, flatmap: readonly FlatmapOp[] | undefined): Merged {
+  return flatmap === undefined || !state.hasData ? state.data : applyFlatmap(flatmap, state.data);
+}
+
+/**
+ * Writes the merged answer (or the failure status) in the endpoint's output
+ * encoding. `data` is what finalData made of the state (the signer may have
+ * changed it in between).
+ */
+export function writeMerged(res: ServerResponse, state: MergeState, output: Encoding, extra: string[] | undefined, data: Merged = state.data): void {
   if (res.headersSent || res.destroyed) return;
   const completed = state.complete ? 'true' : 'false';
   if (!state.hasData && state.errorStatus === undefined && state.overLimit) {
@@ -131,12 +161,12 @@ export function writeMerged(res: ServerResponse, state: MergeState, output: Enco
   let body: string;
   let type: string;
   if (output === 'string') {
-    // lura's string render writes the `content` key as text.
-    const content = state.data.content;
-    body = typeof content === 'string' ? content : '';
+    // lura's string render writes the `content` key as text (a kept number is not text).
+    const content = data.content;
+    body = typeof content === 'string' && !isKeptNumber(content) ? content : '';
     type = 'text/plain; charset=utf-8';
   } else {
-    body = JSON.stringify(state.data);
+    body = stringifyKeepingNumbers(data, state.literals);
     type = JSON_TYPE;
   }
   const headers = ['content-type', type, 'content-length', String(Buffer.byteLength(body)), 'x-krakend-completed', completed];

@@ -14,21 +14,26 @@ import type { EndpointPlan, GatewayPlan, SignerPlan } from '../config/plan.js';
 import { ConfigError, type ConfigIssue } from '../config/validate.js';
 import { signJws, type SigningKey } from '../jwt/sign.js';
 import { loadSigningKey } from '../keys/signing-keys.js';
+import { stringifyKeepingNumbers } from './json-literals.js';
 
 export interface ResponseSigner {
-  /** Replaces, in place, every object under a `keys_to_sign` key with its JWT. */
-  sign(data: Record<string, unknown>): void;
+  /**
+   * Replaces, in place, every object under a `keys_to_sign` key with its JWT.
+   * `literals`: the data holds kept number literals (json-literals.ts), which
+   * the claims must carry as the backend wrote them.
+   */
+  sign(data: Record<string, unknown>, literals: boolean): void;
 }
 
 export function createResponseSigner(plan: SignerPlan, key: SigningKey): ResponseSigner {
   const keys = plan.keysToSign;
   return {
-    sign(data) {
+    sign(data, literals) {
       for (const name of keys) {
         if (!Object.hasOwn(data, name)) continue;
         const value = data[name];
         if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
-        data[name] = signJws(key, JSON.stringify(value), plan.full);
+        data[name] = signJws(key, stringifyKeepingNumbers(value, literals), plan.full);
       }
     },
   };

@@ -38,6 +38,8 @@ describe('compileGateway plans', () => {
         returnErrorCode: false,
         returnErrorDetails: undefined,
         redirects: { follow: true, sendBody: false, origins: ['http://localhost:8080'] },
+        isCollection: false,
+        shape: undefined,
       },
     ]);
     assert.equal(endpoint!.returnErrorMsg, false);
@@ -101,6 +103,8 @@ describe('compileGateway plans', () => {
       returnErrorCode: true,
       returnErrorDetails: undefined,
       redirects: { follow: true, sendBody: false, origins: ['http://root.example:8000'] },
+      isCollection: false,
+      shape: undefined,
     });
     assert.deepEqual(users!.backends[1]!.hosts, ['https://b.example']);
     assert.equal(users!.backends[1]!.method, 'POST');

@@ -350,14 +350,63 @@ describe('keys KrakenD ignores silently', () => {
     }
   });
 
-  it('refuses backend response manipulation instead of returning what deny or allow would hide', () => {
-    for (const key of ['allow', 'deny', 'whitelist', 'blacklist', 'mapping', 'group', 'target', 'is_collection', 'input_headers']) {
-      const issues = issuesOf(() => json(configWith({ backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', [key]: key === 'is_collection' ? true : ['x'] }] })));
-      assert.deepEqual(issues.map((issue) => issue.path), [`$.endpoints[0].backend[0].${key}`], key);
-      assert.match(issues[0]!.message, /is not supported by portcullis; refusing to/);
+  it('accepts backend response manipulation (allow, deny, mapping, group, target, is_collection) with no issue', () => {
+    const manipulation = { allow: ['id', 'user.name'], deny: [], mapping: { id: 'user_id' }, group: 'g', target: 'data', is_collection: false };
+    for (const [key, value] of Object.entries(manipulation)) {
+      const loaded = json(configWith({ backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', [key]: value }] }), { strict: true });
+      assert.deepEqual(loaded.warnings, [], key);
+      assert.deepEqual((loaded.config.endpoints[0]!.backend[0] as Record<string, unknown>)[key], value, key);
     }
-    const issues = issuesOf(() => json(configWith({ extra_config: { proxy: { sequential: true } } })));
-    assert.deepEqual(issues.map((issue) => issue.path), ['$.endpoints[0].extra_config.proxy.sequential']);
+  });
+
+  it('accepts flatmap_filter on endpoints and backends, and still refuses what it does not implement: shadow, static, sequential, per-backend input_headers, the v1 filter names', () => {
+    const flatmap = { flatmap_filter: [{ type: 'del', args: ['items.*.password'] }, { type: 'move', args: ['a', 'b'] }] };
+    const accepted = json(configWith({ extra_config: { proxy: flatmap }, backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', extra_config: { proxy: flatmap } }] }), { strict: true });
+    assert.deepEqual(accepted.warnings, []);
+
+    const backend = {
+      host: ['http://127.0.0.1:9'],
+      url_pattern: '/',
+      whitelist: ['id'],
+      blacklist: ['password'],
+      input_headers: ['X-A'],
+      extra_config: { proxy: { shadow: true, ...flatmap } },
+    };
+    const issues = issuesOf(() => json(configWith({ extra_config: { proxy: { sequential: true, static: { data: {} } } }, backend: [backend] })));
+    assert.deepEqual(issues.map((issue) => issue.path).sort(), [
+      '$.endpoints[0].backend[0].blacklist',
+      '$.endpoints[0].backend[0].extra_config.proxy.shadow',
+      '$.endpoints[0].backend[0].input_headers',
+      '$.endpoints[0].backend[0].whitelist',
+      '$.endpoints[0].extra_config.proxy.sequential',
+      '$.endpoints[0].extra_config.proxy.static',
+    ]);
+    const message = (path: string) => issues.find((issue) => issue.path === path)!.message;
+    assert.equal(message('$.endpoints[0].backend[0].whitelist'), '"whitelist" is the KrakenD v1 name, ignored by v2 (the fields would not be filtered); use "allow"');
+    assert.equal(message('$.endpoints[0].backend[0].blacklist'), '"blacklist" is the KrakenD v1 name, ignored by v2 (the fields would not be filtered); use "deny"');
+    assert.match(message('$.endpoints[0].backend[0].extra_config.proxy.shadow'), /^"shadow" is not supported by portcullis; refusing/);
+  });
+
+  it('refuses a flatmap operation of an unknown type, or a misspelled flatmap_filter, with its JSON path', () => {
+    const typo = issuesOf(() => json(configWith({ extra_config: { proxy: { flatmap_filter: [{ type: 'delete', args: ['a'] }] } } })));
+    assert.deepEqual(typo.map((issue) => issue.path), ['$.endpoints[0].extra_config.proxy.flatmap_filter[0].type']);
+    assertIssue(() => json(configWith({ extra_config: { proxy: { flatmap_filters: [] } } })), '$.endpoints[0].extra_config.proxy.flatmap_filters', 'unknown key; did you mean "flatmap_filter"?');
+  });
+
+  it('warns when allow and deny are both set, and when a mapping target has a dot', () => {
+    const loaded = json(configWith({ backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', allow: ['a'], deny: ['a.b'], mapping: { x: 'y.z', 'p.q': 'r' } }] }));
+    assert.deepEqual(loaded.warnings, [
+      {
+        path: '$.endpoints[0].backend[0].deny',
+        message: 'allow and deny are both set: portcullis applies allow, then deny (KrakenD ignores deny when allow is set); keep one of them',
+      },
+      { path: '$.endpoints[0].backend[0].mapping.x', message: 'mapping renames top-level fields only: "x" becomes "y" (the part before the first dot, as in KrakenD)' },
+    ]);
+  });
+
+  it('checks the types of the manipulation keys with their JSON path', () => {
+    const issues = issuesOf(() => json(configWith({ backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', allow: 'id', mapping: { a: 1 }, is_collection: 'yes' }] })));
+    assert.deepEqual(issues.map((issue) => issue.path).sort(), ['$.endpoints[0].backend[0].allow', '$.endpoints[0].backend[0].is_collection', '$.endpoints[0].backend[0].mapping.a']);
   });
 
   it('refuses keys that look like misspellings of known ones, such as a misspelled validator namespace or extra_config', () => {

@@ -101,6 +101,28 @@ describe('auth/signer', () => {
     }
   });
 
+  it('signs after the response manipulation and the endpoint flatmap_filter, with the claims numbers as the backend wrote them', async () => {
+    backend.on('/login-shaped', (_req, res) => {
+      const body = '{"session":{"sub":"alice","uid":12345678901234567890,"ratio":1.10,"secret":"s3"},"tmp":[{"a":1}]}';
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+    });
+    const config = loginConfig(
+      { alg: 'RS256', kid: 'rsa-1', jwk_local_path: jwksFile, keys_to_sign: ['access_token'] },
+      {
+        backend: [{ host: [backend.url], url_pattern: '/login-shaped', method: 'POST', deny: ['session.secret'], mapping: { session: 'access_token' } }],
+      },
+    );
+    (config.endpoints[0]!.extra_config as Record<string, unknown>).proxy = { flatmap_filter: [{ type: 'del', args: ['tmp'] }] };
+    const gateway = await start(config);
+    const answer = await call(`${gateway.url}/login`, { method: 'POST' });
+    assert.equal(answer.status, 200);
+    const body = answer.json<Record<string, unknown>>();
+    assert.deepEqual(Object.keys(body), ['access_token']);
+    const verified = await compactVerify(body.access_token as string, await importJWK(rsaPublic, 'RS256'), { algorithms: ['RS256'] });
+    // The payload text itself: a double would have made these 12345678901234567000 and 1.1.
+    assert.equal(new TextDecoder().decode(verified.payload), '{"sub":"alice","uid":12345678901234567890,"ratio":1.10}');
+  });
+
   it('full: true gives the JWS JSON serialization, as a string (go-jose FullSerialize)', async () => {
     const gateway = await start(loginConfig({ alg: 'ES256', kid: 'ec-1', jwk_local_path: jwksFile, keys_to_sign: ['access_token'], full: true }));
     const body = (await call(`${gateway.url}/login`, { method: 'POST' })).json<{ access_token: string }>();

@@ -116,13 +116,26 @@ describe('header safety', () => {
 
 describe('backend bodies', () => {
   it('decodes objects, wraps arrays and strings, fails scalars and garbage', () => {
-    assert.deepEqual(decodeBackendBody('{"a":1}', 'json'), { a: 1 });
-    assert.deepEqual(decodeBackendBody('[1,2]', 'json'), { collection: [1, 2] });
-    assert.deepEqual(decodeBackendBody('not json', 'string'), { content: 'not json' });
-    assert.equal(decodeBackendBody('42', 'json'), undefined);
-    assert.equal(decodeBackendBody('null', 'json'), undefined);
-    assert.equal(decodeBackendBody('', 'json'), undefined);
-    assert.equal(decodeBackendBody('{"a":', 'json'), undefined);
+    assert.deepEqual(decodeBackendBody('{"a":1}', 'json'), { data: { a: 1 }, literals: false });
+    assert.deepEqual(decodeBackendBody('[1,2]', 'json'), { data: { collection: [1, 2] }, literals: false });
+    assert.deepEqual(decodeBackendBody('not json', 'string'), { data: { content: 'not json' }, literals: false });
+    assert.equal(decodeBackendBody('42', 'json'), 'invalid');
+    assert.equal(decodeBackendBody('null', 'json'), 'invalid');
+    assert.equal(decodeBackendBody('', 'json'), 'invalid');
+    assert.equal(decodeBackendBody('{"a":', 'json'), 'invalid');
+  });
+
+  it('with is_collection, wants an array (null as Go decodes it) and fails an object', () => {
+    assert.deepEqual(decodeBackendBody('[{"id":1}]', 'json', true), { data: { collection: [{ id: 1 }] }, literals: false });
+    assert.deepEqual(decodeBackendBody('null', 'json', true), { data: { collection: null }, literals: false });
+    assert.equal(decodeBackendBody('{"collection":[1]}', 'json', true), 'invalid');
+    assert.equal(decodeBackendBody('7', 'json', true), 'invalid');
+    assert.deepEqual(decodeBackendBody('[x', 'string', true), { data: { content: '[x' }, literals: false });
+  });
+
+  it('fails an answer nested deeper than the limit as too deep, not as invalid', () => {
+    assert.equal(decodeBackendBody(`{"a":${'['.repeat(1000)}${']'.repeat(1000)}}`, 'json'), 'too_deep');
+    assert.equal(typeof decodeBackendBody(`{"a":${'['.repeat(999)}${']'.repeat(999)}}`, 'json'), 'object');
   });
 
   it('merges later answers over earlier ones and tracks completeness', () => {
