@@ -73,7 +73,7 @@ export const JUSTIFIED_RULES: readonly Rule[] = [
   {
     name: 'KrakenD-only encoding refused',
     test: (e, ctx) => {
-      if (!/^must be one of "json"/.test(e.message)) return undefined;
+      if (!/^must be one of "json"|^the "[^"]+" decoder is not implemented by portcullis/.test(e.message)) return undefined;
       const value = valueAt(ctx.config, e.path);
       return typeof value === 'string' && KRAKEND_ONLY_ENCODINGS.has(value)
         ? `encoding "${value}" not implemented (refused rather than rendered differently)`
