@@ -19,9 +19,9 @@
  *     auth/validator gets `error_body: false` and `www_authenticate: false`,
  *     every endpoint `portcullis/cache.public_with_credentials: true`, the
  *     root CORS `options_success_status: 200`), and in JSON bodies (both
- *     sides) every `headers` object loses User-Agent, Accept-Encoding,
- *     Content-Length, Transfer-Encoding, Connection and X-Request-Id: the
- *     product name, Go's transport adding `gzip`, body framing, Node's
+ *     sides) every `headers` object loses User-Agent, X-Forwarded-Via,
+ *     Accept-Encoding, Content-Length, Transfer-Encoding, Connection and
+ *     X-Request-Id: the product name (twice), Go's transport adding `gzip`, body framing, Node's
  *     keep-alive and portcullis's request id, none of which is a gateway
  *     behaviour the specs are about.
  */
@@ -263,7 +263,7 @@ async function goClient(spec: Spec, gatewayPort: number): Promise<Answer> {
   throw new Error('stopped after 10 redirects');
 }
 
-const NOISE_HEADERS = ['User-Agent', 'Accept-Encoding', 'Content-Length', 'Transfer-Encoding', 'Connection', 'X-Request-Id'];
+const NOISE_HEADERS = ['User-Agent', 'X-Forwarded-Via', 'Accept-Encoding', 'Content-Length', 'Transfer-Encoding', 'Connection', 'X-Request-Id'];
 
 function normaliseBody(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(normaliseBody);

@@ -25,14 +25,14 @@ export const NOT_FORWARDED: ReadonlySet<string> = new Set([
   // Set by the gateway below, from the connection rather than from the client, or checked first.
   'x-forwarded-for',
   'x-forwarded-host',
+  'x-forwarded-via',
   'x-request-id',
   'traceparent',
   'tracestate',
 ]);
 
-/** KrakenD sends its own User-Agent when the client's is not forwarded. */
+/** KrakenD sends its own User-Agent when the client's is not forwarded, and else names itself in X-Forwarded-Via. */
 export const GATEWAY_USER_AGENT = 'portcullis';
-
 
 /**
  * Builds undici's flat header list `[name, value, name, value, …]` with
@@ -87,7 +87,7 @@ export function buildBackendHeaders(
   out.push('x-forwarded-for', priorHops === undefined ? clientIp : `${priorHops}, ${clientIp}`);
   const host = headers.host;
   if (host !== undefined) out.push('x-forwarded-host', host);
-  if (!userAgent) out.push('user-agent', GATEWAY_USER_AGENT);
+  out.push(userAgent ? 'x-forwarded-via' : 'user-agent', GATEWAY_USER_AGENT);
   out.push(REQUEST_ID_HEADER, requestId);
   // Trace context passes through unchanged, whatever input_headers says, when it is well formed.
   const traceparent = validTraceparent(headers.traceparent);

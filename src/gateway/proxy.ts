@@ -88,6 +88,8 @@ class NoopHandler {
     if (statusCode < 200) return true;
     const res = this.#exchange.res;
     const headers = relayedHeaders(rawHeaders);
+    // lura marks every no-op answer incomplete (it has no merged data to vouch for); the backend cannot set it.
+    headers['x-krakend-completed'] = 'false';
     res.writeHead(statusCode, this.#exchange.endpoint.gatewayCors ? withGatewayCors(res, headers) : headers);
     this.#resume = resume;
     return true;

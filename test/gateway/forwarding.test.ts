@@ -141,6 +141,7 @@ describe('gateway: forwarding', () => {
     assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1', 'an untrusted client chain is replaced');
     assert.equal(seen.headers['x-forwarded-host'], new URL(gateway.url).host);
     assert.equal(seen.headers['user-agent'], 'portcullis');
+    assert.equal(seen.headers['x-forwarded-via'], undefined);
   });
 
   it('forwards every header but hop-by-hop ones with input_headers ["*"], and appends to X-Forwarded-For', async () => {
@@ -148,6 +149,7 @@ describe('gateway: forwarding', () => {
       headers: {
         'X-Anything': 'yes',
         'User-Agent': 'test-agent',
+        'X-Forwarded-Via': 'client-made',
         Connection: 'keep-alive, X-Hop',
         'X-Hop': 'hop-by-hop',
         'Proxy-Authorization': 'Basic Zm9vOmJhcg==',
@@ -160,6 +162,8 @@ describe('gateway: forwarding', () => {
     assert.equal(seen.query, 'fixed=1&x=1&y=%C3%BC');
     assert.equal(seen.headers['x-anything'], 'yes');
     assert.equal(seen.headers['user-agent'], 'test-agent');
+    // The client's User-Agent went through, so the gateway names itself here instead, as lura does; never the client's value.
+    assert.equal(seen.headers['x-forwarded-via'], 'portcullis');
     assert.equal(seen.headers['x-hop'], undefined);
     assert.equal(seen.headers['proxy-authorization'], undefined);
     assert.equal(seen.headers['x-forwarded-for'], '10.0.0.1, 127.0.0.1');
