@@ -221,10 +221,11 @@ describe('drain', () => {
   test('an answer written during the drain says Connection: close; a new request on an old connection gets a clean 503', async () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    let arrived!: () => void;
-    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    let arrivals = 0;
+    let bothArrived!: () => void;
+    const reached = new Promise<void>((resolve) => (bothArrived = resolve));
     backend.on('/slow', (_req, res) => {
-      arrived();
+      if (++arrivals === 2) bothArrived();
       void held.then(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
     });
     const gateway = await startGateway(
@@ -232,10 +233,15 @@ describe('drain', () => {
       { host: '127.0.0.1', port: 0, accessLog: false, drainTimeoutMs: 5000, drainGraceMs: 2000 },
     );
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    // Keep-alive connections of their own: without a drain, their answers would keep the connection open.
+    const slowAgent = new Agent({ keepAlive: true });
     try {
-      // Open a keep-alive connection, then start a slow request on another one.
+      // Open a keep-alive connection, then start two slow requests on others, with a quick one finishing between
+      // them: every request still in flight, wherever it sits among the others, must learn about the drain.
       assert.equal((await get(`${gateway.url}/public`, {}, agent)).status, 200);
-      const slow = get(`${gateway.url}/slow`);
+      const slow = get(`${gateway.url}/slow`, {}, slowAgent);
+      assert.equal((await get(`${gateway.url}/public`)).status, 200);
+      const slowToo = get(`${gateway.url}/slow`, {}, slowAgent);
       await reached;
       const closed = gateway.close();
       // A follow-up request on the idle keep-alive connection gets a clean 503, never a reset.
@@ -244,13 +250,15 @@ describe('drain', () => {
       assert.equal(followUp.headers.connection, 'close');
       assert.deepEqual(JSON.parse(followUp.body), { error: 'shutting_down' });
       release();
-      const answer = await slow;
-      assert.equal(answer.status, 200);
-      assert.equal(answer.headers.connection, 'close');
+      for (const answer of await Promise.all([slow, slowToo])) {
+        assert.equal(answer.status, 200);
+        assert.equal(answer.headers.connection, 'close');
+      }
       await closed;
     } finally {
       release();
       agent.destroy();
+      slowAgent.destroy();
     }
   });
 });
