@@ -158,13 +158,17 @@ async function runGateway(args: GatewayArgs): Promise<void> {
     // Redis: every instance gets the entries through pub/sub; wait until this one holds them all.
     while (store.status().size < REVOCATIONS) await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  // CPU time used so far, for the orchestrator's per-request figure: on a shared machine it moves far less than req/s.
+  answerCpuRequests();
+  report({ type: 'listening', port: gateway.port });
+}
+
+/** CPU time used so far, for the orchestrator's per-request figure: on a shared machine it moves far less than req/s. */
+function answerCpuRequests(): void {
   process.on('message', (message: { type: string }) => {
     if (message.type !== 'cpu') return;
     const used = process.cpuUsage();
     report({ type: 'cpu', micros: used.user + used.system });
   });
-  report({ type: 'listening', port: gateway.port });
 }
 
 /** The practical ceiling: node:http in, undici out, hop-by-hop headers dropped, body streamed. */
@@ -193,6 +197,7 @@ async function runBare(upstreamPort: number): Promise<void> {
       if (error && !res.headersSent) res.writeHead(502).end();
     });
   });
+  answerCpuRequests();
   report({ type: 'listening', port });
 }
 
@@ -287,7 +292,10 @@ async function orchestrate(): Promise<void> {
     const barePort = await portOf(bare);
     const featurePorts = new Map<Variant, number>();
     // Every gateway process by port, so each case's CPU time is read from the process that served it.
-    const gateways = new Map<string, typeof gateway>([[String(gatewayPort), gateway]]);
+    const gateways = new Map<string, typeof gateway>([
+      [String(gatewayPort), gateway],
+      [String(barePort), bare],
+    ]);
     if (WITH_FEATURES) {
       const redis = startRedis();
       children.push(redis.child);
@@ -386,8 +394,9 @@ async function orchestrate(): Promise<void> {
     }
     const cpu = (name: string) => median(results.get(name)!.map((r) => r.cpuPerRequest!));
     const cpuRatio = (a: string, b: string) => median(results.get(a)!.map((r, i) => r.cpuPerRequest! / results.get(b)![i]!.cpuPerRequest!));
-    console.log('\ngateway CPU per request (µs, median; less disturbed by other load than req/s)');
+    console.log('\nCPU per request of the serving process (µs, median; less disturbed by other load than req/s)');
     for (const c of cases) if (gateways.has(new URL(c.url).port)) console.log(`  ${c.name.padEnd(28)} ${cpu(c.name).toFixed(1).padStart(7)}`);
+    console.log(`  no-auth / bare as throughput (bare µs / no-auth µs)  ${cpuRatio(main[2]!.name, main[1]!.name).toFixed(3)}`);
     if (WITH_JSON) console.log(`  json / no-op (no auth)   ${cpuRatio(extra[1]!.name, main[1]!.name).toFixed(3)}`);
   } finally {
     for (const child of children) child.kill();
