@@ -39,7 +39,69 @@ class TreeNode {
   /** The value of a leaf; undefined for a container whose children were all removed (written as null). */
   value: unknown = undefined;
   isCollection = false;
+  /**
+   * Children in answer order. In an object node labels are unique (see
+   * relabel); a list is written by position, so its labels may repeat after a
+   * rename. Changed only through the helpers below.
+   */
   edges: Edge[] = [];
+  /** label → first edge with it, built on the first lookup in a large node and dropped when edges go or change name. */
+  byLabel: Map<string, Edge> | undefined = undefined;
+}
+
+/** Below this many children a scan is cheaper than building a map. */
+const INDEXED_FROM = 16;
+
+/**
+ * The first child edge named `label`. Large nodes (a list of thousands of
+ * items) are looked up through a map, so an operation that visits every item
+ * costs linear time, not quadratic.
+ */
+function findEdge(node: TreeNode, label: string): Edge | undefined {
+  const edges = node.edges;
+  if (edges.length < INDEXED_FROM) return edges.find((e) => e.label === label);
+  if (node.byLabel === undefined) {
+    const byLabel = new Map<string, Edge>();
+    for (const edge of edges) if (!byLabel.has(edge.label)) byLabel.set(edge.label, edge);
+    node.byLabel = byLabel;
+  }
+  return node.byLabel.get(label);
+}
+
+function pushEdge(node: TreeNode, edge: Edge): void {
+  if (!node.isCollection) {
+    // The new edge comes last, so it is the later key and wins a collision, as in a JSON object.
+    const same = findEdge(node, edge.label);
+    if (same !== undefined) removeEdge(node, same);
+  }
+  node.edges.push(edge);
+  if (node.byLabel !== undefined && !node.byLabel.has(edge.label)) node.byLabel.set(edge.label, edge);
+}
+
+function removeEdge(node: TreeNode, edge: Edge): void {
+  const index = node.edges.indexOf(edge);
+  if (index === -1) return;
+  node.edges.splice(index, 1);
+  node.byLabel = undefined;
+}
+
+/**
+ * Renames an edge in place. In an object a sibling already holding the new
+ * name collides: the later of the two in answer order is kept, as writing the
+ * object would keep it, so no second key survives to be missed by a later `del`.
+ */
+function relabel(node: TreeNode, edge: Edge, label: string): void {
+  if (edge.label === label) return;
+  const same = node.isCollection ? undefined : findEdge(node, label);
+  if (same !== undefined) {
+    if (node.edges.indexOf(same) > node.edges.indexOf(edge)) {
+      removeEdge(node, edge);
+      return;
+    }
+    removeEdge(node, same);
+  }
+  edge.label = label;
+  node.byLabel = undefined;
 }
 
 /** Runs the operations on `data` and returns the result (an empty object when the root is no longer one). */
@@ -77,19 +139,15 @@ function flatten(node: TreeNode, value: unknown): void {
     node.value = value;
     return;
   }
-  let existing: Map<string, Edge> | undefined;
-  if (node.edges.length > 0) {
-    existing = new Map();
-    for (const edge of node.edges) if (!existing.has(edge.label)) existing.set(edge.label, edge);
-  }
+  const merging = node.edges.length > 0;
   for (const [label, item] of entries) {
-    const edge = existing?.get(label);
+    const edge = merging ? findEdge(node, label) : undefined;
     if (edge !== undefined) {
       flatten(edge.node, item);
       continue;
     }
     const child = new TreeNode();
-    node.edges.push({ label, node: child });
+    pushEdge(node, { label, node: child });
     flatten(child, item);
   }
 }
@@ -97,10 +155,10 @@ function flatten(node: TreeNode, value: unknown): void {
 /** Loads `value` at `path` below `node`, making the missing levels. */
 function add(node: TreeNode, path: readonly string[], from: number, value: unknown): void {
   if (from === path.length) return flatten(node, value);
-  const edge = node.edges.find((e) => e.label === path[from]);
+  const edge = findEdge(node, path[from]!);
   if (edge !== undefined) return add(edge.node, path, from + 1, value);
   const child = new TreeNode();
-  node.edges.push({ label: path[from]!, node: child });
+  pushEdge(node, { label: path[from]!, node: child });
   add(child, path, from + 1, value);
 }
 
@@ -121,7 +179,7 @@ function get(node: TreeNode, path: readonly string[], from: number): unknown {
   if (from === path.length) return expand(node);
   if (node.edges.length === 0) return undefined;
   if (path[from] === WILDCARD) return node.edges.map((edge) => get(edge.node, path, from + 1) ?? null);
-  const edge = node.edges.find((e) => e.label === path[from]);
+  const edge = findEdge(node, path[from]!);
   return edge === undefined ? undefined : get(edge.node, path, from + 1);
 }
 
@@ -130,80 +188,93 @@ function remove(node: TreeNode, path: readonly string[], from: number): void {
   const key = path[from]!;
   const last = from === path.length - 1;
   if (key === WILDCARD) {
-    if (last) node.edges = [];
-    else for (const edge of node.edges) remove(edge.node, path, from + 1);
+    if (last) {
+      node.edges = [];
+      node.byLabel = undefined;
+    } else for (const edge of node.edges) remove(edge.node, path, from + 1);
     return;
   }
-  const index = node.edges.findIndex((e) => e.label === key);
-  if (index === -1) return;
-  if (last) node.edges.splice(index, 1);
-  else remove(node.edges[index]!.node, path, from + 1);
+  if (last) {
+    // Every edge the path names goes (a list's labels may repeat after a rename): `del` never leaves one behind.
+    for (let edge = findEdge(node, key); edge !== undefined; edge = findEdge(node, key)) removeEdge(node, edge);
+    return;
+  }
+  const edge = findEdge(node, key);
+  if (edge !== undefined) remove(edge.node, path, from + 1);
 }
 
 interface Located {
-  node: TreeNode;
-  /** The labels from the root to `node`, wildcards resolved. */
+  /** The nodes from the root down to the source's parent: `nodes[i]` sits at depth i, `nodes[0]` is the root. */
+  nodes: TreeNode[];
+  /** The labels from the root to the source's parent, wildcards resolved. */
   path: string[];
 }
 
 function move(root: TreeNode, src: readonly string[], dst: readonly string[]): void {
-  let parents: Located[] = [{ node: root, path: [] }];
+  let parents: Located[] = [{ nodes: [root], path: [] }];
   for (let i = 0; i < src.length - 1; i++) {
     const step = src[i]!;
     const next: Located[] = [];
     for (const parent of parents) {
-      for (const edge of parent.node.edges) {
-        if (step !== WILDCARD && edge.label !== step) continue;
-        next.push({ node: edge.node, path: [...parent.path, edge.label] });
-        if (step !== WILDCARD) break;
+      const node = parent.nodes[parent.nodes.length - 1]!;
+      if (step === WILDCARD) {
+        for (const edge of node.edges) next.push({ nodes: [...parent.nodes, edge.node], path: [...parent.path, edge.label] });
+      } else {
+        const edge = findEdge(node, step);
+        if (edge !== undefined) next.push({ nodes: [...parent.nodes, edge.node], path: [...parent.path, edge.label] });
       }
     }
     parents = next;
   }
   const label = src[src.length - 1]!;
+  const newLabel = dst[dst.length - 1]!;
   if (src.length === dst.length) {
     for (const parent of parents) {
-      const edge = parent.node.edges.find((e) => e.label === label);
-      if (edge !== undefined) edge.label = dst[dst.length - 1]!;
+      const node = parent.nodes[parent.nodes.length - 1]!;
+      const edge = findEdge(node, label);
+      if (edge !== undefined) relabel(node, edge, newLabel);
     }
     return;
   }
   const moving: { parent: Located; edge: Edge }[] = [];
   for (const parent of parents) {
-    const index = parent.node.edges.findIndex((e) => e.label === label);
-    if (index === -1) continue;
-    moving.push({ parent, edge: parent.node.edges[index]! });
-    parent.node.edges.splice(index, 1);
+    const node = parent.nodes[parent.nodes.length - 1]!;
+    const edge = findEdge(node, label);
+    if (edge === undefined) continue;
+    moving.push({ parent, edge });
+    removeEdge(node, edge);
   }
-  const newLabel = dst[dst.length - 1]!;
   if (src.length > dst.length) {
-    // Lifted: walk the destination from the root as far as it exists (a wildcard takes the label the source matched there).
+    // Lifted: walk the destination from the root as far as it exists (a wildcard takes the label the source matched
+    // there). While the walk follows the source's own route, its nodes are known: no search in a long list.
     for (const { parent, edge } of moving) {
       let node = root;
+      let onSourceRoute = true;
       for (let i = 0; i < dst.length - 1; i++) {
-        const step = dst[i] === WILDCARD ? parent.path[i] : dst[i];
-        const found = node.edges.find((e) => e.label === step);
-        if (found === undefined) break;
-        node = found.node;
+        const step = dst[i] === WILDCARD ? parent.path[i]! : dst[i]!;
+        onSourceRoute &&= step === parent.path[i];
+        const next = onSourceRoute ? parent.nodes[i + 1] : findEdge(node, step)?.node;
+        if (next === undefined) break;
+        node = next;
       }
       edge.label = newLabel;
-      node.edges.push(edge);
+      pushEdge(node, edge);
     }
     return;
   }
   // Nested: the destination's extra levels are found or made below the source's parent.
   for (const { parent, edge } of moving) {
-    let node = parent.node;
+    let node = parent.nodes[parent.nodes.length - 1]!;
     for (let i = src.length - 1; i < dst.length - 1; i++) {
-      let found = node.edges.find((e) => e.label === dst[i]);
+      let found = findEdge(node, dst[i]!);
       if (found === undefined) {
         found = { label: dst[i]!, node: new TreeNode() };
-        node.edges.push(found);
+        pushEdge(node, found);
       }
       node = found.node;
     }
     edge.label = newLabel;
-    node.edges.push(edge);
+    pushEdge(node, edge);
   }
 }
 
