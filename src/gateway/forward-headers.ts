@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { PropagatedHeader } from '../authorizer/propagate.js';
-import type { StripRule } from '../authorizer/identity-headers.js';
+import { dashed, type StripRule } from '../authorizer/identity-headers.js';
 import { HOP_BY_HOP, headerSafe } from '../lib/headers.js';
 import { REQUEST_ID_HEADER, validTraceparent, validTracestate } from '../http/request-id.js';
 
@@ -53,7 +53,8 @@ export function buildBackendHeaders(
   if (inputHeaders === '*') {
     const connectionTokens = connectionListed(headers.connection);
     for (const name in headers) {
-      if (NOT_FORWARDED.has(name) || strip.owns(name)) continue;
+      // `X_Forwarded_For` is X-Forwarded-For to CGI-style backends: the gateway's own headers go in every spelling.
+      if (NOT_FORWARDED.has(dashed(name)) || strip.owns(name)) continue;
       if (connectionTokens !== undefined && connectionTokens.includes(name)) continue;
       const value = headers[name];
       if (value === undefined) continue;
@@ -64,7 +65,7 @@ export function buildBackendHeaders(
     const contentType = headers['content-type'];
     if (contentType !== undefined && !strip.owns('content-type')) out.push('content-type', contentType);
     for (const name of inputHeaders) {
-      if (name === 'content-type' || NOT_FORWARDED.has(name) || strip.owns(name)) continue;
+      if (name === 'content-type' || NOT_FORWARDED.has(dashed(name)) || strip.owns(name)) continue;
       const value = headers[name];
       if (value === undefined) continue;
       if (name === 'user-agent') userAgent = true;

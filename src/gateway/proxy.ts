@@ -41,7 +41,8 @@ const HOP_BY_HOP_LENGTHS: ReadonlySet<number> = new Set([...HOP_BY_HOP_RESPONSE]
  * with lists keeps them. The backend's own X-Request-Id never replaces ours.
  */
 export function relayedHeaders(raw: readonly (Buffer | string)[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  // No prototype: a backend header named `constructor` or `__proto__` is a header like any other.
+  const out = Object.create(null) as Record<string, string | string[]>;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1').toLowerCase();
     if (HOP_BY_HOP_LENGTHS.has(name.length) && HOP_BY_HOP_RESPONSE.has(name)) continue;

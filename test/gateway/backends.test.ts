@@ -83,6 +83,8 @@ describe('gateway: backends', () => {
       const timer = setTimeout(() => res.end('part-2'), 50);
       pendingTimers.add(timer);
     });
+    // Header names that are also the names of Object.prototype members.
+    backend.on('/odd-headers', (_req, res) => void res.writeHead(200, [['constructor', 'c1'], ['constructor', 'c2'], ['__proto__', 'p1'], ['toString', 't1'], ['content-type', 'text/plain']] as unknown as Record<string, string>).end('odd'));
     backend.on('/status404', (_req, res) => void res.writeHead(404, { 'content-type': 'text/plain' }).end('backend says no'));
     backend.on('/slow-body', (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -111,6 +113,7 @@ describe('gateway: backends', () => {
         ep('/slow-json-only', [{ host: [backend.url], url_pattern: '/slow' }], { timeout: `${TIMEOUT_MS}ms` }),
         ep('/stream', [{ host: [backend.url], url_pattern: '/stream', encoding: 'no-op' }], noop),
         ep('/noop-404', [{ host: [backend.url], url_pattern: '/status404', encoding: 'no-op' }], noop),
+        ep('/odd-headers', [{ host: [backend.url], url_pattern: '/odd-headers', encoding: 'no-op' }], noop),
         ep('/slow-noop', [{ host: [backend.url], url_pattern: '/slow', encoding: 'no-op' }], { ...noop, timeout: `${TIMEOUT_MS}ms` }),
         ep('/slow-body', [{ host: [backend.url], url_pattern: '/slow-body', encoding: 'no-op' }], { ...noop, timeout: `${TIMEOUT_MS}ms` }),
         ep('/down-noop', [{ host: [down], url_pattern: '/x', encoding: 'no-op' }], noop),
@@ -244,6 +247,15 @@ describe('gateway: backends', () => {
       // As lura writes it on every no-op answer; the backend's own "true" does not get through.
       assert.equal(answer.headers['x-krakend-completed'], 'false');
       assert.equal(answer.text, 'part-1;part-2');
+    });
+
+    it('relays headers named like Object.prototype members as plain headers', async () => {
+      const answer = await call(`${gateway.url}/odd-headers`);
+      assert.equal(answer.status, 200);
+      assert.equal(answer.text, 'odd');
+      assert.deepEqual(answer.headers.constructor, ['c1', 'c2']);
+      assert.equal(answer.headers['__proto__' as string], 'p1');
+      assert.equal(answer.headers.tostring, 't1');
     });
 
     it('passes a backend error status and body through', async () => {

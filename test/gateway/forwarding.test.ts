@@ -150,6 +150,10 @@ describe('gateway: forwarding', () => {
         'X-Anything': 'yes',
         'User-Agent': 'test-agent',
         'X-Forwarded-Via': 'client-made',
+        // What CGI-style backends read as X-Forwarded-For, X-Forwarded-Via and X-Request-Id: the gateway's own, in any spelling.
+        X_Forwarded_For: '10.9.9.9',
+        X_Forwarded_Via: 'client-made',
+        X_Request_Id: 'forged',
         Connection: 'keep-alive, X-Hop',
         'X-Hop': 'hop-by-hop',
         'Proxy-Authorization': 'Basic Zm9vOmJhcg==',
@@ -164,6 +168,9 @@ describe('gateway: forwarding', () => {
     assert.equal(seen.headers['user-agent'], 'test-agent');
     // The client's User-Agent went through, so the gateway names itself here instead, as lura does; never the client's value.
     assert.equal(seen.headers['x-forwarded-via'], 'portcullis');
+    assert.equal(seen.headers.x_forwarded_for, undefined);
+    assert.equal(seen.headers.x_forwarded_via, undefined);
+    assert.equal(seen.headers.x_request_id, undefined);
     assert.equal(seen.headers['x-hop'], undefined);
     assert.equal(seen.headers['proxy-authorization'], undefined);
     assert.equal(seen.headers['x-forwarded-for'], '10.0.0.1, 127.0.0.1');
