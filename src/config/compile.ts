@@ -278,6 +278,21 @@ function compileBackend(backend: BackendConfig, pointer: string, endpoint: Backe
       issues.push({ path: at(`${pointer}/${key}`), message: `cannot be applied to a "no-op" backend (its answer is passed through unchanged); use the "json" encoding on the endpoint and the backend to manipulate the answer` });
     }
   }
+  // A string answer is {"content": text} and an is_collection one {"collection": [items]}: a deny path below either
+  // can never match (paths do not enter text or lists), so it would hide nothing; KrakenD runs it silently.
+  const wrapper = encoding === 'string' ? 'content' : backend.is_collection === true ? 'collection' : undefined;
+  if (wrapper !== undefined && encoding !== 'no-op' && !backend.target) {
+    (backend.deny ?? []).forEach((path, k) => {
+      if (path === wrapper) return;
+      issues.push({
+        path: at(`${pointer}/deny/${k}`),
+        message:
+          wrapper === 'content'
+            ? `can never match: a "string" answer is {"content": "<the body as text>"}, and deny does not reach inside the text; deny "content" to hide the whole body, or read the answer as "json"`
+            : `can never match: an is_collection answer is {"collection": [items]}, and deny does not enter lists; remove it and use extra_config.proxy.flatmap_filter [{"type": "del", "args": ["collection.*.${path.replace(/^collection\./, '')}"]}]`,
+      });
+    });
+  }
 
   const http = backend.extra_config?.['backend/http'];
   // lura reads return_error_details first: with it, return_error_code is not looked at.

@@ -351,11 +351,21 @@ function manipulationNotes(backend: Record<string, unknown>, pointer: string, fo
     });
   }
   if (isObject(backend.mapping)) {
+    const denied = new Set(Array.isArray(backend.deny) ? backend.deny.filter((path): path is string => typeof path === 'string') : []);
     for (const [from, to] of Object.entries(backend.mapping)) {
-      if (typeof to === 'string' && to.includes('.')) {
+      if (typeof to !== 'string') continue;
+      const name = to.split('.')[0]!;
+      if (to.includes('.')) {
         found.warnings.push({
           path: jsonPath('$', `${pointer}/mapping/${escapeKey(from)}`),
-          message: `mapping renames top-level fields only: "${from}" becomes "${to.split('.')[0]}" (the part before the first dot, as in KrakenD)`,
+          message: `mapping renames top-level fields only: "${from}" becomes "${name}" (the part before the first dot, as in KrakenD)`,
+        });
+      }
+      // mapping runs after deny: the renamed field is answered under the name deny removed.
+      if (denied.has(name) && from !== name) {
+        found.warnings.push({
+          path: jsonPath('$', `${pointer}/mapping/${escapeKey(from)}`),
+          message: `renames "${from}" to "${name}", which deny removes: mapping runs after deny, so the answer has a "${name}" again (as in KrakenD); deny "${from}" too if neither should be seen`,
         });
       }
     }

@@ -136,4 +136,25 @@ describe('compiled response shape', () => {
     const backend = backendWith({ encoding: 'no-op', allow: [], is_collection: false }, { output_encoding: 'no-op' });
     assert.equal(backend.shape, undefined);
   });
+
+  it('refuses a deny that can never match: inside a string answer or the items of an is_collection answer', () => {
+    const host = { host: ['http://127.0.0.1:9'], url_pattern: '/' };
+    assertIssues(
+      () => compile(configWith({ backend: [{ ...host, encoding: 'string', deny: ['password', 'content'] }, { ...host, is_collection: true, deny: ['collection', 'password', 'collection.secret'] }] })),
+      [
+        {
+          path: '$.endpoints[0].backend[0].deny[0]',
+          message:
+            'can never match: a "string" answer is {"content": "<the body as text>"}, and deny does not reach inside the text; deny "content" to hide the whole body, or read the answer as "json"',
+        },
+        ...['password', 'secret'].map((field, k) => ({
+          path: `$.endpoints[0].backend[1].deny[${k + 1}]`,
+          message: `can never match: an is_collection answer is {"collection": [items]}, and deny does not enter lists; remove it and use extra_config.proxy.flatmap_filter [{"type": "del", "args": ["collection.*.${field}"]}]`,
+        })),
+      ],
+    );
+    // The whole wrapper may be denied, and a target replaces the wrapper before deny runs.
+    assert.notEqual(backendWith({ encoding: 'string', deny: ['content'] }).shape, undefined);
+    assert.notEqual(backendWith({ is_collection: true, target: 'x', deny: ['password'] }).shape, undefined);
+  });
 });

@@ -428,6 +428,16 @@ describe('keys KrakenD ignores silently', () => {
     ]);
   });
 
+  it('warns when a mapping answers a field under a name deny removes', () => {
+    const loaded = json(configWith({ backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', deny: ['password'], mapping: { pwd: 'password', id: 'uid' } }] }));
+    assert.deepEqual(loaded.warnings, [
+      {
+        path: '$.endpoints[0].backend[0].mapping.pwd',
+        message: 'renames "pwd" to "password", which deny removes: mapping runs after deny, so the answer has a "password" again (as in KrakenD); deny "pwd" too if neither should be seen',
+      },
+    ]);
+  });
+
   it('checks the types of the manipulation keys with their JSON path', () => {
     const issues = issuesOf(() => json(configWith({ backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/', allow: 'id', mapping: { a: 1 }, is_collection: 'yes' }] })));
     assert.deepEqual(issues.map((issue) => issue.path).sort(), ['$.endpoints[0].backend[0].allow', '$.endpoints[0].backend[0].is_collection', '$.endpoints[0].backend[0].mapping.a']);
