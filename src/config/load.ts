@@ -340,8 +340,8 @@ function misplacedServiceNamespaces(extra: unknown, pointer: string, found: Spec
 /**
  * Response manipulation that runs, but not quite as written: both filters at
  * once (KrakenD applies only allow; portcullis applies allow, then deny, so
- * neither list is ignored), and mapping targets with a dot (only the part
- * before it is used, as in KrakenD).
+ * neither list is ignored), mapping targets with a dot (only the part before
+ * it is used, as in KrakenD), and a mapping onto a name deny removes.
  */
 function manipulationNotes(backend: Record<string, unknown>, pointer: string, found: SpecialIssues): void {
   if (Array.isArray(backend.allow) && backend.allow.length > 0 && Array.isArray(backend.deny) && backend.deny.length > 0) {
