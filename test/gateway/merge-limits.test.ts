@@ -35,12 +35,18 @@ describe('merging endpoints: backend answer limits', () => {
   /** Opens the second half of every /trickle answer waiting for it. */
   let openGate: () => void = () => undefined;
   let gate: Promise<void> = Promise.resolve();
+  /** Lets every /trickle answer end, once its last MiB is written. */
+  let openEndGate: () => void = () => undefined;
+  let endGate: Promise<void> = Promise.resolve();
   const trickleAborts: Promise<boolean>[] = [];
+  /** /trickle calls the gateway cut before their end. */
+  let trickleCuts = 0;
   const slowAborts: Promise<boolean>[] = [];
   const lingering = new Set<ServerResponse>();
 
   function closeGate(): void {
     gate = new Promise((resolve) => (openGate = resolve));
+    endGate = new Promise((resolve) => (openEndGate = resolve));
   }
 
   before(async () => {
@@ -70,15 +76,26 @@ describe('merging endpoints: backend answer limits', () => {
     });
     for (const declared of [false, true]) {
       backend.on(declared ? '/trickle-declared' : '/trickle', (_req, res) => {
-        // 2 MiB at once, the last MiB when the test opens the gate; chunked, or with its Content-Length.
+        // 2 MiB at once, the last MiB when the test opens the gate, the end when it opens the end gate; chunked, or
+        // with its Content-Length. Holding the end keeps every answer in flight until the test has seen its cuts.
         const body = jsonOfSize(LIMIT);
-        trickleAborts.push(abortedBeforeFinish(res));
+        trickleAborts.push(
+          abortedBeforeFinish(res).then((cut) => {
+            if (cut) trickleCuts += 1;
+            return cut;
+          }),
+        );
         res.on('error', () => undefined);
         res.writeHead(200, { 'content-type': 'application/json', ...(declared ? { 'content-length': body.length } : {}) });
         res.write(body.subarray(0, 2 * MiB));
-        void gate.then(() => {
-          if (!res.destroyed) res.end(body.subarray(2 * MiB));
-        });
+        void gate
+          .then(() => {
+            if (!res.destroyed) res.write(body.subarray(2 * MiB, LIMIT - 1));
+            return endGate;
+          })
+          .then(() => {
+            if (!res.destroyed) res.end(body.subarray(LIMIT - 1));
+          });
       });
     }
     backend.on('/slow-big', (_req, res) => {
@@ -120,6 +137,7 @@ describe('merging endpoints: backend answer limits', () => {
 
   after(async () => {
     openGate();
+    openEndGate();
     for (const res of lingering) res.destroy();
     await gateway?.close();
     await backend?.close();
@@ -175,9 +193,11 @@ describe('merging endpoints: backend answer limits', () => {
       // Three answers of 3 MiB against a 4.5 MiB budget. Chunked, each is counted as it arrives: 2 MiB of each come
       // first (6 MiB: one must fail, and the two left fit), then the last MiB of those two (6 MiB again: one more must
       // fail). Declared, each takes its 3 MiB when its headers arrive: one fits, the two others fail before reading.
-      // Either way exactly one answer fits, whatever the order of arrival.
+      // Either way exactly one answer fits, whatever the order of arrival: no answer can end, and give its bytes
+      // back, before the second cut.
       closeGate();
       trickleAborts.length = 0;
+      trickleCuts = 0;
       const pending = [0, 1, 2].map(() => call(`${gateway.url}${path}`));
       const aborts = await until(() => (trickleAborts.length === 3 ? [...trickleAborts] : undefined));
       await bounded(
@@ -185,6 +205,8 @@ describe('merging endpoints: backend answer limits', () => {
         'call cut while the first 2 MiB of each were on their way',
       );
       openGate();
+      await until(() => (trickleCuts >= 2 ? true : undefined));
+      openEndGate();
       const answers = await Promise.all(pending);
       assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, 502, 502]);
       const ok = answers.find((answer) => answer.status === 200)!;
