@@ -28,25 +28,42 @@ export interface BackendCall {
 
 /** Response headers never relayed; node frames the body itself. */
 const HOP_BY_HOP_RESPONSE = HOP_BY_HOP;
+const COMPLETED_HEADER = 'x-krakend-completed';
 
 /** Lengths of the hop-by-hop names: most headers are ruled out without lower-casing them. */
 const HOP_BY_HOP_LENGTHS: ReadonlySet<number> = new Set([...HOP_BY_HOP_RESPONSE].map((name) => name.length));
 
+/** Whether a backend response header is ours to write, or hop-by-hop, and so never relayed. */
+function notRelayed(lowerName: string): boolean {
+  return (HOP_BY_HOP_LENGTHS.has(lowerName.length) && HOP_BY_HOP_RESPONSE.has(lowerName)) || lowerName === REQUEST_ID_HEADER || lowerName === COMPLETED_HEADER;
+}
+
 /**
- * undici's raw header list (Buffers, original case) → a headers object for
- * node's writeHead, hop-by-hop removed and repeated headers kept as lists.
- * The response already carries the gateway's X-Request-Id (set with
- * setHeader), and node merges a flat header list into such a response one
- * setHeader at a time, losing repeats such as two Set-Cookie lines; an object
- * with lists keeps them. The backend's own X-Request-Id never replaces ours.
+ * undici's raw header list (Buffers, original case) → node's flat header
+ * list, hop-by-hop and the gateway's own headers removed, repeats kept as
+ * repeats. Given to writeHead whole, it takes node's fast path (see
+ * identified-response.ts, which adds the request id).
+ */
+export function relayedHeaderList(raw: readonly (Buffer | string)[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    if (notRelayed(name.toLowerCase())) continue;
+    out.push(name, raw[i + 1]!.toString('latin1'));
+  }
+  return out;
+}
+
+/**
+ * The same as an object (lower-case names, repeats as lists), for answers that
+ * merge the backend's headers with the gateway's CORS headers.
  */
 export function relayedHeaders(raw: readonly (Buffer | string)[]): Record<string, string | string[]> {
   // No prototype: a backend header named `constructor` or `__proto__` is a header like any other.
   const out = Object.create(null) as Record<string, string | string[]>;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1').toLowerCase();
-    if (HOP_BY_HOP_LENGTHS.has(name.length) && HOP_BY_HOP_RESPONSE.has(name)) continue;
-    if (name === REQUEST_ID_HEADER) continue;
+    if (notRelayed(name)) continue;
     const value = raw[i + 1]!.toString('latin1');
     const previous = out[name];
     if (previous === undefined) out[name] = value;
@@ -88,10 +105,16 @@ class NoopHandler {
     // 1xx informational answers (100 Continue) are not relayed.
     if (statusCode < 200) return true;
     const res = this.#exchange.res;
-    const headers = relayedHeaders(rawHeaders);
     // lura marks every no-op answer incomplete (it has no merged data to vouch for); the backend cannot set it.
-    headers['x-krakend-completed'] = 'false';
-    res.writeHead(statusCode, this.#exchange.endpoint.gatewayCors ? withGatewayCors(res, headers) : headers);
+    if (this.#exchange.endpoint.gatewayCors) {
+      const headers = relayedHeaders(rawHeaders);
+      headers[COMPLETED_HEADER] = 'false';
+      res.writeHead(statusCode, withGatewayCors(res, headers));
+    } else {
+      const headers = relayedHeaderList(rawHeaders);
+      headers.push(COMPLETED_HEADER, 'false');
+      res.writeHead(statusCode, headers);
+    }
     this.#resume = resume;
     return true;
   }

@@ -24,6 +24,7 @@ import { resolveDeps, type Deps } from '../lib/deps.js';
 import type { Logger } from '../lib/logger.js';
 import { createLogLimiter } from '../lib/log-limiter.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../http/request-id.js';
+import { IdentifiedResponse } from './identified-response.js';
 import { BODIES, sendEmpty, sendJson, writeDenial, writeLimited } from '../http/response.js';
 import { createLimitedServer, drain, listen, watchHandshakes, type Listening, type Server } from '../http/server.js';
 import type { EndpointMetrics, RequestMetrics } from '../metrics/prometheus.js';
@@ -287,7 +288,7 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     await pools.destroy();
     throw error;
   }
-  const server: Server = createLimitedServer(firstPlan.limits, handle, listenerTls?.serverOptions);
+  const server: Server = createLimitedServer(firstPlan.limits, handle, listenerTls?.serverOptions, IdentifiedResponse);
   if (listenerTls !== undefined) watchHandshakes(server, logger, SERVICE);
   for (const warning of listenerTls?.warnings ?? []) logger.warn(`${SERVICE} ${warning}`);
 
@@ -297,7 +298,8 @@ export async function startGateway(firstPlan: GatewayPlan, options: GatewayOptio
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const requestId = requestIdOf(req.headers[REQUEST_ID_HEADER]);
-    res.setHeader(REQUEST_ID_HEADER, requestId);
+    // Written with the head (identified-response.ts), so a relayed answer keeps node's fast path.
+    (res as IdentifiedResponse).requestId = requestId;
     const state = new RequestState(req, res, requestId, path, timed ? performance.now() : 0);
     inFlight.add(state);
     res.on('close', () => onResponseClose(state));

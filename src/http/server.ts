@@ -4,7 +4,7 @@
  * same limits when TLS options are given), listening with the port-in-use
  * error surfaced, a URL to print, and a bounded drain on close.
  */
-import { createServer, type RequestListener, type Server as HttpServer } from 'node:http';
+import { createServer, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TlsOptions } from 'node:tls';
@@ -21,8 +21,9 @@ export interface ServerLimits {
 }
 
 /** With `tls`, the server speaks HTTPS (node:https takes the same limits). */
-export function createLimitedServer(limits: ServerLimits, handler: RequestListener, tls?: TlsOptions): Server {
+export function createLimitedServer(limits: ServerLimits, handler: RequestListener, tls?: TlsOptions, responseClass?: typeof ServerResponse): Server {
   const options = {
+    ...(responseClass !== undefined ? { ServerResponse: responseClass } : {}),
     maxHeaderSize: limits.maxHeaderSize,
     requestTimeout: limits.requestTimeoutMs,
     // node refuses a headers timeout above the request timeout.
