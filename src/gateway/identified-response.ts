@@ -26,7 +26,8 @@ export class IdentifiedResponse<Request extends IncomingMessage = IncomingMessag
     const last = rest.length > 0 ? rest[rest.length - 1] : undefined;
     if (Array.isArray(last) && typeof last[0] !== 'object' && !this.headersSent) {
       if (this.getHeaderNames().length === 0) {
-        last.push(REQUEST_ID_HEADER, this.requestId);
+        // A copy: the caller's list may be shared between answers.
+        rest[rest.length - 1] = last.concat(REQUEST_ID_HEADER, this.requestId);
         return super.writeHead(statusCode, ...(rest as [string, OutgoingHttpHeader[]]));
       }
       rest[rest.length - 1] = headerObject(last as string[]);
