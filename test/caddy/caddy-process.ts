@@ -9,9 +9,9 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitForPort } from '../support/wait-for-port.js';
 
 function findCaddy(): string | undefined {
   const which = spawnSync('sh', ['-c', 'command -v caddy'], { encoding: 'utf8' });
@@ -71,26 +71,3 @@ export async function startCaddy(caddyfile: string, ports: readonly number[]): P
   return { dir, pid: child.pid!, output: () => output, stop };
 }
 
-/**
- * Resolves once 127.0.0.1:`port` accepts a connection; rejects when
- * `exited()` reports the process gone, or after 10 s.
- */
-export async function waitForPort(port: number, exited: () => string | undefined): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const gone = exited();
-    if (gone !== undefined) throw new Error(gone);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    // Neither Caddy nor a user's snippet says when it listens in a form worth parsing: the port is the signal.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`nothing listened on 127.0.0.1:${port} within 10 s`);
-}

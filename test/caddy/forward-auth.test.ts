@@ -20,11 +20,11 @@ import { parseConfigText } from '../../src/config/load.js';
 import { startBackendServer, unusedPort, type BackendServer } from '../support/backend-server.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
 import { nowSeconds } from '../support/clock.js';
+import { FORWARD_AUTH_EXAMPLE, forwardAuthExample } from '../support/forward-auth-example.js';
 import { swapOnce } from '../nginx/nginx-process.js';
 import { caddySkip as skip, startCaddy, type CaddyProcess } from './caddy-process.js';
 
 const EXAMPLE_CADDYFILE = 'examples/caddy/Caddyfile';
-const EXAMPLE_CONFIG = 'examples/nginx/portcullis.json';
 
 const swap = (text: string, from: string, to: string): string => swapOnce(text, from, to, EXAMPLE_CADDYFILE);
 
@@ -44,12 +44,7 @@ describe('Caddy forward_auth in front of portcullis forward-auth --proxy traefik
     jwks.setKeys(jwksOf(key));
     backend = await startBackendServer();
 
-    const config = JSON.parse(readFileSync(EXAMPLE_CONFIG, 'utf8')) as { endpoints: { extra_config?: Record<string, Record<string, unknown>> }[] };
-    for (const endpoint of config.endpoints) {
-      const validator = endpoint.extra_config?.['auth/validator'];
-      if (validator) validator.jwk_url = jwks.url();
-    }
-    const plan = compileGateway(parseConfigText(JSON.stringify(config), EXAMPLE_CONFIG).config);
+    const plan = compileGateway(parseConfigText(JSON.stringify(forwardAuthExample(jwks.url())), FORWARD_AUTH_EXAMPLE).config);
     forwardAuth = await startForwardAuth(plan, { proxy: 'traefik', host: '127.0.0.1', port: 0, accessLog: false });
     await forwardAuth.ready();
 

@@ -33,7 +33,9 @@ import { assertDistBuilt, DIST_MAIN, killAll, spawnNode, type Spawned } from '..
 import { nowSeconds } from '../support/clock.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
 import { nginxSkip, startNginx, swapOnce } from '../nginx/nginx-process.js';
-import { caddySkip, startCaddy, waitForPort } from '../caddy/caddy-process.js';
+import { caddySkip, startCaddy } from '../caddy/caddy-process.js';
+import { waitForPort } from '../support/wait-for-port.js';
+import { FORWARD_AUTH_EXAMPLE, forwardAuthExample } from '../support/forward-auth-example.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -42,7 +44,7 @@ const fromRoot = createRequire(join(ROOT, 'package.json'));
 /** The placeholders the README's snippets use for a Descope project. */
 const DESCOPE_JWKS = 'https://api.descope.com/P2abc/.well-known/jwks.json';
 const DESCOPE_ISSUER = 'https://api.descope.com/v1/apps/P2abc';
-const FORWARD_AUTH_CONFIG = 'examples/nginx/portcullis.json';
+const FORWARD_AUTH_CONFIG = FORWARD_AUTH_EXAMPLE;
 const FRONT_DOORS = ['gateway', 'nginx', 'traefik', 'caddy', 'envoy', 'lambda', 'express', 'fastify', 'node-http'];
 
 // ------------------------------------------------------------------ reading the README
@@ -153,17 +155,10 @@ async function startForwardAuthFrom(name: string): Promise<{ port: number; proce
   assert.equal(args[0], 'forward-auth');
   const dir = join(work, name);
   mkdirSync(join(dir, dirname(FORWARD_AUTH_CONFIG)), { recursive: true });
-  const config = JSON.parse(readFileSync(join(ROOT, FORWARD_AUTH_CONFIG), 'utf8')) as {
-    port: number;
-    endpoints: { extra_config?: Record<string, Record<string, unknown>> }[];
-  };
+  const config = forwardAuthExample(jwks.url());
   assert.equal(config.port, 9000, 'the README snippets send checks to port 9000');
   const port = await unusedPort();
   config.port = port;
-  for (const endpoint of config.endpoints) {
-    const validator = endpoint.extra_config?.['auth/validator'];
-    if (validator) validator.jwk_url = jwks.url();
-  }
   writeFileSync(join(dir, FORWARD_AUTH_CONFIG), JSON.stringify(config));
   const child = start([DIST_MAIN, ...args], dir);
   await child.waitForOutput(new RegExp(`Listening on port ${port} for`));

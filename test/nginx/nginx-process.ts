@@ -9,12 +9,12 @@
  * tests fail in CI and are skipped, with the reason, elsewhere.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitForPort } from '../support/wait-for-port.js';
 
 function findNginx(): string | undefined {
   const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' });
@@ -72,7 +72,8 @@ export async function startNginx(http: (dir: string) => string, ports: readonly 
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (const port of ports) await waitForPort(port, child, errorLog);
+    const errors = (): string => (existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '');
+    for (const port of ports) await waitForPort(port, () => (child.exitCode === null ? undefined : `nginx exited with ${child.exitCode}: ${errors()}`));
   } catch (error) {
     await stop();
     throw error;
@@ -80,25 +81,6 @@ export async function startNginx(http: (dir: string) => string, ports: readonly 
   return { dir, pid: child.pid!, stop };
 }
 
-async function waitForPort(port: number, child: ChildProcess, errorLog: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  const errors = (): string => (existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '');
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${errors()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    // nginx says nothing when it starts listening: polling the port is the only signal.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`nginx did not listen on ${port}: ${errors()}`);
-}
 
 /** Replaces exactly one occurrence, so a config taken from an example cannot drift from what a test runs. */
 export function swapOnce(text: string, from: string, to: string, what: string): string {

@@ -18,9 +18,9 @@ import { startBackendServer, unusedPort, type BackendServer } from '../support/b
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
 import { nginxSkip as skip, startNginx, swapOnce, type NginxProcess } from './nginx-process.js';
 import { nowSeconds } from '../support/clock.js';
+import { FORWARD_AUTH_EXAMPLE, forwardAuthExample } from '../support/forward-auth-example.js';
 
 const EXAMPLE_CONF = 'examples/nginx/portcullis.conf';
-const EXAMPLE_CONFIG = 'examples/nginx/portcullis.json';
 
 const swap = (text: string, from: string, to: string): string => swapOnce(text, from, to, EXAMPLE_CONF);
 
@@ -40,12 +40,7 @@ describe('nginx auth_request in front of portcullis forward-auth', { skip }, () 
     jwks.setKeys(jwksOf(key));
     backend = await startBackendServer();
 
-    const config = JSON.parse(readFileSync(EXAMPLE_CONFIG, 'utf8')) as { endpoints: { extra_config?: Record<string, Record<string, unknown>> }[] };
-    for (const endpoint of config.endpoints) {
-      const validator = endpoint.extra_config?.['auth/validator'];
-      if (validator) validator.jwk_url = jwks.url();
-    }
-    const plan = compileGateway(parseConfigText(JSON.stringify(config), EXAMPLE_CONFIG).config);
+    const plan = compileGateway(parseConfigText(JSON.stringify(forwardAuthExample(jwks.url())), FORWARD_AUTH_EXAMPLE).config);
     forwardAuth = await startForwardAuth(plan, { proxy: 'nginx', host: '127.0.0.1', port: 0, accessLog: false });
     await forwardAuth.ready();
 
