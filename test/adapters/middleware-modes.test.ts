@@ -8,13 +8,12 @@
  * checks.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import Fastify from 'fastify';
-import { request } from 'undici';
+import { get, listen } from './middleware-harness.js';
 import { PortcullisAuthError as RootAuthError } from '../../src/index.js';
 import { portcullisExpress, PortcullisAuthError } from '../../src/adapters/middleware/express.js';
 import { createFastifyHook, portcullisFastify, PortcullisAuthError as FastifyAuthError } from '../../src/adapters/middleware/fastify.js';
@@ -38,24 +37,6 @@ function validator(extra: Partial<ValidatorConfig> = {}): ValidatorConfig {
 
 async function token(claims: Record<string, unknown> = {}): Promise<string> {
   return mintToken(key, { iss: 'https://issuer.test', aud: 'shop', sub: 'U2alice', email: 'alice@shop.test', roles: ['admin'], exp: nowSeconds() + 600, ...claims });
-}
-
-async function get(url: string, headers: Record<string, string> = {}) {
-  const response = await request(url, { headers });
-  const text = await response.body.text();
-  return { status: response.statusCode, headers: response.headers, text, json: () => JSON.parse(text) as Record<string, unknown> };
-}
-
-async function listen(server: Server): Promise<{ url: string; close: () => Promise<void> }> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
 }
 
 before(async () => {
