@@ -1,6 +1,6 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { constants, createHash, generateKeyPairSync, privateEncrypt, verify, type KeyObject } from 'node:crypto';
 import { importJwk, type Jwk, type VerificationKey } from '../../src/jwt/keys.js';
 import { signingInput, verifySignature } from '../../src/jwt/verify.js';
 import { indexKeys, verifyJws } from '../../src/authorizer/verify-jws.js';
@@ -204,4 +204,68 @@ describe('signingInput', () => {
     const long = `${'a'.repeat(70_000)}.b.c`;
     assert.equal(signingInput(long, 70_002).toString(), `${'a'.repeat(70_000)}.b`);
   });
+});
+
+// verifySignature checks RS* by recovering the encoded message and comparing it with the one valid
+// encoding (RFC 8017 §8.2.2). Each encoding below is made by hand and signed with the raw RSA private
+// operation, so the test can offer every near-miss a lenient verifier would accept; the answer must be
+// the one crypto.verify gives, and the one the RFC gives.
+describe('RSASSA-PKCS1-v1_5: hand-made encodings', () => {
+  const DIGEST_INFO: Record<'RS256' | 'RS384' | 'RS512', { hash: string; prefix: string }> = {
+    RS256: { hash: 'sha256', prefix: '3031300d060960864801650304020105000420' },
+    RS384: { hash: 'sha384', prefix: '3041300d060960864801650304020205000430' },
+    RS512: { hash: 'sha512', prefix: '3051300d060960864801650304020305000440' },
+  };
+  const message = Buffer.from('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9');
+  const encode = (k: number, digestInfo: Buffer, options: { blockType?: number; padByte?: (i: number) => number } = {}): Buffer => {
+    const padLength = k - 3 - digestInfo.length;
+    const padding = Buffer.alloc(padLength, 0xff);
+    if (options.padByte) for (let i = 0; i < padLength; i++) padding[i] = options.padByte(i);
+    return Buffer.concat([Buffer.from([0x00, options.blockType ?? 0x01]), padding, Buffer.from([0x00]), digestInfo]);
+  };
+
+  // One key per size: the signature length, and so the padding length, follows the modulus.
+  const pairs = new Map<number, { publicKey: KeyObject; privateKey: KeyObject }>();
+  const pairOf = (bits: number) => {
+    if (bits === 2048) return rsaPair;
+    if (!pairs.has(bits)) pairs.set(bits, generateKeyPairSync('rsa', { modulusLength: bits }));
+    return pairs.get(bits)!;
+  };
+  for (const bits of [2048, 3072, 4096]) {
+    for (const alg of ['RS256', 'RS384', 'RS512'] as const) {
+      test(`${alg}, ${bits}-bit key: only the exact encoding verifies, as with crypto.verify`, () => {
+        const { publicKey, privateKey } = pairOf(bits);
+        const key = importJwk({ ...publicKey.export({ format: 'jwk' }), kid: 'k', alg } as Jwk, [alg]);
+        const k = bits / 8;
+        const { hash, prefix } = DIGEST_INFO[alg];
+        const digest = createHash(hash).update(message).digest();
+        const digestInfo = Buffer.concat([Buffer.from(prefix, 'hex'), digest]);
+        const otherAlg = alg === 'RS256' ? 'RS384' : 'RS256';
+        const otherHash = createHash(DIGEST_INFO[otherAlg].hash).update(message).digest();
+        const withoutNull = Buffer.concat([Buffer.from(prefix.replace('0500', ''), 'hex'), digest]);
+        withoutNull[1] = withoutNull[1]! - 2; // outer SEQUENCE length
+        withoutNull[3] = withoutNull[3]! - 2; // AlgorithmIdentifier length
+        const cases: [string, Buffer, boolean][] = [
+          ['the exact encoding', encode(k, digestInfo), true],
+          ['DigestInfo without the NULL parameters', encode(k, withoutNull), false],
+          ['the other hash and its OID', encode(k, Buffer.concat([Buffer.from(DIGEST_INFO[otherAlg].prefix, 'hex'), otherHash])), false],
+          ['this OID with the other hash', encode(k, Buffer.concat([Buffer.from(prefix, 'hex'), otherHash.subarray(0, digest.length)])), false],
+          ['a byte after the digest', encode(k, Buffer.concat([digestInfo, Buffer.from([0x00])])), false],
+          ['garbage between the padding and DigestInfo', encode(k, Buffer.concat([Buffer.from([0x00, 0x42]), digestInfo])), false],
+          ['a zero inside the padding, garbage after it', encode(k, digestInfo, { padByte: (i) => (i === 8 ? 0x00 : 0xff) }), false],
+          ['a non-FF padding byte', encode(k, digestInfo, { padByte: (i) => (i === 20 ? 0xfe : 0xff) }), false],
+          ['block type 2 (encryption padding)', encode(k, digestInfo, { blockType: 0x02 }), false],
+          ['the digest with one bit flipped', encode(k, flip(digestInfo, digestInfo.length - 1)), false],
+        ];
+        for (const [label, encoded, expected] of cases) {
+          const signature = privateEncrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, encoded);
+          assert.equal(verify(hash, message, publicKey, signature), expected, `crypto.verify on ${label}`);
+          assert.equal(verifySignature(key, alg, message, signature), expected, `${alg} ${bits}: ${label}`);
+        }
+        // A signature at or above the modulus is refused before any padding is read.
+        assert.equal(verifySignature(key, alg, message, Buffer.alloc(k, 0xff)), false);
+        assert.equal(verifySignature(key, alg, message, Buffer.alloc(k, 0x00)), false);
+      });
+    }
+  }
 });
