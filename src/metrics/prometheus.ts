@@ -6,14 +6,15 @@
  * is bounded by the config.
  *
  * Request-path metrics are recorded through EndpointMetrics objects built once
- * per endpoint with their label children resolved, so a request costs a few
- * counter increments and histogram observations, not label lookups. Key-set,
- * cache and logging figures are read when Prometheus scrapes.
+ * per endpoint holding their series (series.ts), so a request costs a few
+ * additions, not label lookups. Key-set, cache and logging figures are read
+ * when Prometheus scrapes.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { KeySetStatus } from '../keys/key-set.js';
 import type { RedisLimiterStats } from '../ratelimit/redis-limiter.js';
 import type { RevocationStatus } from '../revocation/store.js';
+import { CounterFamily, HistogramFamily, type CounterSeries, type HistogramSeries } from './series.js';
 
 export interface CacheStats {
   readonly size: number;
@@ -86,50 +87,65 @@ export function createPrometheusMetrics(sources: MetricSources, options: { proce
   }
   const now = () => (sources.clock?.now() ?? Date.now()) / 1000;
 
-  const requests = new Counter({
-    name: 'portcullis_http_requests_total',
-    help: 'Requests answered, by endpoint template, method and status class.',
-    labelNames: ['endpoint', 'method', 'status_class'] as const,
-    registers: [registry],
-  });
-  const requestDuration = new Histogram({
-    name: 'portcullis_http_request_duration_seconds',
-    help: 'Time from the request to the end of the response, by endpoint template and method.',
-    labelNames: ['endpoint', 'method'] as const,
-    buckets: REQUEST_BUCKETS,
-    registers: [registry],
-  });
-  const inFlight = new Gauge({
+  // The registry reads name, help, type, aggregator and get() (and reset()); the families give exactly those.
+  const register = <T extends CounterFamily | HistogramFamily>(family: T): T => {
+    registry.registerMetric(family as unknown as Metric);
+    return family;
+  };
+  const requests = register(
+    new CounterFamily({
+      name: 'portcullis_http_requests_total',
+      help: 'Requests answered, by endpoint template, method and status class.',
+      labelNames: ['endpoint', 'method', 'status_class'],
+    }),
+  );
+  const requestDuration = register(
+    new HistogramFamily({
+      name: 'portcullis_http_request_duration_seconds',
+      help: 'Time from the request to the end of the response, by endpoint template and method.',
+      labelNames: ['endpoint', 'method'],
+      buckets: REQUEST_BUCKETS,
+    }),
+  );
+  let inFlightCount = 0;
+  new Gauge({
     name: 'portcullis_http_requests_in_flight',
     help: 'Requests being handled now.',
     registers: [registry],
+    collect() {
+      this.set(inFlightCount);
+    },
   });
-  const decisions = new Counter({
-    name: 'portcullis_authorization_decisions_total',
-    help: 'Authorization decisions, by endpoint template and outcome ("allow" or the failure code).',
-    labelNames: ['endpoint', 'decision'] as const,
-    registers: [registry],
-  });
-  const authDuration = new Histogram({
-    name: 'portcullis_authorization_duration_seconds',
-    help: 'Time spent authorizing a request (cached tokens take microseconds; a key download, longer).',
-    labelNames: ['endpoint'] as const,
-    buckets: AUTH_BUCKETS,
-    registers: [registry],
-  });
-  const backendDuration = new Histogram({
-    name: 'portcullis_backend_request_duration_seconds',
-    help: 'Time of one backend call, by endpoint template and backend.',
-    labelNames: ['endpoint', 'backend'] as const,
-    buckets: REQUEST_BUCKETS,
-    registers: [registry],
-  });
-  const backendFailures = new Counter({
-    name: 'portcullis_backend_failures_total',
-    help: 'Backend calls that failed, by endpoint template, backend and kind (error, timeout, status).',
-    labelNames: ['endpoint', 'backend', 'kind'] as const,
-    registers: [registry],
-  });
+  const decisions = register(
+    new CounterFamily({
+      name: 'portcullis_authorization_decisions_total',
+      help: 'Authorization decisions, by endpoint template and outcome ("allow" or the failure code).',
+      labelNames: ['endpoint', 'decision'],
+    }),
+  );
+  const authDuration = register(
+    new HistogramFamily({
+      name: 'portcullis_authorization_duration_seconds',
+      help: 'Time spent authorizing a request (cached tokens take microseconds; a key download, longer).',
+      labelNames: ['endpoint'],
+      buckets: AUTH_BUCKETS,
+    }),
+  );
+  const backendDuration = register(
+    new HistogramFamily({
+      name: 'portcullis_backend_request_duration_seconds',
+      help: 'Time of one backend call, by endpoint template and backend.',
+      labelNames: ['endpoint', 'backend'],
+      buckets: REQUEST_BUCKETS,
+    }),
+  );
+  const backendFailures = register(
+    new CounterFamily({
+      name: 'portcullis_backend_failures_total',
+      help: 'Backend calls that failed, by endpoint template, backend and kind (error, timeout, status).',
+      labelNames: ['endpoint', 'backend', 'kind'],
+    }),
+  );
   const reloads = new Counter({
     name: 'portcullis_config_reloads_total',
     help: 'Configuration reloads, by result (ok, error).',
@@ -313,20 +329,23 @@ export function createPrometheusMetrics(sources: MetricSources, options: { proce
 
   function endpoint(identity: EndpointIdentity): EndpointMetrics {
     const { path, method } = identity;
-    const byClass = STATUS_CLASSES.map((statusClass) => requests.labels(path, method, statusClass));
-    const duration = requestDuration.labels(path, method);
-    const auth = authDuration.labels(path);
-    const outcomes = new Map<string, Counter.Internal>();
-    const backendTimes = identity.backends.map((backend) => backendDuration.labels(path, backend));
+    const byClass = STATUS_CLASSES.map((statusClass) => requests.series(path, method, statusClass));
+    const duration = requestDuration.series(path, method);
+    const auth = authDuration.series(path);
+    // Outcomes are "allow" and the closed table of failure codes, so this map stays small.
+    const outcomes = new Map<string, CounterSeries>();
+    const backendTimes: HistogramSeries[] = identity.backends.map((backend) => backendDuration.series(path, backend));
     const failures = identity.backends.map((backend) => ({
-      error: backendFailures.labels(path, backend, 'error'),
-      timeout: backendFailures.labels(path, backend, 'timeout'),
-      status: backendFailures.labels(path, backend, 'status'),
+      error: backendFailures.series(path, backend, 'error'),
+      timeout: backendFailures.series(path, backend, 'timeout'),
+      status: backendFailures.series(path, backend, 'status'),
     }));
     return {
-      started: () => inFlight.inc(),
+      started: () => {
+        inFlightCount++;
+      },
       finished(status, seconds) {
-        inFlight.dec();
+        inFlightCount--;
         const index = Math.floor(status / 100) - 1;
         byClass[index >= 0 && index < 5 ? index : 4]!.inc();
         duration.observe(seconds);
@@ -334,7 +353,7 @@ export function createPrometheusMetrics(sources: MetricSources, options: { proce
       authorized(outcome, seconds) {
         let counter = outcomes.get(outcome);
         if (counter === undefined) {
-          counter = decisions.labels(path, outcome);
+          counter = decisions.series(path, outcome);
           outcomes.set(outcome, counter);
         }
         counter.inc();
