@@ -72,17 +72,17 @@ const DIGEST_INFO_PREFIX = {
 
 type Pkcs1Hash = keyof typeof DIGEST_INFO_PREFIX;
 
-/** Everything of the encoding but the digest, by modulus length and hash: a handful of entries. */
-const encodingHeads = new Map<string, Buffer>();
+/** Everything of the encoding but the digest, by hash and modulus length: a handful of entries. */
+const encodingHeads: Record<Pkcs1Hash, Map<number, Buffer>> = { sha256: new Map(), sha384: new Map(), sha512: new Map() };
 
 function encodingHead(modulusBytes: number, hashName: Pkcs1Hash, hashBytes: number): Buffer {
-  const id = `${modulusBytes}:${hashName}`;
-  let head = encodingHeads.get(id);
+  const heads = encodingHeads[hashName];
+  let head = heads.get(modulusBytes);
   if (head === undefined) {
     const prefix = Buffer.from(DIGEST_INFO_PREFIX[hashName], 'hex');
     const padding = Buffer.alloc(modulusBytes - 3 - prefix.length - hashBytes, 0xff);
     head = Buffer.concat([Buffer.from([0x00, 0x01]), padding, Buffer.from([0x00]), prefix]);
-    encodingHeads.set(id, head);
+    heads.set(modulusBytes, head);
   }
   return head;
 }
