@@ -29,6 +29,7 @@ import { MAX_JSON_DEPTH } from './json-literals.js';
 import { shapeResponse } from './response-shape.js';
 import { BackendResponseLimitError, dispatchForMerge, dispatchNoop, type BackendCall, type MergeCallResult, type MergeReadLimits } from './proxy.js';
 import { createBodyBudget, type BodyBudget } from './body-budget.js';
+import type { BackendTarget } from './pools.js';
 import { BackendRedirectError, type RedirectRoute } from './redirect.js';
 import { GATEWAY_DEFAULTS } from '../config/plan.js';
 import { bufferedBody, declaredLength, hasRequestBody, streamedBody } from './request-body.js';
@@ -117,13 +118,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       const target = backend.target.next();
       if (length !== undefined) headers.push('content-length', String(length));
       const send = (body: BackendCall['body']) => {
-        const call: BackendCall = {
-          origin: target.origin,
-          path: target.prefix + withQuery(backend.buildPath(params, claims), backendQuery(backend, exchange.endpoint.plan.inputQueryStrings, rawQuery, query)),
-          method: backend.plan.method,
-          headers,
-          body,
-        };
+        const call = backendCall(exchange, backend, target, params, claims, rawQuery, query, headers, body);
         dispatchNoop(exchange, target.pool, call, onNoopDone, redirectRoute(backend));
       };
       if (!bodyPresent) send(null);
@@ -202,13 +197,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     for (let i = 0; i < backends.length; i++) {
       const backend = backends[i]!;
       const target = backend.target.next();
-      const call: BackendCall = {
-        origin: target.origin,
-        path: target.prefix + withQuery(backend.buildPath(params, claims), backendQuery(backend, exchange.endpoint.plan.inputQueryStrings, rawQuery, query)),
-        method: backend.plan.method,
-        headers,
-        body,
-      };
+      const call = backendCall(exchange, backend, target, params, claims, rawQuery, query, headers, body);
       const context: MergeContext = { exchange, state, backend, index: i };
       dispatchForMerge(exchange, target.pool, call, context, readLimits, onMergeResult, {
         route: redirectRoute(backend),
@@ -369,6 +358,22 @@ function redirectRoute(backend: BackendRuntime): RedirectRoute | undefined {
 /** send_body_on_redirect: the body is buffered so that a 307/308 can send it again. */
 function replaysBody(backend: BackendRuntime): boolean {
   return backend.plan.redirects.follow && backend.plan.redirects.sendBody;
+}
+
+/** One call to `backend` at the host `target` chose: its path with parameters, claims and query filled in. */
+function backendCall(
+  exchange: Exchange,
+  backend: BackendRuntime,
+  target: ReturnType<BackendTarget['next']>,
+  params: Readonly<Record<string, string>>,
+  claims: Allow['claims'] | undefined,
+  rawQuery: string,
+  query: string,
+  headers: string[],
+  body: BackendCall['body'],
+): BackendCall {
+  const path = withQuery(backend.buildPath(params, claims), backendQuery(backend, exchange.endpoint.plan.inputQueryStrings, rawQuery, query));
+  return { origin: target.origin, path: target.prefix + path, method: backend.plan.method, headers, body };
 }
 
 /** The endpoint's filtered query, or for a backend whose url_pattern sets query keys, the same without those keys. */
