@@ -115,9 +115,9 @@ function writeEntries(sources) {
   }
   const compiled = (path) => join(COMPILED_DIR, path.replace(/\.ts$/, '.js'));
   const isolate = process.env.ISOLATE === '1';
-  const solo = isolate ? sources : SOLO.filter((path) => sources.includes(path));
-  const shared = isolate ? [] : sources.filter((path) => !SOLO.includes(path));
-  const groups = Array.from({ length: Math.min(GROUPS, shared.length) }, (_, i) => shared.filter((_, j) => j % GROUPS === i));
+  const solo = SOLO.filter((path) => sources.includes(path));
+  const shared = sources.filter((path) => !SOLO.includes(path));
+  const groups = isolate ? shared.map((path) => [path]) : Array.from({ length: Math.min(GROUPS, shared.length) }, (_, i) => shared.filter((_, j) => j % GROUPS === i));
   const processes = [...solo.map((path) => [path]), ...groups];
   const dir = join(COMPILED_DIR, 'run');
   rmSync(dir, { recursive: true, force: true });
