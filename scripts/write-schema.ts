@@ -4,11 +4,20 @@
  * A test compares the committed file with renderGatewayJsonSchema(), so the
  * published schema cannot drift from the code.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GatewayConfigSchema } from '../src/config/schema.js';
 
-export const SCHEMA_FILE = fileURLToPath(new URL('../schema/portcullis.schema.json', import.meta.url));
+// The package root is one level up from scripts/ and two from the compiled copy the tests import; find it rather than assume.
+function packageRoot(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+  }
+  throw new Error('package.json not found above scripts/write-schema');
+}
+
+export const SCHEMA_FILE = join(packageRoot(), 'schema', 'portcullis.schema.json');
 export const SCHEMA_ID = 'urn:portcullis:schema:gateway-config:v3';
 
 export function buildGatewayJsonSchema(): Record<string, unknown> {

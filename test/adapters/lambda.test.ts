@@ -22,6 +22,7 @@ import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer
 import { spawnNode } from '../support/cli.js';
 import { createMemoryLogger } from '../support/logger.js';
 import { nowSeconds } from '../support/clock.js';
+import { fromRoot } from '../support/repo-root.js';
 
 let jwks: JwksServer;
 let key: TestSigningKey;
@@ -588,7 +589,7 @@ describe('answers API Gateway may cache: an Allow must not outlive the rule that
   });
 
   test('the example configs are accepted, and the tenant one only with its resultCache', () => {
-    const read = (name: string) => JSON.parse(readFileSync(new URL(`../../examples/lambda/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
+    const read = (name: string) => JSON.parse(readFileSync(fromRoot('examples/lambda', name), 'utf8')) as Record<string, unknown>;
     assert.deepEqual(lambdaConfigIssues(read('portcullis-lambda.json')), []);
     const tenant = read('portcullis-lambda-tenant.json');
     assert.deepEqual(lambdaConfigIssues(tenant), []);

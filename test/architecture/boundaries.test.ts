@@ -8,9 +8,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fromRoot } from '../support/repo-root.js';
 
-const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
+const SRC = fromRoot('src');
 
 /** What each folder may import, bottom to top. A folder may always import itself. */
 export const ALLOWED: Readonly<Record<string, readonly string[]>> = {

@@ -3,9 +3,10 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { FAILURE_CODES, shapeDenial, type FailureCode } from '../../src/jwt/errors.js';
+import { fromRoot } from '../support/repo-root.js';
 
 it('docs/errors.md lists every failure code with its status, challenge and message, and nothing else', () => {
-  const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+  const doc = readFileSync(fromRoot('docs/errors.md'), 'utf8');
   const rows = [...doc.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \| (.+?) \| (.+?) \|$/gm)];
   const documented = rows.map((row) => row[1]);
   assert.deepEqual([...documented].sort(), Object.keys(FAILURE_CODES).sort());
@@ -20,7 +21,7 @@ it('docs/errors.md lists every failure code with its status, challenge and messa
 
 it('docs/errors.md lists every answer of our own (rate limits, draining, routing) with its status', async () => {
   const { BODIES } = await import('../../src/http/response.js');
-  const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+  const doc = readFileSync(fromRoot('docs/errors.md'), 'utf8');
   const section = doc.slice(doc.indexOf('## Answers that are not token failures'));
   const rows = new Map([...section.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \| [^|]+\|$/gm)].map((row) => [row[1], Number(row[2])]));
   const codes = Object.values(BODIES)

@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createProgram } from '../../src/cli/program.js';
 import { processContext } from '../../src/cli/context.js';
+import { fromRoot } from '../support/repo-root.js';
 
-const DOC = readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8');
+const DOC = readFileSync(fromRoot('docs/cli.md'), 'utf8');
 
 function commandsOf(command: Command, prefix: string[] = []): { path: string[]; command: Command }[] {
   return command.commands.flatMap((sub) => [{ path: [...prefix, sub.name()], command: sub }, ...commandsOf(sub, [...prefix, sub.name()])]);

@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { assertDistBuilt, DIST_MAIN, spawnNode } from '../support/cli.js';
+import { fromRoot } from '../support/repo-root.js';
 
-const HOOK = fileURLToPath(new URL('../support/record-loads.mjs', import.meta.url));
+const HOOK = fromRoot('test/support/record-loads.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-startup-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -8,6 +8,7 @@ import { loadConfigFile, loadGatewayPlan, parseConfigText, scanJson } from '../.
 import { assertIssue, assertIssues, configWith, SEED_CONFIG } from './helpers.js';
 import { ConfigError } from '../../src/config/validate.js';
 import { compileGateway } from '../../src/config/compile.js';
+import { fromRoot } from '../support/repo-root.js';
 
 const json = (value: unknown, options?: { strict?: boolean }) => parseConfigText(JSON.stringify(value), 'test.json', options);
 const VALIDATOR = { alg: 'RS256', jwk_url: 'https://idp.example/jwks' };
@@ -50,9 +51,9 @@ describe('loading files', () => {
 
   it('loads the KrakenD Descope seed config and the example file with zero warnings', () => {
     assert.deepEqual(json(SEED_CONFIG).warnings, []);
-    const example = new URL('../../examples/krakend-descope.json', import.meta.url);
+    const example = fromRoot('examples/krakend-descope.json');
     assert.deepEqual(JSON.parse(readFileSync(example, 'utf8')), SEED_CONFIG);
-    const { plan, warnings } = loadGatewayPlan(example.pathname);
+    const { plan, warnings } = loadGatewayPlan(example);
     assert.deepEqual(warnings, []);
     assert.equal(plan.endpoints[0]!.timeoutMs, 3000);
     assert.equal(plan.endpoints[0]!.auth!.path, '$.endpoints[0].extra_config["auth/validator"]');

@@ -22,7 +22,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpat
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { parse as parseYaml } from 'yaml';
@@ -34,10 +34,10 @@ import { nowSeconds } from '../support/clock.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
 import { nginxSkip, startNginx, swapOnce } from '../nginx/nginx-process.js';
 import { caddySkip, startCaddy } from '../caddy/caddy-process.js';
+import { ROOT } from '../support/repo-root.js';
 import { waitForPort } from '../support/wait-for-port.js';
 import { FORWARD_AUTH_EXAMPLE, forwardAuthExample } from '../support/forward-auth-example.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const fromRoot = createRequire(join(ROOT, 'package.json'));
 

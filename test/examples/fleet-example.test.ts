@@ -11,13 +11,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { assertDistBuilt, DIST_MAIN } from '../support/cli.js';
 import { loadGatewayPlan } from '../../src/config/load.js';
 import { redisSkip } from '../support/redis-server.js';
+import { fromRoot } from '../support/repo-root.js';
 
-const SCRIPT = fileURLToPath(new URL('../../examples/fleet/run.sh', import.meta.url));
-const CONFIG = fileURLToPath(new URL('../../examples/fleet/fleet.json', import.meta.url));
+const SCRIPT = fromRoot('examples/fleet/run.sh');
+const CONFIG = fromRoot('examples/fleet/fleet.json');
 const curlMissing = spawnSync('sh', ['-c', 'command -v curl']).status !== 0;
 const skip = redisSkip || (curlMissing ? 'curl is not installed: examples/fleet/run.sh polls the gateways with it' : false);
 

@@ -21,6 +21,7 @@ import { startJwksServer, type JwksServer } from '../support/jwks-server.js';
 import { createMemoryLogger } from '../support/logger.js';
 import { planFrom } from '../support/plan.js';
 import { call } from './harness.js';
+import { fromRoot } from '../support/repo-root.js';
 
 const SIGNER = 'auth/signer';
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -261,7 +262,7 @@ describe('auth/signer', () => {
         const body = JSON.stringify({ access_token: claims, refresh_token: { iss: 'https://login.example', sub: 'alice', exp: nowSeconds() + 3600 }, exp: claims.exp });
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
       });
-      const example = readFileSync(new URL('../../examples/login-signer.json', import.meta.url), 'utf8')
+      const example = readFileSync(fromRoot('examples/login-signer.json'), 'utf8')
         .replaceAll('.portcullis/issuer/keys.json', join(dataDir, 'keys.json'))
         .replaceAll('http://127.0.0.1:9000', backend.url);
       gateway = await start(JSON.parse(example));

@@ -5,6 +5,7 @@ import { ConfigError } from '../../src/config/validate.js';
 import { DEFAULT_PROJECT_ID, resolveIssuerConfig } from '../../src/issuer/config.js';
 import { DEFAULT_ISSUER_CONFIG } from '../../src/issuer/default-config.js';
 import { parseTtlSeconds } from '../../src/issuer/mint-request.js';
+import { fromRoot } from '../support/repo-root.js';
 
 function issuesOf(raw: unknown): { path: string; message: string }[] {
   try {
@@ -18,7 +19,7 @@ function issuesOf(raw: unknown): { path: string; message: string }[] {
 
 describe('issuer config', () => {
   test('examples/issuer.json is the built-in default', () => {
-    const file = JSON.parse(readFileSync(new URL('../../examples/issuer.json', import.meta.url), 'utf8')) as unknown;
+    const file = JSON.parse(readFileSync(fromRoot('examples/issuer.json'), 'utf8')) as unknown;
     assert.deepEqual(file, DEFAULT_ISSUER_CONFIG);
   });
 

@@ -13,13 +13,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { generateKeyPair, SignJWT } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startDemo, type Demo } from '../../src/demo/run-demo.js';
+import { fromRoot } from '../support/repo-root.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+const ARTIFACTS = fromRoot('test-artifacts/');
 const PID = 'P2portcullisdemo0000000000000';
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}: the browser test of the token debugger is skipped`;
 // The page's clock is fixed here, so relative times read exactly; the issuer's clock is the real one, a second apart at most.

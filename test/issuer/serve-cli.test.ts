@@ -9,16 +9,16 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadIssuerSettings } from '../../src/issuer/config.js';
 import { DEMO_ACCESS_KEY_SECRET } from '../../src/issuer/default-config.js';
 import { createIssuer } from '../../src/issuer/issuer.js';
 import { createKeyStore } from '../../src/issuer/key-store.js';
 import { isLoopbackHost, startIssuerServer } from '../../src/issuer/server.js';
 import { runPortcullis, spawnPortcullis } from '../support/cli.js';
+import { fromRoot } from '../support/repo-root.js';
 
 const PID = 'P2portcullisdemo0000000000000';
-const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/issuer.json', import.meta.url));
+const EXAMPLE_CONFIG = fromRoot('examples/issuer.json');
 
 const roots: string[] = [];
 after(() => roots.forEach((dir) => rmSync(dir, { recursive: true, force: true })));

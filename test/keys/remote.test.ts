@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { createHash, X509Certificate } from 'node:crypto';
 import { createRemoteKeySet, describeUrl, type RemoteKeySetOptions } from '../../src/keys/remote.js';
 import { createDiscoveryKeySet, discoveryUrlForIssuer } from '../../src/keys/discovery.js';
@@ -21,6 +21,7 @@ import {
 import { assertDistBuilt, spawnNode } from '../support/cli.js';
 import { ManualClock } from '../support/clock.js';
 import { createMemoryLogger } from '../support/logger.js';
+import { fromRoot } from '../support/repo-root.js';
 
 let keyA: TestSigningKey;
 let keyB: TestSigningKey;
@@ -342,7 +343,7 @@ describe('remote key set: close', () => {
   test('a process with key sets (closed or not) exits on its own (the built module, in a real process)', async () => {
     await withFreshServer();
     assertDistBuilt();
-    const remoteModule = pathToFileURL(join(fileURLToPath(new URL('../../', import.meta.url)), 'dist/src/keys/remote.js')).href;
+    const remoteModule = pathToFileURL(fromRoot('dist/src/keys/remote.js')).href;
     const code = `
       import { createRemoteKeySet } from ${JSON.stringify(remoteModule)};
       const open = createRemoteKeySet({ url: ${JSON.stringify(server.url())} });

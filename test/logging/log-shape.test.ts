@@ -2,17 +2,20 @@
  * One JSON line shape for every command: the process logger's two formats
  * (KrakenD's level names and ISO time; pino's numeric levels and epoch
  * milliseconds), stderr for the issuer, and the Lambda handler writing the
- * same lines to stdout, INFO by default, as real child processes.
+ * same lines to stdout, INFO by default, as real child processes running the
+ * built modules.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createPinoLogger } from '../../src/lib/pino-logger.js';
+import { assertDistBuilt } from '../support/cli.js';
 import { generateSigningKey } from '../support/jwks-server.js';
+import { fromRoot } from '../support/repo-root.js';
 
-const PINO_LOGGER = fileURLToPath(new URL('../../src/lib/pino-logger.ts', import.meta.url));
-const LAMBDA_HANDLER = fileURLToPath(new URL('../../src/adapters/lambda/handler.ts', import.meta.url));
+// The built modules, as a deployment loads them (`npm test` builds dist first).
+const PINO_LOGGER = fromRoot('dist/src/lib/pino-logger.js');
+const LAMBDA_HANDLER = fromRoot('dist/src/adapters/lambda/handler.js');
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -26,10 +29,11 @@ function capture() {
   return { lines, raw, destination };
 }
 
-/** Runs an ES module snippet under tsx; resolves with its exit code and output. */
+/** Runs an ES module snippet with plain node; resolves with its exit code and output. */
 function runModule(script: string, env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  assertDistBuilt();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
       env: { PATH: process.env.PATH, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 30_000,

@@ -1,5 +1,5 @@
 /**
- * `portcullis run` as a real child process whose stdout reader stops, as a
+ * `portcullis run` (the built CLI) as a real child process whose stdout reader stops, as a
  * stuck log shipper does: the pipe (64 KiB) and the log buffer fill up, and
  * requests and `/__health` must keep completing. Once the reader is back,
  * every line it gets is whole JSON, the lines it did not get are exactly the
@@ -13,12 +13,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { DEFAULT_MAX_BUFFER_BYTES } from '../../src/lib/log-stream.js';
 import { unusedPort } from '../support/backend-server.js';
+import { assertDistBuilt, DIST_MAIN } from '../support/cli.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const ACCESS = '[SERVICE: Gateway] request';
 // Long paths make long access lines, so a few hundred requests fill the pipe and the buffer.
 const PATH_LENGTH = 4000;
@@ -64,7 +63,8 @@ describe('a stalled log reader', () => {
     writeFileSync(config, JSON.stringify({ version: 3, endpoints: [{ endpoint: '/unused', backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/' }] }] }));
     const port = await unusedPort();
     const base = `http://127.0.0.1:${port}`;
-    const spawned = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '-c', config, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    assertDistBuilt();
+    const spawned = spawn(process.execPath, [DIST_MAIN, 'run', '-c', config, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = spawned;
     const exited = new Promise<number | null>((resolve) => spawned.on('exit', (code) => resolve(code)));
     let stderr = '';

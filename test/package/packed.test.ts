@@ -19,15 +19,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { request } from 'undici';
 import type * as EsbuildApi from 'esbuild';
 import { assertDistBuilt, spawnNode } from '../support/cli.js';
 import { generateSigningKey, jwksOf, mintToken, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.js';
 import { nowSeconds } from '../support/clock.js';
+import { ROOT } from '../support/repo-root.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const fromRoot = createRequire(join(ROOT, 'package.json'));
 /** What a user installs beside portcullis, at the versions this checkout's lockfile installed (so the npm cache has them). */
 const COMPANIONS = ['express', 'fastify', 'typescript', '@types/node', '@types/express'];
@@ -135,8 +135,10 @@ portcullisExpress(validator, { denial: 'throw' }); // expect-error: not a denial
 export { roles };
 `;
 
+// skipLibCheck: the assertions read the diagnostics of the two files above only, and those are the same either way;
+// checking the declaration files themselves (node's, express's, fastify's, ours) was three fifths of the test's CPU.
 const TSCONFIG = JSON.stringify({
-  compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] },
+  compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
   files: ['types-ok.ts', 'types-bad.ts'],
 });
 

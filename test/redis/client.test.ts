@@ -112,6 +112,9 @@ describe('createRedisClient against redis-server', { skip }, () => {
     await assert.rejects(client.run((c) => c.ping()), unavailable('offline_queue_full'));
     await server.restart();
     assert.deepEqual(await Promise.all([first, second]), ['PONG', 'PONG']);
+    // Closed here, while connected: left open through the later tests' restarts, ioredis kept a disconnect timer
+    // (the 10 s command timeout) that held the test process open after the last test.
+    await client.close();
   });
 
   it('queued commands are still bounded by the command timeout', async () => {

@@ -8,11 +8,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runCli } from '../../src/cli/program.js';
 import type { CliContext } from '../../src/cli/shared.js';
+import { ROOT } from './repo-root.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DIST_MAIN = join(ROOT, 'dist/src/cli/main.js');
 
 export interface CliRun {

@@ -4,7 +4,7 @@
  * validators download their keys from the test's own JWKS server.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fromRoot } from './repo-root.js';
 
 export const FORWARD_AUTH_EXAMPLE = 'examples/nginx/portcullis.json';
 
@@ -14,7 +14,7 @@ export interface ForwardAuthExample {
 }
 
 export function forwardAuthExample(jwksUrl: string): ForwardAuthExample {
-  const path = fileURLToPath(new URL(`../../${FORWARD_AUTH_EXAMPLE}`, import.meta.url));
+  const path = fromRoot(FORWARD_AUTH_EXAMPLE);
   const config = JSON.parse(readFileSync(path, 'utf8')) as ForwardAuthExample;
   for (const endpoint of config.endpoints) {
     const validator = endpoint.extra_config?.['auth/validator'];

@@ -4,15 +4,15 @@
  * and core tests use to mint tokens with fresh keys.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { exportJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import assert from 'node:assert/strict';
 import type { Alg } from '../../src/jwt/algorithms.js';
 import { AuthError, type FailureCode } from '../../src/jwt/errors.js';
+import { fromRoot } from './repo-root.js';
 
-export const VECTORS_DIR = fileURLToPath(new URL('../../../shared/vectors/', import.meta.url));
+export const VECTORS_DIR = fromRoot('../shared/vectors/');
 
 /**
  * The `skip` option for suites and tests that read the vectors: false when the
