@@ -92,20 +92,15 @@ export function createPrometheusMetrics(sources: MetricSources, options: { proce
     registry.registerMetric(family as unknown as Metric);
     return family;
   };
-  const requests = register(
-    new CounterFamily({
-      name: 'portcullis_http_requests_total',
-      help: 'Requests answered, by endpoint template, method and status class.',
-      labelNames: ['endpoint', 'method', 'status_class'],
-    }),
-  );
-  const requestDuration = register(
-    new HistogramFamily({
-      name: 'portcullis_http_request_duration_seconds',
-      help: 'Time from the request to the end of the response, by endpoint template and method.',
-      labelNames: ['endpoint', 'method'],
-      buckets: REQUEST_BUCKETS,
-    }),
+  const counter = (name: string, help: string, labelNames: string[]) => register(new CounterFamily({ name, help, labelNames }));
+  const histogram = (name: string, help: string, labelNames: string[], buckets: number[]) => register(new HistogramFamily({ name, help, labelNames, buckets }));
+
+  const requests = counter('portcullis_http_requests_total', 'Requests answered, by endpoint template, method and status class.', ['endpoint', 'method', 'status_class']);
+  const requestDuration = histogram(
+    'portcullis_http_request_duration_seconds',
+    'Time from the request to the end of the response, by endpoint template and method.',
+    ['endpoint', 'method'],
+    REQUEST_BUCKETS,
   );
   let inFlightCount = 0;
   new Gauge({
@@ -116,35 +111,27 @@ export function createPrometheusMetrics(sources: MetricSources, options: { proce
       this.set(inFlightCount);
     },
   });
-  const decisions = register(
-    new CounterFamily({
-      name: 'portcullis_authorization_decisions_total',
-      help: 'Authorization decisions, by endpoint template and outcome ("allow" or the failure code).',
-      labelNames: ['endpoint', 'decision'],
-    }),
+  const decisions = counter(
+    'portcullis_authorization_decisions_total',
+    'Authorization decisions, by endpoint template and outcome ("allow" or the failure code).',
+    ['endpoint', 'decision'],
   );
-  const authDuration = register(
-    new HistogramFamily({
-      name: 'portcullis_authorization_duration_seconds',
-      help: 'Time spent authorizing a request (cached tokens take microseconds; a key download, longer).',
-      labelNames: ['endpoint'],
-      buckets: AUTH_BUCKETS,
-    }),
+  const authDuration = histogram(
+    'portcullis_authorization_duration_seconds',
+    'Time spent authorizing a request (cached tokens take microseconds; a key download, longer).',
+    ['endpoint'],
+    AUTH_BUCKETS,
   );
-  const backendDuration = register(
-    new HistogramFamily({
-      name: 'portcullis_backend_request_duration_seconds',
-      help: 'Time of one backend call, by endpoint template and backend.',
-      labelNames: ['endpoint', 'backend'],
-      buckets: REQUEST_BUCKETS,
-    }),
+  const backendDuration = histogram(
+    'portcullis_backend_request_duration_seconds',
+    'Time of one backend call, by endpoint template and backend.',
+    ['endpoint', 'backend'],
+    REQUEST_BUCKETS,
   );
-  const backendFailures = register(
-    new CounterFamily({
-      name: 'portcullis_backend_failures_total',
-      help: 'Backend calls that failed, by endpoint template, backend and kind (error, timeout, status).',
-      labelNames: ['endpoint', 'backend', 'kind'],
-    }),
+  const backendFailures = counter(
+    'portcullis_backend_failures_total',
+    'Backend calls that failed, by endpoint template, backend and kind (error, timeout, status).',
+    ['endpoint', 'backend', 'kind'],
   );
   const reloads = new Counter({
     name: 'portcullis_config_reloads_total',
