@@ -98,6 +98,9 @@ export function importJwk(jwk: Jwk, allowedAlgs: readonly Alg[]): VerificationKe
     if (kty === 'RSA') {
       const bits = keyObject.asymmetricKeyDetails?.modulusLength ?? 0;
       if (bits < MIN_RSA_MODULUS_BITS) throw new KeyImportError(`RSA modulus of ${bits} bits is below ${MIN_RSA_MODULUS_BITS}`);
+      // With e = 1 the encoded message is its own signature, so anyone could sign; an even e is not RSA.
+      const exponent = keyObject.asymmetricKeyDetails?.publicExponent ?? 0n;
+      if (exponent < 3n || exponent % 2n === 0n) throw new KeyImportError('RSA public exponent must be odd and at least 3');
       // createPublicKey accepted `n`, so it is a string; node decodes it with this same decoder.
       if (hasRocaFingerprint(decodeBase64url(jwk.n as string))) {
         throw new KeyImportError('RSA key has the ROCA fingerprint (CVE-2017-15361, Infineon weak key generation): it can be factored');

@@ -107,8 +107,8 @@ export class HistogramSeries {
   }
 
   observe(value: number): void {
-    // Durations only, computed by us: a NaN would poison the sum, so it is dropped rather than counted.
-    if (!(value >= 0)) return;
+    // Durations only, computed by us: a NaN or an infinity would poison the sum for good, so it is dropped.
+    if (!(Number.isFinite(value) && value >= 0)) return;
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]!) i++;

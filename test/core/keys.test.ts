@@ -86,6 +86,12 @@ describe('importJwk: refusals', () => {
     }
   });
 
+  test('RSA keys whose public exponent is 1 or even are refused; 3 and 65537 are accepted', () => {
+    // With e = 1 a signature is the encoded message itself: anyone could sign for such a key.
+    for (const e of ['AQ', 'Ag', 'BA', 'AAE']) refused({ ...rsaJwk, e }, ['RS256'], /public exponent must be odd and at least 3/);
+    for (const e of ['Aw', 'AQAB']) assert.equal(importJwk({ ...rsaJwk, e } as Jwk, ['RS256']).kty, 'RSA');
+  });
+
   test('HMAC keys shorter than the hash output are refused per algorithm', () => {
     refused(oct(31), ['HS256'], /shorter than the hash/);
     refused(oct(47), ['HS384'], /shorter/);

@@ -59,10 +59,10 @@ describe('metric series', () => {
     assert.doesNotMatch(await ours.metrics(), /endpoint="\/a"/);
   });
 
-  test('a value that is not a number is dropped, not summed', async () => {
+  test('a value that is not a finite duration is dropped, not summed', async () => {
     const { histogram } = pair();
     const series = histogram.series('/a');
-    series.observe(Number.NaN);
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, -1]) series.observe(bad);
     series.observe(0.5);
     assert.equal(series.count, 1);
     assert.equal(series.sum, 0.5);
