@@ -14,6 +14,7 @@
  */
 import { ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
 import { REQUEST_ID_HEADER } from '../http/request-id.js';
+import { headerListToObject } from '../lib/headers.js';
 
 type HeadArguments = [statusMessage?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]];
 
@@ -32,23 +33,9 @@ export class IdentifiedResponse<Request extends IncomingMessage = IncomingMessag
         rest[rest.length - 1] = head;
         return super.writeHead(statusCode, ...(rest as [string, OutgoingHttpHeader[]]));
       }
-      rest[rest.length - 1] = headerObject(last as string[]);
+      rest[rest.length - 1] = headerListToObject(last as string[]);
     }
     if (!this.headersSent && !this.hasHeader(REQUEST_ID_HEADER)) this.setHeader(REQUEST_ID_HEADER, this.requestId);
     return super.writeHead(statusCode, ...(rest as [string, OutgoingHttpHeaders]));
   }
-}
-
-/** A flat `[name, value, …]` list as an object, repeated names kept as lists. */
-function headerObject(flat: readonly string[]): OutgoingHttpHeaders {
-  const out = Object.create(null) as Record<string, string | string[]>;
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const name = flat[i]!.toLowerCase();
-    const value = flat[i + 1]!;
-    const previous = out[name];
-    if (previous === undefined) out[name] = value;
-    else if (typeof previous === 'string') out[name] = [previous, value];
-    else previous.push(value);
-  }
-  return out;
 }

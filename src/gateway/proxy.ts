@@ -10,7 +10,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { HOP_BY_HOP } from '../lib/headers.js';
+import { HOP_BY_HOP, headerListToObject } from '../lib/headers.js';
 import { REQUEST_ID_HEADER } from '../http/request-id.js';
 import type { BodyBudget } from './body-budget.js';
 import type { Exchange } from './exchange.js';
@@ -59,18 +59,7 @@ export function relayedHeaderList(raw: readonly (Buffer | string)[]): string[] {
  * merge the backend's headers with the gateway's CORS headers.
  */
 export function relayedHeaders(raw: readonly (Buffer | string)[]): Record<string, string | string[]> {
-  // No prototype: a backend header named `constructor` or `__proto__` is a header like any other.
-  const out = Object.create(null) as Record<string, string | string[]>;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase();
-    if (notRelayed(name)) continue;
-    const value = raw[i + 1]!.toString('latin1');
-    const previous = out[name];
-    if (previous === undefined) out[name] = value;
-    else if (typeof previous === 'string') out[name] = [previous, value];
-    else previous.push(value);
-  }
-  return out;
+  return headerListToObject(relayedHeaderList(raw));
 }
 
 export type NoopDone = (exchange: Exchange, error: Error | null) => void;

@@ -41,3 +41,21 @@ export function headerSafe(value: string): string {
 export function canonicalHeaderName(name: string): string {
   return name.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
 }
+
+/**
+ * A flat `[name, value, …]` header list as an object with lower-case names and
+ * repeated names kept as lists (two Set-Cookie lines stay two). No prototype:
+ * a header named `constructor` or `__proto__` is a header like any other.
+ */
+export function headerListToObject(flat: readonly string[]): Record<string, string | string[]> {
+  const out = Object.create(null) as Record<string, string | string[]>;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = flat[i]!.toLowerCase();
+    const value = flat[i + 1]!;
+    const previous = out[name];
+    if (previous === undefined) out[name] = value;
+    else if (typeof previous === 'string') out[name] = [previous, value];
+    else previous.push(value);
+  }
+  return out;
+}
