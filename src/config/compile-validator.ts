@@ -22,7 +22,8 @@ import { compilePropagation } from '../authorizer/propagate.js';
 import { claimFound, claimRule, DEFAULT_TENANT_NAMES, permissionsRule, rolesRule, scopesRule, tenantFound, tenantRule, type PolicyRule, type RuleFound } from '../authorizer/rules.js';
 import { parseDurationMs } from '../lib/duration.js';
 import { checkSchema, ConfigError, type ConfigIssue } from './validate.js';
-import { ValidatorSchema, type ValidatorConfig } from './validator-schema.js';
+import type { ValidatorConfig } from './validator-schema.js';
+import { validateValidatorConfig } from './generated/validator-config.js';
 
 export interface CompileValidatorOptions {
   /** JSON path of the block, for error messages. */
@@ -44,7 +45,7 @@ export const VALIDATOR_DEFAULTS = Object.freeze({
 export function compileValidator(raw: unknown, options: CompileValidatorOptions): EndpointPolicy {
   const path = options.path ?? '$';
   // A misspelled key here (`role` for `roles`) would silently drop an access rule: unknown keys are errors.
-  const { errors, unknownKeys } = checkSchema(ValidatorSchema, raw, path);
+  const { errors, unknownKeys } = checkSchema(validateValidatorConfig, raw, path);
   if (errors.length > 0 || unknownKeys.length > 0) throw new ConfigError([...errors, ...unknownKeys]);
   const config = raw as ValidatorConfig;
   const issues: ConfigIssue[] = [];

@@ -354,3 +354,5 @@ export const CORS_KEY = 'security/cors';
 export const CORS_V1_KEY = 'github_com/devopsfaith/krakend-cors';
 export const CACHE_KEY = 'portcullis/cache';
 export const VALIDATOR_V1_KEY = 'github.com/devopsfaith/krakend-jose/validator';
+export const SIGNER_KEY = 'auth/signer';
+export const SIGNER_V1_KEY = 'github.com/devopsfaith/krakend-jose/signer';
