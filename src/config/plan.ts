@@ -1,7 +1,7 @@
 /**
  * What a compiled gateway config is: frozen plans, with every endpoint's
  * policy compiled and every key source described, but nothing opened. The
- * request path reads only these (src/runtime/bind.ts makes them live), and the
+ * request path reads only these (src/runtime/bind-plan.ts makes them live), and the
  * defaults they fall back to are declared here, once.
  */
 import { DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_MAX_BYTES } from '../authorizer/cache.js';
