@@ -10,11 +10,8 @@ import { ALL_FAILURE_CODES, shapeDenial, type DenialShape, type FailureCode } fr
 import { normalizeTyp } from '../jwt/claims.js';
 import { isNestedPath } from '../jwt/claim-path.js';
 import { DEFAULT_PARSE_LIMITS } from '../jwt/parse.js';
-import { DEFAULT_COOLDOWN_MS, DEFAULT_MAX_STALE_MS, DEFAULT_REFRESH_INTERVAL_MS } from '../keys/remote.js';
-import { DEFAULT_TIMEOUT_MS } from '../keys/fetch-jwks.js';
 import type { KeySource } from '../keys/registry.js';
-import { assertJwksUrlAllowed } from '../keys/fetch-jwks.js';
-import { discoveryUrlForIssuer } from '../keys/discovery.js';
+import { assertJwksUrlAllowed, DEFAULT_COOLDOWN_MS, DEFAULT_MAX_STALE_MS, DEFAULT_REFRESH_INTERVAL_MS, DEFAULT_TIMEOUT_MS, discoveryUrlForIssuer } from '../keys/remote-source.js';
 import { compileTokenChecks } from '../authorizer/checks.js';
 import type { AuthorizeRequest } from '../authorizer/decision.js';
 import type { CheckSubject, EndpointPolicy, NamedCheck } from '../authorizer/policy.js';
