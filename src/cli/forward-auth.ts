@@ -17,9 +17,8 @@ import { createPinoLogger, droppedLogLines, flushLogger, type LogFormat, type Lo
 import type { RevocationAdmin } from '../admin/revocation-admin.js';
 import { startAdminIfConfigured } from './revocation-admin.js';
 import { boundPlanSources } from '../metrics/sources.js';
-import { createPrometheusMetrics } from '../metrics/prometheus.js';
-import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
-import { listenError, metricsWhere, printConfigError, processContext, type CliContext } from './shared.js';
+import type { MetricsServer } from '../metrics/server.js';
+import { listenError, metricsExporter, printConfigError, processContext, type CliContext } from './shared.js';
 
 export interface ForwardAuthCliOptions {
   config: string;
@@ -49,12 +48,12 @@ export async function runForwardAuth(options: ForwardAuthCliOptions, context: Cl
     printConfigError(error, context.io);
     return 1;
   }
-  const where = metricsWhere(plan, options.metricsPort);
+  const exporter = await metricsExporter(plan, options.metricsPort);
   const ref: { server?: ForwardAuthServer } = {};
   const metrics =
-    where === undefined
+    exporter === undefined
       ? undefined
-      : createPrometheusMetrics(
+      : exporter.createPrometheusMetrics(
           boundPlanSources(() => ref.server?.bound, () => droppedLogLines(logger)),
           { processMetrics: plan.metrics?.processMetrics ?? true },
         );
@@ -86,11 +85,11 @@ export async function runForwardAuth(options: ForwardAuthCliOptions, context: Cl
     return 1;
   }
   let metricsServer: MetricsServer | undefined;
-  if (metrics !== undefined && where !== undefined) {
+  if (metrics !== undefined && exporter !== undefined) {
     try {
-      metricsServer = await startMetricsServer(metrics, where, logger);
+      metricsServer = await exporter.startMetricsServer(metrics, exporter.where, logger);
     } catch (error) {
-      context.io.stderr(`ERROR starting the metrics listener: ${listenError(error, where.port, '--metrics-port or the exporter\'s "port"')}\n`);
+      context.io.stderr(`ERROR starting the metrics listener: ${listenError(error, exporter.where.port, '--metrics-port or the exporter\'s "port"')}\n`);
       await server.close();
       await flushLogger(logger);
       return 1;

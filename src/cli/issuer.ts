@@ -19,8 +19,6 @@ import { createIssuer } from '../issuer/issuer.js';
 import { createKeyStore } from '../issuer/key-store.js';
 import { checkDemoKeyExposure, startIssuerServer } from '../issuer/server.js';
 import type { DebuggerGateway } from '../issuer/debugger.js';
-import { loadGatewayPlan } from '../config/load.js';
-import { createPlanExplainer, gatewayUrlOf } from '../runtime/explain-plan.js';
 import { configErrorLines, parsePortFlag, run, type CliContext, type CliIo } from './shared.js';
 
 export { DEFAULT_ISSUER_URL } from '../issuer/default-config.js';
@@ -98,7 +96,7 @@ async function serve(options: ServeOptions, context: CliContext): Promise<void> 
     );
   }
   // Read before anything starts: a broken file is reported now, with its JSON paths, not in the page later.
-  const gateway = options.gatewayConfig === undefined ? undefined : loadDebuggerGateway(options.gatewayConfig);
+  const gateway = options.gatewayConfig === undefined ? undefined : await loadDebuggerGateway(options.gatewayConfig);
   const portError = (error: unknown): unknown =>
     (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new Error(`port ${port} is already in use; choose another with --port`, { cause: error }) : error;
   // Before the key store: a first start on a busy port must not leave a new signing key (or a data dir) behind.
@@ -149,8 +147,12 @@ function debuggerLine(url: string | undefined, options: ServeOptions, gateway: D
   return `off: ${options.host} is not loopback (--allow-debugger-on-network serves it to local clients anyway)`;
 }
 
-/** The debugger's view of a gateway config: each endpoint explained, and where the gateway would listen. */
-function loadDebuggerGateway(path: string): { info: DebuggerGateway; close(): void } {
+/**
+ * The debugger's view of a gateway config: each endpoint explained, and where the gateway would listen.
+ * The config loader and the explainer (with undici) are loaded only for --gateway-config.
+ */
+async function loadDebuggerGateway(path: string): Promise<{ info: DebuggerGateway; close(): void }> {
+  const [{ loadGatewayPlan }, { createPlanExplainer, gatewayUrlOf }] = await Promise.all([import('../config/load.js'), import('../runtime/explain-plan.js')]);
   let plan;
   try {
     ({ plan } = loadGatewayPlan(path));

@@ -20,13 +20,13 @@ import { DEFAULT_DRAIN_TIMEOUT_MS, startGateway, type Gateway } from '../gateway
 import { createPinoLogger, droppedLogLines, flushLogger, type LogFormat, type LogLevel } from '../lib/pino-logger.js';
 import type { Logger } from '../lib/logger.js';
 import { boundPlanSources } from '../metrics/sources.js';
-import { createPrometheusMetrics, type PrometheusMetrics } from '../metrics/prometheus.js';
-import { clusterMetricsSource, shareWithClusterPrimary, startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import type { PrometheusMetrics } from '../metrics/prometheus.js';
+import type { MetricsServer } from '../metrics/server.js';
 import { checkPlanSources } from '../runtime/bind.js';
 import { createFleetState } from '../runtime/fleet-state.js';
 import type { RevocationAdmin } from '../admin/revocation-admin.js';
 import { startAdminIfConfigured, workersNeedSharedRevocation } from './revocation-admin.js';
-import { configErrorLines, listenError, metricsWhere, printConfigError, processContext, type CliContext } from './shared.js';
+import { configErrorLines, listenError, metricsExporter, printConfigError, processContext, type CliContext } from './shared.js';
 
 export interface RunOptions {
   config: string;
@@ -68,7 +68,7 @@ export async function runGateway(options: RunOptions, context: CliContext = proc
     printConfigError(error, context.io);
     return 1;
   }
-  const where = metricsWhere(plan, options.metricsPort);
+  const exporter = await metricsExporter(plan, options.metricsPort);
 
   if (options.workers > 1 && !worker) {
     const shared = workersNeedSharedRevocation(plan, options.workers);
@@ -89,11 +89,11 @@ export async function runGateway(options: RunOptions, context: CliContext = proc
     }
     const primary = startPrimary({ workers: options.workers, logger, drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS });
     let metricsServer: MetricsServer | undefined;
-    if (where !== undefined) {
+    if (exporter !== undefined) {
       try {
-        metricsServer = await startMetricsServer(clusterMetricsSource(), where, logger);
+        metricsServer = await exporter.startMetricsServer(exporter.clusterMetricsSource(), exporter.where, logger);
       } catch (error) {
-        logger.error(`[SERVICE: Metrics] ${listenError(error, where.port, '--metrics-port or the exporter\'s "port"')}`);
+        logger.error(`[SERVICE: Metrics] ${listenError(error, exporter.where.port, '--metrics-port or the exporter\'s "port"')}`);
       }
     }
     const reload = (): void => {
@@ -123,9 +123,9 @@ export async function runGateway(options: RunOptions, context: CliContext = proc
 
   const ref: { gateway?: Gateway } = {};
   const metrics: PrometheusMetrics | undefined =
-    where === undefined
+    exporter === undefined
       ? undefined
-      : createPrometheusMetrics(
+      : exporter.createPrometheusMetrics(
           boundPlanSources(() => ref.gateway?.bound(), () => droppedLogLines(logger)),
           { processMetrics: plan.metrics?.processMetrics ?? true },
         );
@@ -149,13 +149,13 @@ export async function runGateway(options: RunOptions, context: CliContext = proc
   ref.gateway = gateway;
 
   let metricsServer: MetricsServer | undefined;
-  if (metrics !== undefined && where !== undefined) {
-    if (worker) shareWithClusterPrimary(metrics.registry);
+  if (metrics !== undefined && exporter !== undefined) {
+    if (worker) exporter.shareWithClusterPrimary(metrics.registry);
     else {
       try {
-        metricsServer = await startMetricsServer(metrics, where, logger);
+        metricsServer = await exporter.startMetricsServer(metrics, exporter.where, logger);
       } catch (error) {
-        context.io.stderr(`ERROR starting the metrics listener: ${listenError(error, where.port, '--metrics-port or the exporter\'s "port"')}\n`);
+        context.io.stderr(`ERROR starting the metrics listener: ${listenError(error, exporter.where.port, '--metrics-port or the exporter\'s "port"')}\n`);
         await gateway.close();
         await flushLogger(logger);
         return 1;

@@ -4,7 +4,7 @@
  * is not a JSON object (`no-op` streams the backend answer through, `string`
  * renders text) would sign nothing, and the client would get the claims raw.
  */
-import { assertJwksUrlAllowed, DEFAULT_TIMEOUT_MS } from '../keys/fetch-jwks.js';
+import { assertJwksUrlAllowed, DEFAULT_TIMEOUT_MS } from '../keys/remote-source.js';
 import type { SigningKeySource } from '../keys/signing-keys.js';
 import { normalizeFingerprint } from './compile-validator.js';
 import type { Encoding, SignerPlan } from './plan.js';

@@ -10,11 +10,8 @@ import { ALL_FAILURE_CODES, shapeDenial, type DenialShape, type FailureCode } fr
 import { normalizeTyp } from '../jwt/claims.js';
 import { isNestedPath } from '../jwt/claim-path.js';
 import { DEFAULT_PARSE_LIMITS } from '../jwt/parse.js';
-import { DEFAULT_COOLDOWN_MS, DEFAULT_MAX_STALE_MS, DEFAULT_REFRESH_INTERVAL_MS } from '../keys/remote.js';
-import { DEFAULT_TIMEOUT_MS } from '../keys/fetch-jwks.js';
 import type { KeySource } from '../keys/registry.js';
-import { assertJwksUrlAllowed } from '../keys/fetch-jwks.js';
-import { discoveryUrlForIssuer } from '../keys/discovery.js';
+import { assertJwksUrlAllowed, DEFAULT_COOLDOWN_MS, DEFAULT_MAX_STALE_MS, DEFAULT_REFRESH_INTERVAL_MS, DEFAULT_TIMEOUT_MS, discoveryUrlForIssuer } from '../keys/remote-source.js';
 import { compileTokenChecks } from '../authorizer/checks.js';
 import type { AuthorizeRequest } from '../authorizer/decision.js';
 import type { CheckSubject, EndpointPolicy, NamedCheck } from '../authorizer/policy.js';
@@ -22,7 +19,8 @@ import { compilePropagation } from '../authorizer/propagate.js';
 import { claimFound, claimRule, DEFAULT_TENANT_NAMES, permissionsRule, rolesRule, scopesRule, tenantFound, tenantRule, type PolicyRule, type RuleFound } from '../authorizer/rules.js';
 import { parseDurationMs } from '../lib/duration.js';
 import { checkSchema, ConfigError, type ConfigIssue } from './validate.js';
-import { ValidatorSchema, type ValidatorConfig } from './validator-schema.js';
+import type { ValidatorConfig } from './validator-schema.js';
+import { validateValidatorConfig } from './generated/validator-config.js';
 
 export interface CompileValidatorOptions {
   /** JSON path of the block, for error messages. */
@@ -44,7 +42,7 @@ export const VALIDATOR_DEFAULTS = Object.freeze({
 export function compileValidator(raw: unknown, options: CompileValidatorOptions): EndpointPolicy {
   const path = options.path ?? '$';
   // A misspelled key here (`role` for `roles`) would silently drop an access rule: unknown keys are errors.
-  const { errors, unknownKeys } = checkSchema(ValidatorSchema, raw, path);
+  const { errors, unknownKeys } = checkSchema(validateValidatorConfig, raw, path);
   if (errors.length > 0 || unknownKeys.length > 0) throw new ConfigError([...errors, ...unknownKeys]);
   const config = raw as ValidatorConfig;
   const issues: ConfigIssue[] = [];

@@ -19,6 +19,8 @@ import { compileRateLimit, compileRedisPools, compileRevocation } from './compil
 import {
   CACHE_KEY,
   GATEWAY_DEFAULTS,
+  SIGNER_KEY,
+  SIGNER_V1_KEY,
   VALIDATOR_KEY,
   VALIDATOR_V1_KEY,
   type BackendEncoding,
@@ -34,7 +36,6 @@ import {
   type UrlPart,
 } from './plan.js';
 import type { BackendConfig, EndpointConfig, GatewayConfig } from './schema.js';
-import { SIGNER_KEY, SIGNER_V1_KEY } from './signer-schema.js';
 import { ConfigError, jsonPath, type ConfigIssue } from './validate.js';
 
 export type { BackendEncoding, BackendPlan, CachePlan, CorsPlan, Encoding, EndpointPlan, GatewayPlan, MetricsPlan, OriginWildcard, RedirectPlan, ResponseBufferLimits, ServerLimits, SignerPlan, TlsPlan, UrlPart } from './plan.js';

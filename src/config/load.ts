@@ -12,13 +12,15 @@
  * `strict` is set.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
-import { parseDocument } from 'yaml';
+import type * as Yaml from 'yaml';
 import { compileGateway, VALIDATOR_KEY, VALIDATOR_V1_KEY, type GatewayPlan } from './compile.js';
-import { GatewayConfigSchema, type GatewayConfig } from './schema.js';
+import { SIGNER_KEY, SIGNER_V1_KEY } from './plan.js';
+import type { GatewayConfig } from './schema.js';
 import { checkSchema, ConfigError, jsonPath, type ConfigIssue } from './validate.js';
-import { SIGNER_KEY, SIGNER_V1_KEY } from './signer-schema.js';
-import { ValidatorSchema } from './validator-schema.js';
+import { validateGatewayConfig } from './generated/gateway-config.js';
+import { VALIDATOR_CONFIG_KEYS } from './generated/validator-config.js';
 import {
   BACKEND_ENCODINGS,
   BACKEND_KEY_TREATMENTS,
@@ -67,7 +69,14 @@ const LEGACY_BACKEND_KEYS: Readonly<Record<string, string>> = {
 const UNKNOWN_IS_ERROR =
   /^\$\.endpoints\[\d+\]\.extra_config\["(auth\/validator|github\.com\/devopsfaith\/krakend-jose\/validator|auth\/signer|github\.com\/devopsfaith\/krakend-jose\/signer)"\]|^\$\.tls(\.|\[|$)/;
 
-const VALIDATOR_KEYS: ReadonlySet<string> = new Set(Object.keys(ValidatorSchema.properties));
+const VALIDATOR_KEYS: ReadonlySet<string> = new Set(VALIDATOR_CONFIG_KEYS);
+
+/**
+ * The YAML parser, required by the first YAML file: loading it costs a start about 0.05 s of CPU and most
+ * configs are JSON. require, not import(): a load is synchronous. No bundle holds this file (the Lambda
+ * reads JSON), so the package needs no bundler's help to be found.
+ */
+const requireYaml = (): typeof Yaml => createRequire(import.meta.url)('yaml') as typeof Yaml;
 
 export function loadConfigFile(path: string, options: LoadOptions = {}): LoadedConfig {
   let text: string;
@@ -87,7 +96,7 @@ export function parseConfigText(text: string, sourceName: string, options: LoadO
   } catch (error) {
     throw templateHint(text, sourceName) ?? error;
   }
-  const { errors, unknownKeys } = checkSchema(GatewayConfigSchema, raw);
+  const { errors, unknownKeys } = checkSchema(validateGatewayConfig, raw);
   const special = specialIssues(raw);
   const handled = new Set([...special.errors, ...special.warnings].map((issue) => issue.path));
   const schemaErrors = dedupe(errors.map((issue) => rewriteSchemaError(issue, raw)));
@@ -135,7 +144,7 @@ function isYamlName(name: string): boolean {
 }
 
 function parseYaml(text: string, sourceName: string): unknown {
-  const doc = parseDocument(stripBom(text), { prettyErrors: true, uniqueKeys: true });
+  const doc = requireYaml().parseDocument(stripBom(text), { prettyErrors: true, uniqueKeys: true });
   const [error] = doc.errors;
   if (error) {
     const where = error.linePos?.[0];

@@ -1,7 +1,7 @@
 /**
  * What a compiled gateway config is: frozen plans, with every endpoint's
  * policy compiled and every key source described, but nothing opened. The
- * request path reads only these (src/runtime/bind.ts makes them live), and the
+ * request path reads only these (src/runtime/bind-plan.ts makes them live), and the
  * defaults they fall back to are declared here, once.
  */
 import { DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_MAX_BYTES } from '../authorizer/cache.js';
@@ -354,3 +354,5 @@ export const CORS_KEY = 'security/cors';
 export const CORS_V1_KEY = 'github_com/devopsfaith/krakend-cors';
 export const CACHE_KEY = 'portcullis/cache';
 export const VALIDATOR_V1_KEY = 'github.com/devopsfaith/krakend-jose/validator';
+export const SIGNER_KEY = 'auth/signer';
+export const SIGNER_V1_KEY = 'github.com/devopsfaith/krakend-jose/signer';

@@ -2,7 +2,10 @@
  * THE schema of a portcullis gateway config: the KrakenD v3 keys portcullis
  * supports, with `auth/validator` from validator-schema.ts. TypeScript types,
  * defaults, the published JSON Schema (schema/portcullis.schema.json) and
- * `portcullis check` all come from here.
+ * `portcullis check` all come from here. Both generated files (the JSON
+ * Schema, and the validators in src/config/generated/ that load.ts runs) are
+ * rewritten by scripts/write-schema.ts and scripts/write-validators.ts after a
+ * change; tests fail until they are.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN } from '../lib/duration.js';

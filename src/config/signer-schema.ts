@@ -26,6 +26,3 @@ export const SignerSchema = strictObject(
 );
 
 export type SignerConfig = Static<typeof SignerSchema>;
-
-export const SIGNER_KEY = 'auth/signer';
-export const SIGNER_V1_KEY = 'github.com/devopsfaith/krakend-jose/signer';

@@ -1,10 +1,11 @@
 /**
- * Runs a TypeBox schema through ajv and turns ajv's errors into config issues
- * that name a JSON path (`$.endpoints[0].extra_config["auth/validator"].alg`).
- * Unknown keys are reported separately so a loader can warn or fail on them.
+ * Runs a config validator (ajv's code for a TypeBox schema, precompiled into
+ * src/config/generated/ by scripts/write-validators.ts) and turns its errors
+ * into config issues that name a JSON path
+ * (`$.endpoints[0].extra_config["auth/validator"].alg`). Unknown keys are
+ * reported separately so a loader can warn or fail on them.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { TSchema } from '@sinclair/typebox';
+import type { ErrorObject } from 'ajv';
 import { DURATION_PATTERN } from '../lib/duration.js';
 import { unknownKeyMessage } from './suggest.js';
 
@@ -31,17 +32,16 @@ export class ConfigError extends Error {
   }
 }
 
-// No code optimisation: it was a third of compiling the gateway schema, which every process that loads a config
-// pays at start (about 0.1 s of CPU of `portcullis check`'s 0.8 s), and config validation runs once per load.
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true, code: { optimize: false } });
-const compiled = new WeakMap<TSchema, ValidateFunction>();
+/**
+ * An ajv validate function compiled with the options of scripts/write-validators.ts (`allErrors`, `verbose`:
+ * describeErrors reads every failure and its `parentSchema`).
+ */
+export interface ConfigValidator {
+  (value: unknown): boolean;
+  errors?: ErrorObject[] | null;
+}
 
-export function checkSchema(schema: TSchema, value: unknown, basePath = '$'): SchemaCheck {
-  let validate = compiled.get(schema);
-  if (!validate) {
-    validate = ajv.compile(schema);
-    compiled.set(schema, validate);
-  }
+export function checkSchema(validate: ConfigValidator, value: unknown, basePath = '$'): SchemaCheck {
   if (validate(value)) return { errors: [], unknownKeys: [] };
   return describeErrors(validate.errors ?? [], basePath);
 }

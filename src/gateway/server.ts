@@ -30,7 +30,7 @@ import { createLimitedServer, drain, listen, watchHandshakes, type Listening, ty
 import type { EndpointMetrics, RequestMetrics } from '../metrics/prometheus.js';
 import { createRouter, type Router } from '../routing/router.js';
 import type { Claims } from '../jwt/parse.js';
-import { bindPlan, type BoundPlan } from '../runtime/bind.js';
+import { bindPlan, type BoundPlan } from '../runtime/bind-plan.js';
 import { createFleetState, type FleetState } from '../runtime/fleet-state.js';
 import type { LimitOutcome, LimitStep } from '../runtime/rate-limits.js';
 import { readinessOfPlan, type Readiness } from '../runtime/readiness.js';

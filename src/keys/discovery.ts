@@ -15,15 +15,12 @@ import { assertJwksUrlAllowed, isLoopbackHost, createJwksDispatcher, fetchJsonDo
 import type { KeySet } from './key-set.js';
 import { createRemoteKeySet, describeUrl, type RemoteKeySetOptions } from './remote.js';
 
+export { discoveryUrlForIssuer } from './remote-source.js';
+
 export interface DiscoveryKeySetOptions extends Omit<RemoteKeySetOptions, 'url' | 'resolveUrl'> {
   discoveryUrl: string;
   /** When set, the document's `issuer` must equal it byte for byte. */
   expectedIssuer?: string;
-}
-
-/** OIDC Discovery §4: the issuer without a trailing slash, plus the well-known path. */
-export function discoveryUrlForIssuer(issuer: string): string {
-  return `${issuer.endsWith('/') ? issuer.slice(0, -1) : issuer}/.well-known/openid-configuration`;
 }
 
 export function createDiscoveryKeySet(options: DiscoveryKeySetOptions): KeySet {

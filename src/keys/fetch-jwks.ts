@@ -17,8 +17,10 @@ import { readFileSync } from 'node:fs';
 import { createHash, X509Certificate } from 'node:crypto';
 import { rootCertificates, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
+import { assertJwksUrlAllowed, DEFAULT_TIMEOUT_MS } from './remote-source.js';
 
-export const DEFAULT_TIMEOUT_MS = 5000;
+export { assertJwksUrlAllowed, DEFAULT_TIMEOUT_MS, isLoopbackHost } from './remote-source.js';
+
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const PIN_MISMATCH_MESSAGE = 'JWK client did not find a pinned key';
 export const MAX_REDIRECTS = 3;
@@ -61,31 +63,6 @@ const ACCEPTED_MEDIA_TYPES = new Set(['application/json', 'application/jwk-set+j
 
 // Shared by every download that needs no special TLS settings, so connections are reused.
 const defaultAgent = new Agent({ keepAliveTimeout: 10_000 });
-
-/** Config-time check of a JWKS or discovery URL. Throws a plain Error naming the problem. */
-export function assertJwksUrlAllowed(url: string, allowInsecure = false): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error(`invalid JWKS URL ${JSON.stringify(url.slice(0, 200))}`);
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new Error(`JWKS URL ${parsed.origin === 'null' ? parsed.protocol : parsed.origin} must use https`);
-  }
-  // Credentials in the URL would end up in status output and logs, which show the URL.
-  if (parsed.username !== '' || parsed.password !== '') throw new Error('JWKS URL must not embed credentials');
-  if (parsed.protocol === 'http:' && !allowInsecure && !isLoopbackHost(parsed.hostname)) {
-    throw new Error(`JWKS URL ${parsed.origin} must use https (http is allowed only for loopback hosts or with disable_jwk_security)`);
-  }
-}
-
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  if (host === 'localhost' || host === '[::1]' || host === '::1') return true;
-  // WHATWG URL parsing has already normalised IPv4 forms (0x7f.1, 2130706433) to dotted decimal.
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
 
 /**
  * Builds a dispatcher for the TLS options, or returns undefined when none are

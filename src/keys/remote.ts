@@ -32,10 +32,10 @@ import {
 import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import type { Dispatcher } from 'undici';
+import { DEFAULT_COOLDOWN_MS, DEFAULT_MAX_STALE_MS, DEFAULT_REFRESH_INTERVAL_MS } from './remote-source.js';
 
-export const DEFAULT_REFRESH_INTERVAL_MS = 900_000;
-export const DEFAULT_COOLDOWN_MS = 30_000;
-export const DEFAULT_MAX_STALE_MS = 24 * 3_600_000;
+export { DEFAULT_COOLDOWN_MS, DEFAULT_MAX_STALE_MS, DEFAULT_REFRESH_INTERVAL_MS } from './remote-source.js';
+
 /**
  * The shortest gap, from the start of one download to the start of the next,
  * that an unknown identifier may cause. Short, so a key used the moment it is

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import type { Alg } from '../jwt/algorithms.js';
 import type { Jwk } from '../jwt/keys.js';
 import { importSigningJwk, signingKeyFromPrivateKey, type SigningKey } from '../jwt/sign.js';
-import { fetchJson, type JwksTlsOptions } from './fetch-jwks.js';
+import type { JwksTlsOptions } from './fetch-jwks.js';
 import { issuerKeyRecords } from './issuer-key-index.js';
 import { jwksMembers } from './key-index.js';
 import { KeySourceError } from './local.js';
@@ -52,6 +52,8 @@ export function readSigningKeyFile(path: string, kid: string | undefined, alg: A
 export async function loadSigningKey(request: SigningKeyRequest): Promise<SigningKey> {
   const { source, kid, alg } = request;
   if (source.kind === 'file') return readSigningKeyFile(source.path, kid, alg);
+  // The HTTP client (undici) is loaded by the first download: `check` reads key files only.
+  const { fetchJson } = await import('./fetch-jwks.js');
   const document = await fetchJson({ url: source.url, timeoutMs: source.timeoutMs, ...tlsOf(source) });
   return fromJwks(document, `the JWKS at ${source.url}`, kid, alg);
 }

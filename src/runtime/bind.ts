@@ -1,31 +1,26 @@
 /**
- * Binding: a compiled plan or policy (pure, from src/config) becomes live
- * parts: key sets opened through one registry, one verified-token cache, and
- * an authorizer per endpoint. This is the only place live auth parts are made,
- * for every front door (gateway, forward-auth, `explain`, Lambda, the library
- * and the middleware).
- *
- * A reload is "compile the new file, bind it with the same registry, swap":
- * key sets are shared by source through the registry, so a source both plans
- * name is neither downloaded again nor closed.
+ * Binding: a compiled policy (pure, from src/config) becomes live parts: its
+ * key set opened through a registry and its authorizer. This is the only
+ * place live auth parts are made, for every front door (gateway,
+ * forward-auth, `explain`, Lambda, the library and the middleware); a whole
+ * plan is bound by bind-plan.ts, which also opens the fleet's stores. Kept
+ * apart from that file so that what binds one policy (`explain`, the library,
+ * the middleware) or only checks a plan's files (`check`) loads no Redis
+ * client: ioredis costs a start about 0.1 s of CPU.
  */
 import { readFileSync } from 'node:fs';
 import type { Alg } from '../jwt/algorithms.js';
-import { createVerifiedTokenCache, type VerifiedTokenCache } from '../authorizer/cache.js';
+import type { VerifiedTokenCache } from '../authorizer/cache.js';
 import { createEndpointAuthorizer } from '../authorizer/authorize.js';
 import type { AuthorizeRequest, Decision } from '../authorizer/decision.js';
 import { withBoundChecks, type EndpointPolicy, type NamedCheck } from '../authorizer/policy.js';
-import type { EndpointPlan, GatewayPlan } from '../config/plan.js';
+import type { GatewayPlan } from '../config/plan.js';
 import { ConfigError, type ConfigIssue } from '../config/validate.js';
 import type { KeySet, KeySetStatus } from '../keys/key-set.js';
 import { createFileKeySet, createInlineKeySet } from '../keys/local.js';
-import { createKeySetRegistry, type KeySetRegistry } from '../keys/registry.js';
+import type { KeySetRegistry } from '../keys/registry.js';
 import { readSigningKeyFile } from '../keys/signing-keys.js';
 import { resolveDeps, type Deps } from '../lib/deps.js';
-import { revocationCheck } from '../revocation/check.js';
-import type { RevocationStore } from '../revocation/store.js';
-import { createFleetState, type FleetState } from './fleet-state.js';
-import { bindEndpointLimits, bindServiceLimit, limitScope, type EndpointLimits, type LimitStep } from './rate-limits.js';
 import { checkTlsSources } from './listener-tls.js';
 
 export interface Authorizer {
@@ -69,110 +64,6 @@ export function bindPolicy(policy: EndpointPolicy, options: BindPolicyOptions): 
     close: () => options.onClose?.(),
   };
 }
-
-export interface BindPlanOptions extends Partial<Deps> {
-  /** Shared key sets (a reload passes the running plan's); by default the bound plan owns a registry. */
-  keySets?: KeySetRegistry;
-  /** Shared verified-token cache; by default one sized by the plan. */
-  cache?: VerifiedTokenCache;
-  /** Shared Redis connections, revocation store and rate-limit buckets (a reload passes the running plan's). */
-  fleet?: FleetState;
-}
-
-export interface BoundPlan {
-  readonly plan: GatewayPlan;
-  /** The endpoint's authorizer, or undefined for a public endpoint. */
-  authorizerFor(endpoint: EndpointPlan): Authorizer | undefined;
-  /** Every header some endpoint sets from claims, lower-case: client copies are stripped everywhere. */
-  readonly identityHeaders: readonly string[];
-  readonly keySets: KeySetRegistry;
-  readonly cache: VerifiedTokenCache;
-  /** Resolves once every key set finished its first load attempt. */
-  ready(): Promise<void>;
-  /** The key sets this plan's authorizers use, once each. */
-  readonly usedKeySets: readonly KeySet[];
-  /** The store `auth/revoker` names, checked by every authorizer; undefined without one. */
-  readonly revocation: RevocationStore | undefined;
-  /** The endpoint's rate limits (none: both steps undefined). */
-  limitsFor(endpoint: EndpointPlan): EndpointLimits;
-  /** `qos/ratelimit/service`, before routing. */
-  readonly serviceLimit: LimitStep | undefined;
-  readonly fleet: FleetState;
-  /** The fleet parts this plan uses: after a reload, `fleet.retainOnly(next.fleetParts)` closes the rest. */
-  readonly fleetParts: ReadonlySet<string>;
-  /** Closes the registry and the fleet state if this bound plan created them. */
-  close(): Promise<void>;
-}
-
-/** Binds every endpoint of a plan. Throws ConfigError (and releases what it opened) for a broken static key set. */
-export function bindPlan(plan: GatewayPlan, options: BindPlanOptions = {}): BoundPlan {
-  const deps = resolveDeps(options);
-  const ownsRegistry = options.keySets === undefined;
-  const keySets = options.keySets ?? createKeySetRegistry(deps);
-  const cache = options.cache ?? createVerifiedTokenCache(plan.verifiedTokenCacheSize, plan.verifiedTokenCacheMaxBytes);
-  const ownsFleet = options.fleet === undefined;
-  const fleet = options.fleet ?? createFleetState(deps);
-  const fleetParts = fleet.beginBinding();
-  const authorizers = new Map<EndpointPlan, Authorizer>();
-  const limits = new Map<EndpointPlan, EndpointLimits>();
-  let serviceLimit: LimitStep | undefined;
-  let revocation: RevocationStore | undefined;
-  const release = async (): Promise<void> => {
-    if (ownsRegistry) keySets.close();
-    if (ownsFleet) await fleet.close();
-  };
-  try {
-    const issues: ConfigIssue[] = [];
-    const boundChecks: NamedCheck[] = [];
-    if (plan.revocation !== undefined) {
-      const store = fleet.revocationStore(plan.revocation, plan.redisPools);
-      revocation = store;
-      const failClosed = plan.revocation.failClosed ? { failClosed: { source: store, maxStalenessMs: plan.revocation.maxStalenessMs } } : {};
-      boundChecks.push(revocationCheck(store.set, { ...failClosed, clock: deps.clock }));
-    }
-    serviceLimit = bindServiceLimit(plan, fleet);
-    for (const endpoint of plan.endpoints) {
-      limits.set(endpoint, bindEndpointLimits(endpoint.rateLimits, limitScope(endpoint), fleet, plan));
-      if (endpoint.auth === undefined) {
-        deps.logger.info(`${endpoint.label}[JWTValidator] Validator disabled for this endpoint`);
-        continue;
-      }
-      try {
-        authorizers.set(endpoint, bindPolicy(endpoint.auth, { ...deps, keySets, cache, label: endpoint.label, boundChecks }));
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        issues.push(...error.issues);
-      }
-    }
-    if (issues.length > 0) throw new ConfigError(issues);
-  } catch (error) {
-    // The fleet parts this binding opened are closed unless a running plan shares them.
-    if (ownsFleet) void fleet.close();
-    if (ownsRegistry) keySets.close();
-    throw error;
-  }
-  const identityHeaders = Object.freeze([...new Set([...authorizers.values()].flatMap((authorizer) => authorizer.policy.propagation.headerNames))]);
-  const usedKeySets = Object.freeze([...new Set([...authorizers.values()].map((authorizer) => authorizer.keySet))]);
-  return {
-    plan,
-    usedKeySets,
-    authorizerFor: (endpoint) => authorizers.get(endpoint),
-    identityHeaders,
-    keySets,
-    cache,
-    ready: async () => {
-      await Promise.all([...authorizers.values()].map((authorizer) => authorizer.ready()));
-    },
-    revocation,
-    limitsFor: (endpoint) => limits.get(endpoint) ?? NO_LIMITS,
-    serviceLimit,
-    fleet,
-    fleetParts,
-    close: release,
-  };
-}
-
-const NO_LIMITS: EndpointLimits = Object.freeze({ beforeAuth: undefined, afterAuth: undefined });
 
 /**
  * What `check` adds to compiling: opens the file and inline key sets, the

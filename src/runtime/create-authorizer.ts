@@ -1,7 +1,7 @@
 /**
  * The library's entry point: `createAuthorizer(validatorConfig)` compiles one
  * `auth/validator` block and binds it. Front doors that serve several
- * endpoints bind a whole plan instead (bind.ts); callers that build several
+ * endpoints bind a whole plan instead (bind-plan.ts); callers that build several
  * authorizers themselves pass one registry and one cache to all of them.
  */
 import { createVerifiedTokenCache, DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_MAX_BYTES, type VerifiedTokenCache } from '../authorizer/cache.js';

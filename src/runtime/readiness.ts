@@ -13,7 +13,7 @@
  */
 import type { KeySetStatus } from '../keys/key-set.js';
 import type { RevocationStatus } from '../revocation/store.js';
-import type { BoundPlan } from './bind.js';
+import type { BoundPlan } from './bind-plan.js';
 
 export type KeySetState = 'loaded' | 'stale' | 'loading' | 'unavailable';
 

@@ -35,7 +35,7 @@ import { readinessOfPlan, type Readiness } from '../../runtime/readiness.js';
 import { headerSafe } from '../../lib/headers.js';
 import { createRouter } from '../../routing/router.js';
 import type { KeySetRegistry } from '../../keys/registry.js';
-import { bindPlan, type BoundPlan } from '../../runtime/bind.js';
+import { bindPlan, type BoundPlan } from '../../runtime/bind-plan.js';
 import { ConfigError } from '../../config/validate.js';
 import type { Deps } from '../../lib/deps.js';
 import { createLimitedServer, drain, listen, watchHandshakes, type Listening, type Server } from '../../http/server.js';
