@@ -1,7 +1,7 @@
 /**
  * The TypeBox schema of the issuer config file: the one definition of its type
  * and of its validation. scripts/write-validators.ts precompiles it into
- * src/config/generated/issuer-config.ts; config.ts imports only its type, so
+ * src/config/generated/issuer-config.js; config.ts imports only its type, so
  * the issuer does not load TypeBox.
  */
 import { Type, type Static } from '@sinclair/typebox';

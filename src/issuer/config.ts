@@ -1,7 +1,7 @@
 /**
  * The issuer config file: project, signing algorithm, roles, tenants, users and
  * access keys. The TypeBox schema in config-schema.ts gives the type and the
- * validation (precompiled into src/config/generated/issuer-config.ts); the
+ * validation (precompiled into src/config/generated/issuer-config.js); the
  * cross-references (a user's role must exist…) are checked here, and every
  * problem names its JSON path.
  */
