@@ -98,6 +98,9 @@ export function startPrimary(options: PrimaryOptions): Primary {
   // Callers that only await `exited` must not see an unhandled rejection.
   allReady.catch(() => undefined);
   let killTimer: NodeJS.Timeout | undefined;
+  // The workers whose process has not exited. Not cluster.workers: node keeps a worker there until its
+  // IPC channel has closed too, which may come after its 'exit' event, and the last 'exit' must end a stop.
+  const live = new Set<Worker>();
 
   function fork(): void {
     let worker: Worker;
@@ -110,6 +113,7 @@ export function startPrimary(options: PrimaryOptions): Primary {
       setImmediate(() => crashed('a new worker could not be started', 'error'));
       return;
     }
+    live.add(worker);
     worker.on('error', (error: Error) => logger.error(`${SERVICE} worker ${worker.process.pid ?? '?'}: ${error.message}`));
     worker.on('message', (message: unknown) => {
       if ((message as { type?: string } | null)?.type !== READY) return;
@@ -175,9 +179,10 @@ export function startPrimary(options: PrimaryOptions): Primary {
 
   cluster.on('exit', (worker, code, signal) => {
     ready.delete(worker.id);
+    live.delete(worker);
     if (stopping) {
       if (code !== 0 && code !== null) exitCode = 1;
-      if (Object.keys(cluster.workers ?? {}).length === 0) finish();
+      if (live.size === 0) finish();
       return;
     }
     const how = signal ?? `code ${code}`;
@@ -188,7 +193,7 @@ export function startPrimary(options: PrimaryOptions): Primary {
       exitCode = 1;
       rejectReady(new Error('a worker failed to start'));
       stop();
-      if (Object.keys(cluster.workers ?? {}).length === 0) finish();
+      if (live.size === 0) finish();
       return;
     }
     if (!everReady.has(worker)) crashed(`worker ${worker.process.pid} exited (${how}) before it listened`, 'error');
@@ -206,12 +211,11 @@ export function startPrimary(options: PrimaryOptions): Primary {
     if (restartTimer !== undefined) clearTimeout(restartTimer);
     restartTimer = undefined;
     pendingRestarts = 0;
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
-    if (workers.length === 0) return finish();
-    for (const worker of workers) worker.process.kill('SIGTERM');
+    if (live.size === 0) return finish();
+    for (const worker of live) worker.process.kill('SIGTERM');
     // Workers bound their own drain; this only catches one that hangs.
     killTimer = setTimeout(() => {
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+      for (const worker of live) worker.process.kill('SIGKILL');
     }, options.drainTimeoutMs + 5000);
     killTimer.unref();
   }
@@ -219,9 +223,8 @@ export function startPrimary(options: PrimaryOptions): Primary {
   for (let i = 0; i < options.workers; i++) fork();
   function reload(): void {
     if (stopping) return;
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
-    logger.info(`${SERVICE} asking ${workers.length} workers to reload the configuration`);
-    for (const worker of workers) worker.process.kill('SIGHUP');
+    logger.info(`${SERVICE} asking ${live.size} workers to reload the configuration`);
+    for (const worker of live) worker.process.kill('SIGHUP');
   }
 
   return { exited, ready: allReady, stop, reload };
