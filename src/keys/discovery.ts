@@ -11,11 +11,10 @@
  * jwks_uri is then kept for the life of the set (IdPs do not move it in practice,
  * and re-discovering on every refresh would double the requests).
  */
-import { assertJwksUrlAllowed, isLoopbackHost, createJwksDispatcher, fetchJsonDocument, JwksFetchError, type FetchedJson } from './fetch-jwks.js';
+import { createJwksDispatcher, fetchJsonDocument, JwksFetchError, type FetchedJson } from './fetch-jwks.js';
+import { assertJwksUrlAllowed, isLoopbackHost } from './remote-source.js';
 import type { KeySet } from './key-set.js';
 import { createRemoteKeySet, describeUrl, type RemoteKeySetOptions } from './remote.js';
-
-export { discoveryUrlForIssuer } from './remote-source.js';
 
 export interface DiscoveryKeySetOptions extends Omit<RemoteKeySetOptions, 'url' | 'resolveUrl'> {
   discoveryUrl: string;

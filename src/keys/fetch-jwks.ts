@@ -19,8 +19,6 @@ import { rootCertificates, type DetailedPeerCertificate, type TLSSocket } from '
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 import { assertJwksUrlAllowed, DEFAULT_TIMEOUT_MS } from './remote-source.js';
 
-export { assertJwksUrlAllowed, DEFAULT_TIMEOUT_MS, isLoopbackHost } from './remote-source.js';
-
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const PIN_MISMATCH_MESSAGE = 'JWK client did not find a pinned key';
 export const MAX_REDIRECTS = 3;

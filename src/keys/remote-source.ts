@@ -2,8 +2,8 @@
  * What compiling a validator or a signer needs to know about a remote key
  * source, without the HTTP client that downloads it: the URL rule, the
  * discovery URL of an issuer and the default timings. Apart from
- * fetch-jwks.ts, remote.ts and discovery.ts (which re-export these) so that
- * `check` and the issuer, which never download keys, do not load undici
+ * fetch-jwks.ts, remote.ts and discovery.ts (which import them from here) so
+ * that `check` and the issuer, which never download keys, do not load undici
  * (about 0.1 s of CPU at start).
  */
 

@@ -20,21 +20,11 @@
  */
 import { buildKeyIndex, JwksDocumentError, jwksMembers, retireAll } from './key-index.js';
 import type { KeyIndex, KeySet, KeySetStatus } from './key-set.js';
-import {
-  assertJwksUrlAllowed,
-  createJwksDispatcher,
-  fetchJsonDocument,
-  JwksFetchError,
-  type FetchJsonOptions,
-  type JwksTlsOptions,
-  isLoopbackHost,
-} from './fetch-jwks.js';
+import { createJwksDispatcher, fetchJsonDocument, JwksFetchError, type FetchJsonOptions, type JwksTlsOptions } from './fetch-jwks.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import type { Dispatcher } from 'undici';
-import { DEFAULT_COOLDOWN_MS, DEFAULT_MAX_STALE_MS, DEFAULT_REFRESH_INTERVAL_MS } from './remote-source.js';
-
-export { DEFAULT_COOLDOWN_MS, DEFAULT_MAX_STALE_MS, DEFAULT_REFRESH_INTERVAL_MS } from './remote-source.js';
+import { assertJwksUrlAllowed, DEFAULT_COOLDOWN_MS, DEFAULT_MAX_STALE_MS, DEFAULT_REFRESH_INTERVAL_MS, isLoopbackHost } from './remote-source.js';
 
 /**
  * The shortest gap, from the start of one download to the start of the next,

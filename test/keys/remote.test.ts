@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createHash, X509Certificate } from 'node:crypto';
 import { createRemoteKeySet, describeUrl, type RemoteKeySetOptions } from '../../src/keys/remote.js';
-import { createDiscoveryKeySet, discoveryUrlForIssuer } from '../../src/keys/discovery.js';
-import { assertJwksUrlAllowed, fetchJson, JwksFetchError, PIN_MISMATCH_MESSAGE } from '../../src/keys/fetch-jwks.js';
+import { createDiscoveryKeySet } from '../../src/keys/discovery.js';
+import { fetchJson, JwksFetchError, PIN_MISMATCH_MESSAGE } from '../../src/keys/fetch-jwks.js';
+import { assertJwksUrlAllowed, discoveryUrlForIssuer } from '../../src/keys/remote-source.js';
 import type { KeySet } from '../../src/keys/key-set.js';
 import {
   DISCOVERY_PATH,
