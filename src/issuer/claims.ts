@@ -4,7 +4,8 @@
  * then custom claims in the order a JWT template applies them.
  */
 import { randomBytes } from 'node:crypto';
-import { EXCHANGE_RESERVED_CLAIMS, type Grants, type IssuerForm, type IssuerSettings } from './config.js';
+import { EXCHANGE_RESERVED_CLAIMS, type Grants, type IssuerSettings } from './config.js';
+import type { IssuerForm } from './options.js';
 
 /** `sub` of a minted token when the request names none and matches no configured user. */
 export const DEFAULT_SUBJECT = 'U2portcullisdev0000000000000';

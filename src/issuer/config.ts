@@ -13,9 +13,6 @@ import type { IssuerConfigFile } from './config-schema.js';
 import { DEFAULT_ISSUER_CONFIG } from './default-config.js';
 import { ISSUER_ALGS, ISSUER_FORMS, type IssuerAlg, type IssuerForm } from './options.js';
 
-export { ISSUER_ALGS, ISSUER_FORMS, type IssuerAlg, type IssuerForm } from './options.js';
-export type { IssuerConfigFile } from './config-schema.js';
-
 /** Claims the issuer computes itself; a template or customClaims may not set them (Descope's RESERVED_CLAIM_KEY). */
 export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
   'sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'jti', 'drn', 'amr', 'roles', 'permissions', 'tenants', 'dct', 'dsub',

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { chmod, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../lib/logger.js';
-import type { IssuerAlg } from './config.js';
+import type { IssuerAlg } from './options.js';
 import { prepareDataDir, writeFileSafely } from './safe-write.js';
 
 const generate = promisify(generateKeyPair);

@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { resolveIssuerConfig, type IssuerAlg } from '../../src/issuer/config.js';
+import { resolveIssuerConfig } from '../../src/issuer/config.js';
+import type { IssuerAlg } from '../../src/issuer/options.js';
 import { DEFAULT_ISSUER_CONFIG } from '../../src/issuer/default-config.js';
 import { createIssuer } from '../../src/issuer/issuer.js';
 import { createKeyStore } from '../../src/issuer/key-store.js';
