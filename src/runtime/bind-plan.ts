@@ -96,9 +96,8 @@ export function bindPlan(plan: GatewayPlan, options: BindPlanOptions = {}): Boun
     }
     if (issues.length > 0) throw new ConfigError(issues);
   } catch (error) {
-    // The fleet parts this binding opened are closed unless a running plan shares them.
-    if (ownsFleet) void fleet.close();
-    if (ownsRegistry) keySets.close();
+    // What this binding opened is closed, unless a running plan shares it.
+    void release();
     throw error;
   }
   const identityHeaders = Object.freeze([...new Set([...authorizers.values()].flatMap((authorizer) => authorizer.policy.propagation.headerNames))]);
